@@ -1,0 +1,190 @@
+"""The workspace: a folder with one DuckDB file and its settings.
+
+>>> import tempfile, cxmetrics
+>>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+...     ws.counts()["tickets"]
+0
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cxmetrics.errors import CxError, ImportFileError, StoreError, UnknownNameError
+from cxmetrics.ingest import ImportSummary, Mapping, kind as import_kind
+from cxmetrics.ingest import _pipeline
+from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
+from cxmetrics.model import TABLES
+from cxmetrics.settings import Settings
+from cxmetrics.store import _migrations
+
+DEFAULT_PATH = Path("cxmetrics-workspace")
+DB_FILE = "cxmetrics.duckdb"
+SETTINGS_FILE = "settings.toml"
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Engine errors become StoreError at the boundary, with the engine's words."""
+    try:
+        yield
+    except CxError:
+        raise
+    except duckdb.Error as exc:
+        text = str(exc).strip()
+        if "lock" in text.lower() and "conflicting" in text.lower():
+            raise StoreError(
+                "the workspace is open in another process (a running `cxmetrics serve` or import?); "
+                f"close it and try again. Engine: {text.splitlines()[0]}"
+            ) from exc
+        raise StoreError(text.splitlines()[0] if text else type(exc).__name__) from exc
+
+
+class Workspace:
+    """An open workspace. Use `cxmetrics.open(path)`; close it (or use `with`)."""
+
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"{self.path} is a file, not a workspace folder.")
+        if read_only and not (self.path / DB_FILE).exists():
+            raise StoreError(f"{self.path} holds no workspace; create one with `cxmetrics demo` or an import.")
+        self.path.mkdir(parents=True, exist_ok=True)
+        settings_path = self.path / SETTINGS_FILE
+        self.settings = Settings.load(settings_path)
+        if not settings_path.exists() and not read_only:
+            self.settings.save(settings_path)
+        with translate_errors():
+            self.con = duckdb.connect(str(self.path / DB_FILE), read_only=read_only)
+            self._configure()
+            if not read_only:
+                _migrations.migrate(self.con)
+
+    def _configure(self) -> None:
+        s = self.settings
+        self.con.execute(f"SET TimeZone = '{s.timezone}'")
+        self.con.execute(f"SET memory_limit = '{s.memory_limit}'")
+        self.con.execute(f"SET temp_directory = '{self.path / 'tmp'}'")
+        if s.threads != "0":
+            self.con.execute(f"SET threads = {int(s.threads)}")
+        self.con.execute("SET preserve_insertion_order = true")
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.path}>"
+
+    @property
+    def schema_version(self) -> int:
+        return _migrations.current_version(self.con)
+
+    def configure(self, **changes: str) -> Settings:
+        """Change settings (timezone, currency, memory_limit, threads) and save them."""
+        self.settings = self.settings.with_(**changes)
+        self.settings.save(self.path / SETTINGS_FILE)
+        with translate_errors():
+            self._configure()
+        return self.settings
+
+    # -- imports ---------------------------------------------------------------------
+
+    def import_file(
+        self,
+        kind: str,
+        file: str | os.PathLike[str],
+        *,
+        mapping: str | os.PathLike[str] | Mapping | None = None,
+        source: str | None = None,
+        format: str | None = None,  # noqa: A002 - the CLI option is --format
+        progress: bool = False,
+    ) -> ImportSummary:
+        """Import a CSV, JSON Lines or Parquet file as `kind` (tickets, events, surveys...).
+
+        Returns the summary; bad rows go to the quarantine, never into the tables."""
+        spec = import_kind(kind)
+        path = Path(file)
+        if not path.is_file():
+            raise ImportFileError(f"{path} does not exist or is not a file.")
+        if path.stat().st_size == 0:
+            raise ImportFileError(f"{path} is empty: there is not even a header row.")
+        m = mapping if isinstance(mapping, Mapping) else Mapping() if mapping is None else Mapping.load(mapping)
+        fmt = detect_format(path, m, format)
+        src = open_source(path, m, fmt)
+        with translate_errors():
+            return _pipeline.run(
+                self.con, spec, src, file_label=str(path), path=path, mapping=m, default_source=source,
+                timezone_name=self.settings.timezone, currency=self.settings.currency, show_progress=progress,
+            )
+
+    def import_table(
+        self, kind: str, table: pa.Table, *, source: str | None = None, label: str = "<table>",
+        mapping: Mapping | None = None,
+    ) -> ImportSummary:
+        """Import rows already in memory (an Arrow table) through the same checks."""
+        spec = import_kind(kind)
+        name = "_cx_arrow_source"
+        with translate_errors():
+            self.con.register(name, table)
+            try:
+                return _pipeline.run(
+                    self.con, spec, RelationSource(name), file_label=label, path=None,
+                    mapping=mapping or Mapping(), default_source=source,
+                    timezone_name=self.settings.timezone, currency=self.settings.currency,
+                )
+            finally:
+                self.con.unregister(name)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a read query against the store and return Arrow."""
+        with translate_errors():
+            return self.con.sql(query, params=params).to_arrow_table()
+
+    def table(self, name: str) -> pa.Table:
+        """A canonical table without its bookkeeping columns."""
+        if name not in TABLES and name not in ("quarantine", "imports"):
+            raise UnknownNameError("table", name, [*TABLES, "quarantine", "imports"])
+        extra = " EXCLUDE (_hash, _import_id)" if name in TABLES else ""
+        return self.sql(f"SELECT *{extra} FROM {name}")
+
+    def counts(self) -> dict[str, int]:
+        """Rows per canonical table (plus quarantine)."""
+        names = [*TABLES, "quarantine"]
+        query = " UNION ALL ".join(f"SELECT '{n}', count(*) FROM {n}" for n in names)
+        with translate_errors():
+            return dict(self.con.execute(query).fetchall())
+
+    def quarantine(self, import_id: str | None = None) -> pa.Table:
+        """Rejected rows: import, kind, file, line, raw row and the reason."""
+        where = "WHERE import_id = ?" if import_id else ""
+        return self.sql(
+            f"SELECT import_id, kind, file, line, reason, raw, quarantined_at FROM quarantine {where} "
+            "ORDER BY quarantined_at, import_id, line",
+            [import_id] if import_id else None,
+        )
+
+    def imports(self) -> pa.Table:
+        """The import log, newest first."""
+        return self.sql("SELECT * FROM imports ORDER BY started_at DESC")
+
+
+def open(path: str | os.PathLike[str] = DEFAULT_PATH, *, read_only: bool = False) -> Workspace:  # noqa: A001
+    """Open (creating and upgrading if needed) the workspace at `path`."""
+    return Workspace(path, read_only=read_only)

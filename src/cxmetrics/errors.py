@@ -1,0 +1,52 @@
+"""The exceptions cxmetrics raises.
+
+    CxError                      base of everything below
+    ├── UserError                you can fix this (bad argument, bad file, bad setting)
+    │   ├── MappingError         a mapping file is wrong (also ValueError)
+    │   ├── SettingsError        workspace settings are wrong (also ValueError)
+    │   ├── ImportFileError      a file cannot be read at all (also ValueError)
+    │   └── UnknownNameError     a name is not known; suggests the closest (also KeyError)
+    └── StoreError               the database failed (duckdb.Error translated at the boundary)
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CxError(Exception):
+    """Base of every cxmetrics error."""
+
+
+class UserError(CxError):
+    """Something the user can fix; the message says what."""
+
+
+class MappingError(UserError, ValueError):
+    """A mapping file (TOML) is malformed or names unknown things."""
+
+
+class SettingsError(UserError, ValueError):
+    """Workspace settings are malformed."""
+
+
+class ImportFileError(UserError, ValueError):
+    """A file cannot be imported at all (missing, unreadable, wrong format)."""
+
+
+class UnknownNameError(UserError, KeyError):
+    """A name (table, import kind, column) is not known."""
+
+    def __init__(self, what: str, name: str, choices: Iterable[str]) -> None:
+        self.what, self.name, self.choices = what, name, sorted(choices)
+        close = difflib.get_close_matches(name, self.choices, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        super().__init__(f"Unknown {what} '{name}'.{hint} Valid: {', '.join(self.choices)}.")
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class StoreError(CxError):
+    """The database engine failed; the message carries the engine's own words."""

@@ -1,0 +1,159 @@
+"""Per-column parsing and checking, as SQL expressions the engine runs over whole files.
+
+Each canonical column becomes a typed expression over the raw (text) value and, where
+the raw value is present but unusable, a reason a person understands. Nothing here
+loops over rows: the expressions are vectorised by the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cxmetrics.ingest._mapping import Mapping
+from cxmetrics.model import Column, ColType
+
+
+def ident(name: str) -> str:
+    """Quote an identifier for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote a string literal for SQL."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class ColumnSQL:
+    typed: str  # expression of the canonical type
+    reason: str | None  # expression: NULL when fine, else why the value is unusable
+
+
+def text_value(raw: str, raw_type: str) -> str:
+    """The raw value as trimmed text, with empty strings as NULL."""
+    as_text = raw if raw_type == "VARCHAR" else f"CAST({raw} AS VARCHAR)"
+    return f"nullif(trim({as_text}), '')"
+
+
+def _shown(v: str) -> str:
+    # values quoted in messages are cut so a huge field cannot flood the quarantine
+    return f"left({v}, 80)"
+
+
+def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, ref: str | None = None) -> ColumnSQL:
+    """SQL for one canonical column read from `raw` (None when the file lacks it).
+
+    The reason refers to the typed value as `ref` when given (the typed column of an
+    enclosing query), so the engine parses each value once."""
+    if raw is None:
+        return ColumnSQL(f"CAST(NULL AS {col.sql_type})", None)
+    v = text_value(raw, raw_type)
+    vmap = mapping.values.get(col.name)
+    if vmap:
+        cases = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(t)}" for k, t in vmap.items())
+        v = f"(CASE lower({v}) {cases} ELSE {v} END)"
+    name = col.name
+    if col.type is ColType.TEXT:
+        if col.values is not None or name in ("channel", "priority"):
+            typed = f"lower({v})"
+        else:
+            typed = v
+        reason = None
+        if col.values is not None:
+            allowed = ", ".join(lit(x) for x in col.values)
+            reason = (
+                f"CASE WHEN {ref or typed} NOT IN ({allowed}) THEN "
+                f"'{name} ''' || {_shown(v)} || ''' is not one of {', '.join(col.values)}' END"
+            )
+        return ColumnSQL(typed, reason)
+    if col.type is ColType.TIMESTAMP:
+        typed = timestamp_sql(raw, raw_type, v, mapping)
+        hint = (
+            "a timestamp in the mapping's format" if mapping.ts_formats
+            else "an ISO 8601 timestamp such as 2025-03-14T09:30:00Z (for day-first dates set [timestamps] dayfirst = true in a mapping)"
+        )
+        return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {hint}' END")
+    if col.type in (ColType.INTEGER, ColType.NUMBER):
+        num = f"try_cast({v} AS DOUBLE)"
+        if col.type is ColType.INTEGER:
+            typed = f"CAST(CASE WHEN {num} = round({num}) THEN {num} END AS BIGINT)"
+            what = "a whole number"
+        else:
+            typed = f"CASE WHEN isfinite({num}) THEN {num} END"
+            what = "a number"
+        parts = [f"WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {what}'"]
+        if col.min is not None:
+            parts.append(f"WHEN {ref or typed} < {col.min} THEN '{name} ' || {v} || ' is below {col.min:g}'")
+        if col.max is not None:
+            parts.append(f"WHEN {ref or typed} > {col.max} THEN '{name} ' || {v} || ' is above {col.max:g}'")
+        return ColumnSQL(typed, "CASE " + " ".join(parts) + " END")
+    if col.type is ColType.BOOLEAN:
+        typed = (
+            f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN true "
+            f"WHEN lower({v}) IN ('false','f','no','n','0') THEN false END"
+        )
+        return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not true or false' END")
+    if col.type is ColType.TAGS:
+        if raw_type.endswith("[]"):
+            return ColumnSQL(f"CAST({raw} AS VARCHAR[])", None)
+        typed = (
+            f"CASE WHEN {v} LIKE '[%' THEN try_cast(json_extract_string(try_cast({v} AS JSON), '$[*]') AS VARCHAR[]) "
+            f"ELSE list_filter(string_split_regex({v}, '[,;\\s]+'), x -> x <> '') END"
+        )
+        return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not a list of tags' END")
+    if col.type is ColType.PERIOD:
+        start = period_start_sql(v)
+        reason = (
+            f"CASE WHEN {v} IS NOT NULL AND {start} IS NULL THEN '{name} ''' || {_shown(v)} || "
+            "''' is not a period such as 2025-03, 2025-Q1, 2025-W10, 2025 or 2025-03-14' END"
+        )
+        return ColumnSQL(v, reason)
+    raise AssertionError(f"no SQL for column type {col.type}")  # pragma: no cover - closed enum
+
+
+def timestamp_sql(raw: str, raw_type: str, v: str, mapping: Mapping) -> str:
+    """A TIMESTAMPTZ from a raw value. Naive values are read in the session time zone,
+    which the importer sets to the mapping's (or the workspace's) zone."""
+    if raw_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return raw
+    if raw_type.startswith("TIMESTAMP") or raw_type == "DATE":
+        return f"CAST(CAST({raw} AS TIMESTAMP) AS TIMESTAMPTZ)"
+    formats = mapping.ts_formats
+    if formats == ("epoch",):
+        return f"to_timestamp(try_cast({v} AS DOUBLE))"
+    if formats == ("epoch_ms",):
+        return f"to_timestamp(try_cast({v} AS DOUBLE) / 1000.0)"
+    if formats:
+        fmt_list = "[" + ", ".join(lit(f) for f in formats) + "]"
+        parsed = f"try_strptime({v}, {fmt_list})"
+        if any("%z" in f or "%Z" in f for f in formats):
+            return parsed
+        # a naive parse becomes a wall-clock time in the session zone
+        return f"CAST({parsed} AS TIMESTAMPTZ)"
+    return f"try_cast({v} AS TIMESTAMPTZ)"
+
+
+def period_start_sql(v: str) -> str:
+    """First day of a period written as YYYY, YYYY-Qn, YYYY-MM, YYYY-Www or YYYY-MM-DD."""
+    return f"""(CASE
+        WHEN regexp_full_match({v}, '\\d{{4}}') THEN make_date(CAST({v} AS INTEGER), 1, 1)
+        WHEN regexp_full_match({v}, '\\d{{4}}-Q[1-4]') THEN make_date(CAST(left({v}, 4) AS INTEGER), CAST(right({v}, 1) AS INTEGER) * 3 - 2, 1)
+        WHEN regexp_full_match({v}, '\\d{{4}}-(0[1-9]|1[0-2])') THEN make_date(CAST(left({v}, 4) AS INTEGER), CAST(right({v}, 2) AS INTEGER), 1)
+        WHEN regexp_full_match({v}, '\\d{{4}}-W(0[1-9]|[1-4][0-9]|5[0-3])') THEN
+            CAST(make_date(CAST(left({v}, 4) AS INTEGER), 1, 4)
+                 - INTERVAL (isodow(make_date(CAST(left({v}, 4) AS INTEGER), 1, 4)) - 1) DAY
+                 + INTERVAL ((CAST(right({v}, 2) AS INTEGER) - 1) * 7) DAY AS DATE)
+        WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') THEN try_cast({v} AS DATE)
+    END)"""
+
+
+def period_end_sql(v: str) -> str:
+    """The day after a period's last day (periods are half-open)."""
+    start = period_start_sql(v)
+    return f"""(CASE
+        WHEN length({v}) = 4 THEN CAST({start} + INTERVAL 1 YEAR AS DATE)
+        WHEN {v} LIKE '____-Q_' THEN CAST({start} + INTERVAL 3 MONTH AS DATE)
+        WHEN {v} LIKE '____-W__' THEN CAST({start} + INTERVAL 7 DAY AS DATE)
+        WHEN length({v}) = 7 THEN CAST({start} + INTERVAL 1 MONTH AS DATE)
+        ELSE CAST({start} + INTERVAL 1 DAY AS DATE)
+    END)"""

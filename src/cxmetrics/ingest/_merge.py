@@ -1,0 +1,123 @@
+"""Merging validated rows into a canonical table, and counting what happened.
+
+Rows are applied as if one by one in file order: the first row for a key is inserted,
+or is unchanged or an update of what is stored; a later row for the same key is
+unchanged when equal to the row before it, else an update. Only the last row per key
+is written. Equality is by a hash of the row's content columns, so re-importing a
+file stores nothing twice and counts every row as unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from cxmetrics.ingest._columns import ident
+from cxmetrics.model import Table
+
+
+def store_columns(table: Table) -> list[str]:
+    """Every column of the stored table in order, bookkeeping last."""
+    names = list(table.names)
+    if "period" in names:
+        i = names.index("period") + 1
+        names[i:i] = ["period_start", "period_end"]
+    return names
+
+
+def content_columns(table: Table) -> list[str]:
+    return [c for c in store_columns(table) if c not in table.key]
+
+
+def hash_sql(table: Table, alias: str = "") -> str:
+    """The content hash of a row; `alias.` prefixes every column when given."""
+    prefix = f"{alias}." if alias else ""
+    return "hash(" + ", ".join(prefix + ident(c) for c in content_columns(table)) + ")"
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: str) -> MergeCounts:
+    """Merge the rows of temp table `valid` (store columns + `_ord`) into `table`.
+
+    Leaves temp table `_final` (the last row per key, with `_action` insert, update or
+    none) for the kind's follow-up writes."""
+    key = ", ".join(ident(k) for k in table.key)
+    join = " AND ".join(f"v.{ident(k)} = t.{ident(k)}" for k in table.key)
+    cols = store_columns(table)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _seq AS
+        SELECT v.*, {hash_sql(table, 'v')} AS _hash,
+               t._hash AS _stored_hash
+        FROM {valid} v LEFT JOIN {table.name} t ON {join}
+    """)
+    dupes = con.execute(
+        f"SELECT count(*) - count(DISTINCT ({key})) FROM _seq"
+    ).fetchall()[0][0]
+    if dupes:
+        # several rows for one key: classify each against the row before it
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _seq AS
+            SELECT *, lag(_hash) OVER w AS _prev_hash,
+                   row_number() OVER (PARTITION BY {key} ORDER BY _ord DESC) = 1 AS _is_last
+            FROM _seq WINDOW w AS (PARTITION BY {key} ORDER BY _ord)
+        """)
+    else:
+        con.execute("ALTER TABLE _seq ADD COLUMN _prev_hash UBIGINT")
+        con.execute("ALTER TABLE _seq ADD COLUMN _is_last BOOLEAN DEFAULT true")
+    inserted, updated, unchanged = con.execute("""
+        SELECT
+          count(*) FILTER (WHERE _ord_first AND _stored_hash IS NULL),
+          count(*) FILTER (WHERE (_ord_first AND _stored_hash IS NOT NULL AND _stored_hash <> _hash)
+                              OR (NOT _ord_first AND _prev_hash <> _hash)),
+          count(*) FILTER (WHERE (_ord_first AND _stored_hash = _hash) OR (NOT _ord_first AND _prev_hash = _hash))
+        FROM (SELECT *, _prev_hash IS NULL AS _ord_first FROM _seq)
+    """).fetchall()[0]
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _final AS
+        SELECT * EXCLUDE (_prev_hash, _is_last),
+               CASE WHEN _stored_hash IS NULL THEN 'insert'
+                    WHEN _stored_hash <> _hash THEN 'update' ELSE 'none' END AS _action
+        FROM _seq WHERE _is_last
+    """)
+    con.execute("DROP TABLE _seq")
+    con.execute(f"""
+        DELETE FROM {table.name} t USING _final v
+        WHERE v._action = 'update' AND {join}
+    """)
+    con.execute(f"""
+        INSERT INTO {table.name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
+        SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _final WHERE _action <> 'none'
+    """, [import_id])
+    return MergeCounts(inserted, updated, unchanged)
+
+
+def upsert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, import_id: str) -> int:
+    """Replace or insert the rows selected by `rows_sql` (all store columns but the
+    bookkeeping ones), skipping those already stored with equal content; returns how
+    many were written. Used for rows an import implies (events of flat tickets...)."""
+    cols = store_columns(table)
+    key = " AND ".join(f"n.{ident(k)} = t.{ident(k)}" for k in table.key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _implied AS
+        SELECT n.*, {hash_sql(table, 'n')} AS _hash FROM ({rows_sql}) n
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _implied AS
+        SELECT n.* FROM _implied n LEFT JOIN {table.name} t ON {key}
+        WHERE t._hash IS NULL OR t._hash <> n._hash
+    """)
+    con.execute(f"DELETE FROM {table.name} t USING _implied n WHERE {key}")
+    written = con.execute(f"""
+        INSERT INTO {table.name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
+        SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _implied
+    """, [import_id]).fetchall()[0][0]
+    con.execute("DROP TABLE _implied")
+    return written
+

@@ -1,0 +1,242 @@
+"""One import run: read, check, quarantine, merge, record; all or nothing.
+
+The whole run is one engine transaction: a crash or a kill at any point leaves the
+store exactly as it was. The stage query parses every value once, in the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cxmetrics.errors import ImportFileError
+from cxmetrics.ingest._columns import column_sql, ident, lit, period_end_sql, period_start_sql, text_value
+from cxmetrics.ingest._kinds import ImportKind
+from cxmetrics.ingest._mapping import Mapping
+from cxmetrics.ingest._merge import merge, store_columns
+from cxmetrics.ingest._progress import progress
+from cxmetrics.ingest._readers import Reject, Source
+
+DEFAULT_SOURCE = "default"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did. read = inserted + updated + unchanged + quarantined."""
+
+    import_id: str
+    kind: str
+    file: str
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    ignored_columns: tuple[str, ...] = field(default=())
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, int | str]:
+        """The machine-readable summary: exactly these keys."""
+        d = asdict(self)
+        return {k: d[k] for k in ("import_id", "read", "inserted", "updated", "unchanged", "quarantined")}
+
+    def __str__(self) -> str:
+        lines = [
+            f"Imported {self.kind} from {self.file} ({self.import_id}) in {self.seconds:.1f} s",
+            f"  read         {self.read:>12,}",
+            f"  inserted     {self.inserted:>12,}",
+            f"  updated      {self.updated:>12,}",
+            f"  unchanged    {self.unchanged:>12,}",
+            f"  quarantined  {self.quarantined:>12,}",
+        ]
+        if self.quarantined:
+            lines.append(f"  see: cxmetrics quarantine --import {self.import_id}")
+        if self.ignored_columns:
+            lines.append(f"  ignored columns (not part of the {self.kind} format): {', '.join(self.ignored_columns)}")
+        return "\n".join(lines)
+
+
+def normalise(name: str) -> str:
+    """Header names compare case- and punctuation-blind: 'Ticket ID' is ticket_id."""
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def resolve_columns(
+    kind: ImportKind, raw: list[tuple[str, str]], mapping: Mapping, where: str
+) -> tuple[dict[str, int], list[str]]:
+    """Which raw column feeds each input column; and the raw columns nobody reads."""
+    mapping.check_against(kind.input_names, where)
+    wanted = kind.input_names
+    feeds: dict[str, int] = {}
+    ignored = []
+    for i, (name, _) in enumerate(raw):
+        target = mapping.columns.get(name)
+        if target is None:
+            target = normalise(name) if normalise(name) in wanted else None
+        if target in (None, "-") or target in feeds:
+            ignored.append(name)
+            continue
+        feeds[target] = i
+    missing = [c.name for c in kind.inputs if c.required and c.name not in feeds]
+    if missing:
+        have = ", ".join(n for n, _ in raw) or "none"
+        raise ImportFileError(
+            f"{where} has no column {', '.join(missing)} (its columns: {have}); the {kind.name} format "
+            f"needs {', '.join(c.name for c in kind.inputs if c.required)}. Rename the column in the file or map "
+            "it in a mapping's [columns]."
+        )
+    return feeds, ignored
+
+
+def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feeds: dict[str, int],
+              mapping: Mapping, default_source: str) -> str:
+    typed, reasons = [], []
+    for col in kind.inputs:
+        i = feeds.get(col.name)
+        ref = None if i is None else f"_r{i}"
+        rtype = "VARCHAR" if i is None else raw[i][1]
+        sql = column_sql(col, ref, rtype, mapping, ref=ident(col.name))
+        expr = sql.typed
+        if col.name == "source":
+            expr = f"coalesce({expr}, {lit(default_source)})"
+        typed.append(f"{expr} AS {ident(col.name)}")
+        if col.required:
+            present = "NULL" if ref is None else text_value(ref, rtype)
+            reasons.append(f"CASE WHEN {present} IS NULL THEN '{col.name} is missing' END")
+        if sql.reason:
+            reasons.append(sql.reason)
+    derived = ", ".join(f"{sql} AS {ident(name)}" for name, sql in kind.derived)
+    checks = ["_parse_error", *reasons, *kind.checks]
+    reason = "nullif(concat_ws('; ', " + ", ".join(checks) + "), '')"
+    names = [ident(c.name) for c in kind.inputs] + [ident(n) for n, _ in kind.derived]
+    return f"""
+        SELECT {", ".join(names)}, _blank, _reason,
+               CASE WHEN _reason IS NOT NULL THEN _rawtext END AS _rawtext
+        FROM (
+            SELECT *, {reason} AS _reason FROM (
+                SELECT *{', ' + derived if derived else ''} FROM (
+                    SELECT *, {", ".join(typed)} FROM ({source.select_sql(raw)})
+                )
+            )
+        )
+    """
+
+
+def valid_sql(kind: ImportKind, currency: str) -> str:
+    """The store columns of the good rows, plus the inputs the kind's follow-up needs."""
+    cols = store_columns(kind.table)
+    exprs = []
+    for c in cols:
+        if c == "period_start":
+            exprs.append(f"{period_start_sql('period')} AS period_start")
+        elif c == "period_end":
+            exprs.append(f"{period_end_sql('period')} AS period_end")
+        elif c in kind.input_names or c in kind.target:
+            exprs.append(f"{kind.target_sql(c).replace('$currency', lit(currency))} AS {ident(c)}")
+        else:
+            exprs.append(f"NULL AS {ident(c)}")
+    extra = [ident(c.name) for c in kind.inputs if c.name not in cols]
+    extra += [ident(n) for n, _ in kind.derived]
+    return (
+        f"SELECT {', '.join(exprs + extra)}, rowid AS _ord "
+        "FROM _stage WHERE _reason IS NULL AND NOT _blank"
+    )
+
+
+def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, file_label: str,
+        path: Path | None, mapping: Mapping, default_source: str | None, timezone_name: str,
+        currency: str, show_progress: bool = False) -> ImportSummary:
+    started = time.perf_counter()
+    started_at = datetime.now(timezone.utc)
+    import_id = f"imp_{started_at:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
+    checksum = _sha256(path) if path is not None else None
+    src_name = default_source or mapping.source or DEFAULT_SOURCE
+    raw = source.columns(con)
+    feeds, ignored = resolve_columns(kind, raw, mapping, file_label)
+    con.execute(f"SET TimeZone = {lit(mapping.timezone or timezone_name)}")
+    in_transaction = False
+    try:
+        # The stage is a temp table built outside the store's transaction: its rowids
+        # are then the rows' 0-based positions in the file, and it vanishes with the
+        # process. Everything that touches the store happens in one transaction.
+        with progress(con, f"reading {file_label}", enabled=show_progress):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage_sql(kind, source, raw, feeds, mapping, src_name)}")
+        rejects = source.rejects(con)
+        con.execute("BEGIN TRANSACTION")
+        in_transaction = True
+        # the quarantine holds what the latest import of a file rejected
+        con.execute(
+            "DELETE FROM quarantine WHERE kind = ? AND file = ? AND import_id IN "
+            "(SELECT import_id FROM imports WHERE source = ?)", [kind.name, file_label, src_name],
+        )
+        _quarantine_stage(con, source, rejects, import_id, kind.name, file_label)
+        if rejects:
+            con.executemany(
+                "INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, now())",
+                [(import_id, kind.name, file_label, r.line, r.raw, r.reason) for r in rejects],
+            )
+        with progress(con, "merging", enabled=show_progress):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _valid AS {valid_sql(kind, currency)}")
+            counts = merge(con, kind.table, "_valid", import_id)
+            if kind.post is not None:
+                kind.post(con, import_id, currency)
+        read = con.execute("SELECT count(*) FROM _stage WHERE NOT _blank").fetchall()[0][0] + len(rejects)
+        quarantined = con.execute("SELECT count(*) FROM quarantine WHERE import_id = ?", [import_id]).fetchall()[0][0]
+        summary = ImportSummary(
+            import_id, kind.name, file_label, read, counts.inserted, counts.updated, counts.unchanged,
+            quarantined, tuple(ignored), time.perf_counter() - started,
+        )
+        assert summary.read == summary.inserted + summary.updated + summary.unchanged + summary.quarantined, summary
+        con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
+            [import_id, kind.name, file_label, source.format, checksum, src_name, started_at,
+             summary.read, summary.inserted, summary.updated, summary.unchanged, summary.quarantined],
+        )
+        con.execute("COMMIT")
+        in_transaction = False
+    except BaseException:
+        if in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        for t in ("_stage", "_valid", "_final"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        source.cleanup(con)
+        con.execute(f"SET TimeZone = {lit(timezone_name)}")
+    return summary
+
+
+def _quarantine_stage(con: duckdb.DuckDBPyConnection, source: Source, rejects: list[Reject],
+                      import_id: str, kind: str, file_label: str) -> None:
+    """Move the stage's bad rows to the quarantine, each with its line (or row)."""
+    where = "_reason IS NOT NULL AND NOT _blank"
+    position, join = "s.rowid + 1", ""
+    if source.needs_positions:
+        ords = [r[0] for r in con.execute(f"SELECT rowid FROM _stage WHERE {where} ORDER BY rowid").fetchall()]
+        if not ords:
+            return
+        found = source.positions(ords, rejects)
+        con.register("_cx_positions", pa.table({"o": list(found), "line": list(found.values())}))
+        position, join = "p.line", "LEFT JOIN _cx_positions p ON p.o = s.rowid"
+    con.execute(f"""
+        INSERT INTO quarantine
+        SELECT ?, ?, ?, {position}, _rawtext, _reason, now() FROM _stage s {join} WHERE {where} ORDER BY s.rowid
+    """, [import_id, kind, file_label])
+    if source.needs_positions:
+        con.unregister("_cx_positions")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
