@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from cxmetrics.errors import CxError, ImportFileError, StoreError, UnknownNameError
 from cxmetrics.ingest import ImportSummary, Mapping, kind as import_kind
+from cxmetrics.ingest._kinds import canonical as canonical_kind
 from cxmetrics.ingest import _pipeline
 from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
 from cxmetrics.model import TABLES
@@ -111,7 +112,7 @@ class Workspace:
         *,
         mapping: str | os.PathLike[str] | Mapping | None = None,
         source: str | None = None,
-        format: str | None = None,  # noqa: A002 - the CLI option is --format
+        file_format: str | None = None,
         progress: bool = False,
     ) -> ImportSummary:
         """Import a CSV, JSON Lines or Parquet file as `kind` (tickets, events, surveys...).
@@ -124,7 +125,7 @@ class Workspace:
         if path.stat().st_size == 0:
             raise ImportFileError(f"{path} is empty: there is not even a header row.")
         m = mapping if isinstance(mapping, Mapping) else Mapping() if mapping is None else Mapping.load(mapping)
-        fmt = detect_format(path, m, format)
+        fmt = detect_format(path, m, file_format)
         src = open_source(path, m, fmt)
         with translate_errors():
             return _pipeline.run(
@@ -134,10 +135,13 @@ class Workspace:
 
     def import_table(
         self, kind: str, table: pa.Table, *, source: str | None = None, label: str = "<table>",
-        mapping: Mapping | None = None,
+        mapping: Mapping | None = None, canonical: bool = False,
     ) -> ImportSummary:
-        """Import rows already in memory (an Arrow table) through the same checks."""
-        spec = import_kind(kind)
+        """Import rows already in memory (an Arrow table) through the same checks.
+
+        With `canonical=True`, `kind` names a canonical table and the rows are in its
+        shape (see `cxmetrics formats`): they are checked and merged, nothing implied."""
+        spec = canonical_kind(kind) if canonical else import_kind(kind)
         name = "_cx_arrow_source"
         with translate_errors():
             self.con.register(name, table)

@@ -69,7 +69,7 @@ def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, re
     if col.type is ColType.TIMESTAMP:
         typed = timestamp_sql(raw, raw_type, v, mapping)
         hint = (
-            "a timestamp in the mapping's format" if mapping.ts_formats
+            "a timestamp in the format the mapping sets" if mapping.ts_formats
             else "an ISO 8601 timestamp such as 2025-03-14T09:30:00Z (for day-first dates set [timestamps] dayfirst = true in a mapping)"
         )
         return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {hint}' END")

@@ -169,3 +169,16 @@ def kind(name: str) -> ImportKind:
         return KINDS[name]
     except KeyError:
         raise UnknownNameError("import kind", name, KINDS) from None
+
+
+def canonical(table_name: str) -> ImportKind:
+    """A kind that loads a canonical table as it is, with its column checks but no
+    implied rows: for data already in the model's shape (the demo, other stores)."""
+    if table_name not in TABLES:
+        raise UnknownNameError("table", table_name, TABLES)
+    regular = KINDS.get(table_name)
+    table = TABLES[table_name]
+    if regular is not None and regular.inputs == table.columns:
+        return regular
+    checks = regular.checks if table_name == "events" and regular is not None else ()
+    return ImportKind(table_name, table, table.columns, checks=checks, doc=table.doc)

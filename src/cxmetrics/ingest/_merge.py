@@ -30,10 +30,12 @@ def content_columns(table: Table) -> list[str]:
     return [c for c in store_columns(table) if c not in table.key]
 
 
-def hash_sql(table: Table, alias: str = "") -> str:
-    """The content hash of a row; `alias.` prefixes every column when given."""
+def hash_sql(table: Table, alias: str = "", extra: tuple[str, ...] = ()) -> str:
+    """The content hash of a row; `alias.` prefixes every column when given. `extra`
+    adds input columns that are not stored as such (a flat ticket's solved_at...), so a
+    change in them is an update too."""
     prefix = f"{alias}." if alias else ""
-    return "hash(" + ", ".join(prefix + ident(c) for c in content_columns(table)) + ")"
+    return "hash(" + ", ".join(prefix + ident(c) for c in [*content_columns(table), *extra]) + ")"
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class MergeCounts:
     unchanged: int
 
 
-def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: str) -> MergeCounts:
+def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: str,
+          extra: tuple[str, ...] = ()) -> MergeCounts:
     """Merge the rows of temp table `valid` (store columns + `_ord`) into `table`.
 
     Leaves temp table `_final` (the last row per key, with `_action` insert, update or
@@ -53,7 +56,7 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
     cols = store_columns(table)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _seq AS
-        SELECT v.*, {hash_sql(table, 'v')} AS _hash,
+        SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash,
                t._hash AS _stored_hash
         FROM {valid} v LEFT JOIN {table.name} t ON {join}
     """)

@@ -185,7 +185,9 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
             )
         with progress(con, "merging", enabled=show_progress):
             con.execute(f"CREATE OR REPLACE TEMP TABLE _valid AS {valid_sql(kind, currency)}")
-            counts = merge(con, kind.table, "_valid", import_id)
+            stored = set(store_columns(kind.table))
+            extra = tuple(c.name for c in kind.inputs if c.name not in stored)
+            counts = merge(con, kind.table, "_valid", import_id, extra)
             if kind.post is not None:
                 kind.post(con, import_id, currency)
         read = con.execute("SELECT count(*) FROM _stage WHERE NOT _blank").fetchall()[0][0] + len(rejects)

@@ -1,0 +1,197 @@
+"""The command line: a thin client of the library.
+
+Every command opens the workspace (`--workspace`, default ./cxmetrics-workspace),
+calls the library and prints. Errors a user can fix print `TypeName: message` and
+exit 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+import pyarrow as pa
+
+import cxmetrics
+from cxmetrics._output import FORMATS, render
+from cxmetrics._workspace import DEFAULT_PATH
+from cxmetrics.errors import CxError
+from cxmetrics.ingest import KINDS
+from cxmetrics.model import ColType
+from cxmetrics.settings import SETTINGS
+
+
+def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CxError as exc:
+            click.echo(f"{type(exc).__name__}: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _open(ctx: click.Context, read_only: bool = False) -> cxmetrics.Workspace:
+    return cxmetrics.open(ctx.obj["workspace"], read_only=read_only)
+
+
+_format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--workspace", "-w", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_PATH,
+    envvar="CXMETRICS_WORKSPACE", show_default=True, help="Workspace folder (env CXMETRICS_WORKSPACE).",
+)
+@click.version_option(cxmetrics.__version__, prog_name="cxmetrics")
+@click.pass_context
+def main(ctx: click.Context, workspace: Path) -> None:
+    """cxmetrics: customer-service KPIs from your help desk, calls and surveys."""
+    ctx.obj = {"workspace": workspace}
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), help="TOML mapping: column renames, time zone, formats, value maps.")
+@click.option("--source", help="Source name for rows that carry none (default: the mapping's, else 'default').")
+@click.option("--file-format", type=click.Choice(["csv", "jsonl", "parquet"]), help="File format (default: by extension).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Summary format; json prints one object: import_id, read, inserted, updated, unchanged, quarantined.")
+@click.pass_context
+@_fail_cleanly
+def import_cmd(ctx: click.Context, kind: str, file: Path, mapping: Path | None, source: str | None,
+               file_format: str | None, fmt: str) -> None:
+    """Import FILE (CSV, JSON Lines or Parquet) as KIND.
+
+    Idempotent and atomic: re-importing changes nothing, and an interrupted import
+    leaves the workspace as it was. Bad rows go to the quarantine with their line and
+    reason; the summary reconciles: read = inserted + updated + unchanged + quarantined.
+    """
+    with _open(ctx) as ws:
+        summary = ws.import_file(kind, file, mapping=mapping, source=source, file_format=file_format,
+                                 progress=fmt == "table")
+    click.echo(json.dumps(summary.to_dict()) if fmt == "json" else str(summary))
+
+
+@main.command()
+@click.option("--import", "import_id", help="Only rows of this import.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many rows (table format: 50).")
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def quarantine(ctx: click.Context, import_id: str | None, limit: int | None, fmt: str) -> None:
+    """List rows that imports rejected, with file, line and reason.
+
+    The quarantine holds what the latest import of each file rejected: fix the file
+    and import it again, and its old entries go."""
+    with _open(ctx) as ws:
+        table = ws.quarantine(import_id)
+    shown = limit or (50 if fmt == "table" else None)
+    if shown is not None and table.num_rows > shown:
+        if fmt == "table":
+            click.echo(f"{table.num_rows:,} rows; showing {shown} (use --limit or --format json)", err=True)
+        table = table.slice(0, shown)
+    if fmt == "table":
+        table = table.select(["import_id", "kind", "file", "line", "reason", "raw"])
+    click.echo(render(table, fmt))
+
+
+@main.command()
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def imports(ctx: click.Context, fmt: str) -> None:
+    """List past imports with their counts, newest first."""
+    with _open(ctx) as ws:
+        table = ws.imports()
+    if fmt == "table":
+        table = table.select(["import_id", "kind", "file", "started_at", "read", "inserted", "updated",
+                              "unchanged", "quarantined"])
+    click.echo(render(table, fmt))
+
+
+@main.command()
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def status(ctx: click.Context, fmt: str) -> None:
+    """Show the workspace: where it is, its settings and the rows in each table."""
+    with _open(ctx) as ws:
+        counts = ws.counts()
+        info = {"workspace": str(ws.path.resolve()), "schema_version": ws.schema_version,
+                **{s.name: getattr(ws.settings, s.name) for s in SETTINGS}}
+    if fmt == "json":
+        click.echo(json.dumps({**info, "rows": counts}, indent=2))
+        return
+    for k, v in info.items():
+        click.echo(f"{k:<16} {v}")
+    click.echo(render(pa.table({"table": list(counts), "rows": list(counts.values())}), fmt))
+
+
+@main.command()
+@click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
+@click.pass_context
+@_fail_cleanly
+def config(ctx: click.Context, assignments: tuple[str, ...]) -> None:
+    """Show or change workspace settings, e.g. `cxmetrics config timezone=Europe/Berlin`."""
+    changes = {}
+    for a in assignments:
+        key, sep, value = a.partition("=")
+        if not sep:
+            raise click.UsageError(f"'{a}' is not KEY=VALUE.")
+        changes[key.strip()] = value.strip()
+    known = {s.name for s in SETTINGS}
+    for key in changes:
+        if key not in known:
+            raise cxmetrics.UnknownNameError("setting", key, known)
+    with _open(ctx) as ws:
+        settings = ws.configure(**changes) if changes else ws.settings
+    for s in SETTINGS:
+        click.echo(f"{s.name:<14} {getattr(settings, s.name):<16} {s.doc}")
+
+
+@main.command()
+@click.argument("kind", required=False, type=click.Choice(sorted(KINDS)))
+def formats(kind: str | None) -> None:
+    """Describe the import formats: columns, types and allowed values."""
+    for name in [kind] if kind else sorted(KINDS):
+        spec = KINDS[name]
+        click.echo(f"{name}: {spec.doc}")
+        for col in spec.inputs:
+            detail = col.doc or (f"one of {', '.join(col.values)}" if col.values else "")
+            kind_word = col.type.value if col.type is not ColType.TEXT else "text"
+            req = "required" if col.required else ""
+            click.echo(f"  {col.name:<18} {kind_word:<10} {req:<9} {detail}".rstrip())
+        click.echo("")
+
+
+@main.command()
+@click.option("--tickets", type=click.IntRange(1_000, 10_000_000), default=100_000, show_default=True,
+              help="Tickets to generate (12 months).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed: the same seed gives the same data.")
+@click.option("--no-serve", is_flag=True, help="Do not open the dashboard afterwards.")
+@click.pass_context
+@_fail_cleanly
+def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool) -> None:
+    """Generate a realistic support organisation into the workspace and summarise it.
+
+    Replaces earlier demo data (source 'demo'); your own imports are left alone."""
+    from cxmetrics.demo import DemoConfig
+    from cxmetrics._demo_run import run_demo
+
+    with _open(ctx) as ws:
+        report = run_demo(ws, DemoConfig(tickets=tickets, seed=seed), echo=click.echo)
+    click.echo(report)
+    if not no_serve:
+        click.echo("\nThe dashboard is not part of this version yet; the numbers above are in the workspace for "
+                   "`cxmetrics status` and the Python API (cxmetrics.open(...)).")
