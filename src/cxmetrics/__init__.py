@@ -23,10 +23,10 @@ from cxmetrics.settings import Settings
 __version__ = "0.1.0"
 
 __all__ = [
-    "KINDS",
     "CxError",
     "ImportFileError",
     "ImportSummary",
+    "KINDS",
     "Mapping",
     "MappingError",
     "Settings",

@@ -76,6 +76,7 @@ class Workspace:
         if s.threads != "0":
             self.con.execute(f"SET threads = {int(s.threads)}")
         self.con.execute("SET preserve_insertion_order = true")
+        self.con.execute("SET enable_progress_bar = false")  # ours draws on terminals only
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -98,7 +98,7 @@ def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, re
             return ColumnSQL(f"CAST({raw} AS VARCHAR[])", None)
         typed = (
             f"CASE WHEN {v} LIKE '[%' THEN try_cast(json_extract_string(try_cast({v} AS JSON), '$[*]') AS VARCHAR[]) "
-            f"ELSE list_filter(string_split_regex({v}, '[,;\\s]+'), x -> x <> '') END"
+            f"ELSE list_filter(string_split_regex({v}, '[,;\\s]+'), lambda x: x <> '') END"
         )
         return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not a list of tags' END")
     if col.type is ColType.PERIOD:

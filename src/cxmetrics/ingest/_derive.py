@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import duckdb
 
-from cxmetrics.ingest._merge import upsert_rows
+from cxmetrics.ingest._merge import insert_rows, upsert_rows
 from cxmetrics.model import TABLES
 
 _CHANGED = "_final WHERE _action <> 'none'"
 
 
 def flat_ticket_events(con: duckdb.DuckDBPyConnection, import_id: str, currency: str) -> None:
-    changed = f"SELECT source, ticket_id FROM {_CHANGED}"
+    changed = f"SELECT source, ticket_id FROM {_CHANGED} AND _action = 'update'"
     # a changed ticket's implied rows are rebuilt from scratch: a timestamp that was
-    # removed from the file must remove its event too
+    # removed from the file must remove its event too (a new ticket has none yet)
     for table in ("events", "surveys"):
         con.execute(f"""
             DELETE FROM {table} t USING ({changed}) c
@@ -48,7 +48,7 @@ def flat_ticket_events(con: duckdb.DuckDBPyConnection, import_id: str, currency:
                NULL, NULL, 'solved', NULL, channel, NULL, NULL, NULL, NULL, 'tickets'
         FROM {_CHANGED} AND solved_at IS NOT NULL
     """
-    upsert_rows(con, TABLES["events"], events, import_id)
+    insert_rows(con, TABLES["events"], events, import_id)
     answered = "coalesce(solved_at, first_reply_at, created_at)"
     surveys = f"""
         SELECT source, ticket_id || ':csat' AS response_id, ticket_id, requester_id AS customer_id,
@@ -65,7 +65,7 @@ def flat_ticket_events(con: duckdb.DuckDBPyConnection, import_id: str, currency:
                0, 10, nps, NULL, NULL, {answered}, 'tickets'
         FROM {_CHANGED} AND nps IS NOT NULL
     """
-    upsert_rows(con, TABLES["surveys"], surveys, import_id)
+    insert_rows(con, TABLES["surveys"], surveys, import_id)
 
 
 def tickets_from_created_events(con: duckdb.DuckDBPyConnection, import_id: str, currency: str) -> None:

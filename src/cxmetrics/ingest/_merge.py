@@ -35,7 +35,8 @@ def hash_sql(table: Table, alias: str = "", extra: tuple[str, ...] = ()) -> str:
     adds input columns that are not stored as such (a flat ticket's solved_at...), so a
     change in them is an update too."""
     prefix = f"{alias}." if alias else ""
-    return "hash(" + ", ".join(prefix + ident(c) for c in [*content_columns(table), *extra]) + ")"
+    cols = [*content_columns(table), *extra] or list(table.key)  # a row that is all key
+    return "hash(" + ", ".join(prefix + ident(c) for c in cols) + ")"
 
 
 @dataclass(frozen=True)
@@ -47,58 +48,67 @@ class MergeCounts:
 
 def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: str,
           extra: tuple[str, ...] = ()) -> MergeCounts:
-    """Merge the rows of temp table `valid` (store columns + `_ord`) into `table`.
+    """Merge the rows of query `valid` (store columns + `_ord`) into `table`.
 
-    Leaves temp table `_final` (the last row per key, with `_action` insert, update or
-    none) for the kind's follow-up writes."""
+    Leaves temp table or view `_final` (the last row per key, with `_action` insert,
+    update or none) for the kind's follow-up writes."""
     key = ", ".join(ident(k) for k in table.key)
     join = " AND ".join(f"v.{ident(k)} = t.{ident(k)}" for k in table.key)
     cols = store_columns(table)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _seq AS
-        SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash,
-               t._hash AS _stored_hash
-        FROM {valid} v LEFT JOIN {table.name} t ON {join}
+        SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, t._hash AS _stored_hash
+        FROM ({valid}) v LEFT JOIN {table.name} t ON {join}
     """)
-    dupes = con.execute(
-        f"SELECT count(*) - count(DISTINCT ({key})) FROM _seq"
-    ).fetchall()[0][0]
+    dupes = con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM _seq").fetchall()[0][0]
+    action = (
+        "CASE WHEN _stored_hash IS NULL THEN 'insert' WHEN _stored_hash <> _hash THEN 'update' ELSE 'none' END"
+    )
     if dupes:
-        # several rows for one key: classify each against the row before it
+        # several rows for one key: each is classified against the row before it, as
+        # if applied one by one, and only the last is written
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _seq AS
             SELECT *, lag(_hash) OVER w AS _prev_hash,
                    row_number() OVER (PARTITION BY {key} ORDER BY _ord DESC) = 1 AS _is_last
             FROM _seq WINDOW w AS (PARTITION BY {key} ORDER BY _ord)
         """)
+        inserted, updated, unchanged = con.execute("""
+            SELECT count(*) FILTER (WHERE _prev_hash IS NULL AND _stored_hash IS NULL),
+                   count(*) FILTER (WHERE coalesce(_prev_hash, _stored_hash) <> _hash),
+                   count(*) FILTER (WHERE coalesce(_prev_hash, _stored_hash) = _hash)
+            FROM _seq
+        """).fetchall()[0]
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _final AS
+            SELECT * EXCLUDE (_prev_hash, _is_last), {action} AS _action FROM _seq WHERE _is_last
+        """)
+        con.execute("DROP TABLE _seq")
     else:
-        con.execute("ALTER TABLE _seq ADD COLUMN _prev_hash UBIGINT")
-        con.execute("ALTER TABLE _seq ADD COLUMN _is_last BOOLEAN DEFAULT true")
-    inserted, updated, unchanged = con.execute("""
-        SELECT
-          count(*) FILTER (WHERE _ord_first AND _stored_hash IS NULL),
-          count(*) FILTER (WHERE (_ord_first AND _stored_hash IS NOT NULL AND _stored_hash <> _hash)
-                              OR (NOT _ord_first AND _prev_hash <> _hash)),
-          count(*) FILTER (WHERE (_ord_first AND _stored_hash = _hash) OR (NOT _ord_first AND _prev_hash = _hash))
-        FROM (SELECT *, _prev_hash IS NULL AS _ord_first FROM _seq)
-    """).fetchall()[0]
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _final AS
-        SELECT * EXCLUDE (_prev_hash, _is_last),
-               CASE WHEN _stored_hash IS NULL THEN 'insert'
-                    WHEN _stored_hash <> _hash THEN 'update' ELSE 'none' END AS _action
-        FROM _seq WHERE _is_last
-    """)
-    con.execute("DROP TABLE _seq")
-    con.execute(f"""
-        DELETE FROM {table.name} t USING _final v
-        WHERE v._action = 'update' AND {join}
-    """)
+        inserted, updated, unchanged = con.execute("""
+            SELECT count(*) FILTER (WHERE _stored_hash IS NULL),
+                   count(*) FILTER (WHERE _stored_hash <> _hash),
+                   count(*) FILTER (WHERE _stored_hash = _hash)
+            FROM _seq
+        """).fetchall()[0]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _final AS SELECT *, {action} AS _action FROM _seq")
+    if con.execute("SELECT count(*) FROM _final WHERE _action = 'update'").fetchall()[0][0]:
+        con.execute(f"DELETE FROM {table.name} t USING _final v WHERE v._action = 'update' AND {join}")
     con.execute(f"""
         INSERT INTO {table.name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
         SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _final WHERE _action <> 'none'
     """, [import_id])
     return MergeCounts(inserted, updated, unchanged)
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, import_id: str) -> None:
+    """Insert the rows of `rows_sql` (store columns but bookkeeping) as they are: for
+    implied rows whose earlier versions were deleted just before."""
+    cols = ", ".join(ident(c) for c in store_columns(table))
+    con.execute(f"""
+        INSERT INTO {table.name} ({cols}, _hash, _import_id)
+        SELECT {cols}, {hash_sql(table, 'n')}, ? FROM ({rows_sql}) n
+    """, [import_id])
 
 
 def upsert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, import_id: str) -> int:

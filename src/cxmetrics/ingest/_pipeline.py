@@ -184,10 +184,9 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
                 [(import_id, kind.name, file_label, r.line, r.raw, r.reason) for r in rejects],
             )
         with progress(con, "merging", enabled=show_progress):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _valid AS {valid_sql(kind, currency)}")
             stored = set(store_columns(kind.table))
             extra = tuple(c.name for c in kind.inputs if c.name not in stored)
-            counts = merge(con, kind.table, "_valid", import_id, extra)
+            counts = merge(con, kind.table, valid_sql(kind, currency), import_id, extra)
             if kind.post is not None:
                 kind.post(con, import_id, currency)
         read = con.execute("SELECT count(*) FROM _stage WHERE NOT _blank").fetchall()[0][0] + len(rejects)
@@ -209,8 +208,7 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
             con.execute("ROLLBACK")
         raise
     finally:
-        for t in ("_stage", "_valid", "_final"):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+        _drop_temp(con, "_final", "_seq", "_stage")
         source.cleanup(con)
         con.execute(f"SET TimeZone = {lit(timezone_name)}")
     return summary
@@ -234,6 +232,15 @@ def _quarantine_stage(con: duckdb.DuckDBPyConnection, source: Source, rejects: l
     """, [import_id, kind, file_label])
     if source.needs_positions:
         con.unregister("_cx_positions")
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    for name in names:
+        for (kind,) in con.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main' "
+            "AND table_catalog = 'temp'", [name]
+        ).fetchall():
+            con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
 
 
 def _sha256(path: Path) -> str:

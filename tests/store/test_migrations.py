@@ -1,0 +1,70 @@
+"""The schema comes from versioned migrations; opening an old workspace upgrades it."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+import cxmetrics
+from cxmetrics.ingest._merge import store_columns
+from cxmetrics.model import TABLES
+from cxmetrics.store import _migrations
+
+
+def test_migrated_schema_matches_the_model(ws):
+    for name, table in TABLES.items():
+        got = ws.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [name],
+        ).fetchall()
+        spelled = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+        want = [(c, spelled.get(t, t)) for c in store_columns(table)
+                for t in [table.column(c).sql_type if c in table.names else "DATE"]]
+        assert got[:-2] == want, name
+        assert [g[0] for g in got[-2:]] == ["_hash", "_import_id"]
+
+
+def test_opening_an_old_workspace_applies_new_migrations_once(tmp_path, monkeypatch):
+    path = tmp_path / "ws"
+    cxmetrics.open(path).close()
+    shipped = _migrations.available()
+    extra = (len(shipped) + 1, f"{len(shipped) + 1:04d}_test.sql", "ALTER TABLE agents ADD COLUMN shift VARCHAR;")
+    monkeypatch.setattr(_migrations, "available", lambda: [*shipped, extra])
+    with cxmetrics.open(path) as ws:
+        assert ws.schema_version == extra[0]
+        assert "shift" in ws.table("agents").column_names
+    with cxmetrics.open(path) as ws:  # not applied twice
+        assert ws.schema_version == extra[0]
+
+
+def test_a_failing_migration_leaves_the_workspace_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "ws"
+    cxmetrics.open(path).close()
+    shipped = _migrations.available()
+    good = (len(shipped) + 1, "good.sql", "ALTER TABLE agents ADD COLUMN shift VARCHAR;")
+    bad = (len(shipped) + 2, "bad.sql", "ALTER TABLE nowhere ADD COLUMN x INT;")
+    monkeypatch.setattr(_migrations, "available", lambda: [*shipped, good, bad])
+    with pytest.raises(cxmetrics.StoreError):
+        cxmetrics.open(path)
+    monkeypatch.setattr(_migrations, "available", lambda: shipped)
+    with cxmetrics.open(path) as ws:
+        assert ws.schema_version == len(shipped)
+        assert "shift" not in ws.table("agents").column_names
+
+
+def test_engine_errors_become_store_errors(ws):
+    with pytest.raises(cxmetrics.StoreError, match="nosuchtable"):
+        ws.sql("SELECT * FROM nosuchtable")
+    assert not isinstance(cxmetrics.StoreError("x"), duckdb.Error)
+
+
+def test_second_writer_gets_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "ws"
+    with cxmetrics.open(path):
+        out = subprocess.run(
+            [sys.executable, "-m", "cxmetrics", "--workspace", str(path), "status"], capture_output=True, text=True
+        )
+    assert out.returncode == 1 and "open in another process" in out.stderr
