@@ -1,0 +1,82 @@
+"""Import benchmark: flat tickets from CSV and Parquet.
+
+Throughput is a ratio to DuckDB's own `read_csv` / `read_parquet` into a table of a
+fresh database file in the same run: that is the ceiling of this engine (issue 2 aims
+at half of it). Each run happens in its own subprocess, so peak memory (max RSS) is
+that run's alone.
+
+    python bench/import_bench.py --rows 1000000            # throughput, CSV and Parquet
+    python bench/import_bench.py --rows 10000000 --formats csv   # peak memory at 10M
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _data import write_flat  # noqa: E402
+
+BASELINE = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[2])
+reader = "read_parquet" if sys.argv[1].endswith(".parquet") else "read_csv"
+t = time.perf_counter()
+con.execute(f"CREATE TABLE flat AS SELECT * FROM {reader}('{sys.argv[1]}')")
+con.close()
+import resource
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+OURS = """
+import cxmetrics, sys, time
+t = time.perf_counter()
+with cxmetrics.open(sys.argv[2]) as ws:
+    s = ws.import_file("tickets", sys.argv[1])
+    c = ws.counts()
+import resource
+print(time.perf_counter() - t, s.read, s.inserted, c["tickets"] + c["events"] + c["surveys"],
+      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def run_child(code: str, *args: str) -> list[str]:
+    """Run code in a fresh interpreter (which prints its own peak RSS last)."""
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True).stdout.split()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="csv,parquet")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
+    args = parser.parse_args()
+    args.out.mkdir(exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in args.formats.split(","):
+            data = write_flat(Path(tmp) / f"flat.{fmt}", args.rows)
+            ours = run_child(OURS, str(data), str(Path(tmp) / f"ws_{fmt}"))
+            base = run_child(BASELINE, str(data), str(Path(tmp) / f"base_{fmt}.duckdb"))
+            ours_mb, base_mb = float(ours[-1]), float(base[-1])
+            t_ours, t_base = float(ours[0]), float(base[0])
+            assert int(ours[1]) == int(ours[2]) == args.rows
+            results.append({
+                "format": fmt, "rows": args.rows, "file_mb": round(data.stat().st_size / 2**20, 1),
+                "duckdb_s": round(t_base, 2), "duckdb_rows_per_s": round(args.rows / t_base),
+                "cxmetrics_s": round(t_ours, 2), "cxmetrics_rows_per_s": round(args.rows / t_ours),
+                "ratio_to_duckdb": round(t_base / t_ours, 2),
+                "rows_written": int(ours[3]),
+                "cxmetrics_peak_rss_mb": round(ours_mb), "duckdb_peak_rss_mb": round(base_mb),
+            })
+            print(json.dumps(results[-1]), flush=True)
+    (args.out / f"import_{args.rows}.json").write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
