@@ -25,6 +25,7 @@ from _data import write_flat  # noqa: E402
 BASELINE = """
 import duckdb, sys, time
 con = duckdb.connect(sys.argv[2])
+con.execute("SET enable_progress_bar = false")
 reader = "read_parquet" if sys.argv[1].endswith(".parquet") else "read_csv"
 t = time.perf_counter()
 con.execute(f"CREATE TABLE flat AS SELECT * FROM {reader}('{sys.argv[1]}')")

@@ -76,7 +76,9 @@ class Workspace:
         if s.threads != "0":
             self.con.execute(f"SET threads = {int(s.threads)}")
         self.con.execute("SET preserve_insertion_order = true")
-        self.con.execute("SET enable_progress_bar = false")  # ours draws on terminals only
+        # the engine tracks progress for our own bar, which draws on terminals only
+        self.con.execute("SET enable_progress_bar = true")
+        self.con.execute("SET enable_progress_bar_print = false")
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """What an imported row implies for other tables.
 
-- A flat ticket implies events (created, assign, first reply, solved) and survey
+- A flat ticket implies events (created, first reply, solved) and survey
   answers for its score columns, so flat exports and event streams meet in one model.
   Implied rows carry `origin = 'tickets'` and are replaced when their ticket changes.
 - A `created` event implies its ticket, with the dimensions the event carries.
@@ -35,10 +35,6 @@ def flat_ticket_events(con: duckdb.DuckDBPyConnection, import_id: str, currency:
                NULL::BOOLEAN AS public, NULL AS status_from, 'new' AS status_to, NULL AS body, channel,
                NULL::DOUBLE AS duration_s, NULL AS assignee_id, team, priority, 'tickets' AS origin
         FROM {_CHANGED}
-        UNION ALL
-        SELECT source, ticket_id || ':assign', ticket_id, created_at, 'assign', 'system', NULL,
-               NULL, NULL, NULL, NULL, channel, NULL, assignee_id, team, NULL, 'tickets'
-        FROM {_CHANGED} AND (assignee_id IS NOT NULL OR team IS NOT NULL)
         UNION ALL
         SELECT source, ticket_id || ':first_reply', ticket_id, first_reply_at, 'message', {actor}, assignee_id,
                true, NULL, NULL, NULL, channel, NULL, NULL, NULL, NULL, 'tickets'
