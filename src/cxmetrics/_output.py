@@ -44,13 +44,25 @@ def render(table: pa.Table, fmt: str = "table") -> str:
     return _text(table)
 
 
-def _cell(value: Any) -> str:
+def _decimals(values: list[Any]) -> int:
+    """Decimals that show every float of a column (at most 3), so a column aligns."""
+    need = 0
+    for v in values:
+        if isinstance(v, float) and v == v and abs(v) < 1e15:
+            text = f"{v:.3f}".rstrip("0")
+            need = max(need, len(text.split(".")[1]) if "." in text else 0)
+    return need
+
+
+def _cell(value: Any, decimals: int = 3) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return f"{value:,.{decimals}f}"
     if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+        return f"{value:,}"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     text = str(value).replace("\r", " ").replace("\n", " ")
@@ -59,7 +71,9 @@ def _cell(value: Any) -> str:
 
 def _text(table: pa.Table) -> str:
     names = table.column_names
-    rows = [[_cell(row[c]) for c in names] for row in table.to_pylist()]
+    data = table.to_pylist()
+    decimals = {c: _decimals([row[c] for row in data]) for c in names}
+    rows = [[_cell(row[c], decimals[c]) for c in names] for row in data]
     widths = [max([len(n), *(len(r[i]) for r in rows)]) for i, n in enumerate(names)]
     numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) for t in table.schema.types]
 
