@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import date, datetime
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cxmetrics.ingest import ImportSummary, Mapping, kind as import_kind
 from cxmetrics.ingest._kinds import canonical as canonical_kind
 from cxmetrics.ingest import _pipeline
 from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
+from cxmetrics.metrics._query import MetricTable, run_metrics
 from cxmetrics.model import TABLES
 from cxmetrics.settings import Settings
 from cxmetrics.store import _migrations
@@ -134,6 +136,7 @@ class Workspace:
             return _pipeline.run(
                 self.con, spec, src, file_label=str(path), path=path, mapping=m, default_source=source,
                 timezone_name=self.settings.timezone, currency=self.settings.currency, show_progress=progress,
+                tmp_dir=self._tmp_dir(),
             )
 
     def import_table(
@@ -156,6 +159,48 @@ class Workspace:
                 )
             finally:
                 self.con.unregister(name)
+
+    def _tmp_dir(self) -> Path:
+        path = self.path / "tmp"
+        path.mkdir(exist_ok=True)
+        return path
+
+    # -- metrics ---------------------------------------------------------------------
+
+    def refresh(self, full: bool = False) -> int:
+        """Bring ticket_facts up to date with the events (only touched tickets unless
+        `full`); returns how many tickets were refreshed."""
+        from cxmetrics.facts import refresh_facts
+
+        with translate_errors():
+            return refresh_facts(self.con, full=full)
+
+    def metrics(
+        self,
+        metrics: list[str] | str,
+        *,
+        by: list[str] | str | None = None,
+        grain: str | None = None,
+        where: dict[str, object] | None = None,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+        explain: bool = False,
+    ) -> MetricTable:
+        """Compute metrics, grouped `by` dimensions and bucketed by `grain`, over rows
+        whose time falls in [start, end); one tidy table: metric, groups, period, value,
+        n, ci_low, ci_high, flags, unit. With explain=True, only `.sql` is filled."""
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        dims = [by] if isinstance(by, str) else list(by or [])
+        with translate_errors():
+            # compiling first checks every name before any work is done
+            planned = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end,
+                                  explain=True)
+            if explain:
+                return planned
+        self.refresh()
+        with translate_errors():
+            return run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end,
+                               explain=explain)
 
     # -- reading ---------------------------------------------------------------------
 

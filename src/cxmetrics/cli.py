@@ -195,3 +195,65 @@ def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool) -> None:
     if not no_serve:
         click.echo("\nThe dashboard is not part of this version yet; the numbers above are in the workspace for "
                    "`cxmetrics status` and the Python API (cxmetrics.open(...)).")
+
+
+def _parse_where(items: tuple[str, ...]) -> dict[str, list[str]]:
+    where: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--where '{item}' is not DIM=VALUE (e.g. --where channel=email).")
+        where.setdefault(key.strip(), []).extend(v.strip() for v in value.split(","))
+    return where
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--by", "by", multiple=True, help="Group by dimensions (comma-separated or repeated): channel, team, ...")
+@click.option("--grain", type=click.Choice(["hour", "day", "week", "month", "quarter", "year"]), help="Bucket by time.")
+@click.option("--from", "start", help="Period start (inclusive), e.g. 2025-01-01.")
+@click.option("--to", "end", help="Period end (exclusive), e.g. 2025-07-01.")
+@click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...]; repeat for more dimensions.")
+@click.option("--explain", is_flag=True, help="Print the SQL it runs instead of running it.")
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...], grain: str | None, start: str | None,
+            end: str | None, where: tuple[str, ...], explain: bool, fmt: str) -> None:
+    """Compute metrics (IDS: csat, frt_p90, nps, ...; see `cxmetrics catalogue`).
+
+    Every value comes with n and, where it is an estimate, a 95% interval; values from
+    fewer than 30 observations are flagged small_sample."""
+    with _open(ctx) as ws:
+        result = ws.metrics(_split(ids), by=_split(by), grain=grain, where=_parse_where(where), start=start,
+                            end=end, explain=explain)
+    if explain:
+        click.echo("\n;\n\n".join(result.sql) + "\n;")
+        return
+    table = result.table
+    if fmt == "json":
+        records = [{k: v for k, v in r.items()} for r in table.to_pylist()]
+        click.echo(json.dumps(records, indent=2, default=str))
+        return
+    click.echo(render(table, fmt))
+
+
+@main.command()
+@_format_option
+def catalogue(fmt: str) -> None:
+    """List every metric with its declaration: what each number means."""
+    from cxmetrics.metrics._registry import registry
+
+    specs = [s.model_dump(mode="json") for s in registry()]
+    if fmt == "json":
+        click.echo(json.dumps(specs, indent=2))
+        return
+    table = pa.table({
+        "id": [s["id"] for s in specs], "label": [s["label"] for s in specs], "kind": [s["kind"] for s in specs],
+        "unit": [s["unit"] for s in specs], "description": [s["description"] for s in specs],
+    })
+    click.echo(render(table, fmt))

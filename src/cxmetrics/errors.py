@@ -38,11 +38,12 @@ class ImportFileError(UserError, ValueError):
 class UnknownNameError(UserError, KeyError):
     """A name (table, import kind, column) is not known."""
 
-    def __init__(self, what: str, name: str, choices: Iterable[str]) -> None:
+    def __init__(self, what: str, name: str, choices: Iterable[str], listing: str = "") -> None:
         self.what, self.name, self.choices = what, name, sorted(choices)
         close = difflib.get_close_matches(name, self.choices, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        super().__init__(f"Unknown {what} '{name}'.{hint} Valid: {', '.join(self.choices)}.")
+        valid = f" Valid: {', '.join(self.choices)}." if len(self.choices) <= 20 or not listing else f" {listing}"
+        super().__init__(f"Unknown {what} '{name}'.{hint}{valid}")
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])

@@ -27,7 +27,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("timezone", "UTC", "IANA time zone: naive timestamps in imports are read in it, and periods are bucketed in it"),
     Setting("currency", "EUR", "ISO 4217 code of costs that do not name one"),
-    Setting("memory_limit", "2GB", "the most memory the engine may use before it spills to disk"),
+    Setting("memory_limit", "1.5GB", "the most memory the engine may use before it spills to disk"),
     Setting("threads", "0", "engine threads; 0 means one per core"),
 )
 
@@ -38,7 +38,7 @@ class Settings:
 
     timezone: str = "UTC"
     currency: str = "EUR"
-    memory_limit: str = "2GB"
+    memory_limit: str = "1.5GB"
     threads: str = "0"
 
     def __post_init__(self) -> None:

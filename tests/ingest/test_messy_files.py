@@ -114,3 +114,14 @@ def test_bad_mapping_says_what_to_fix(ws, tmp_path, toml, message):
     mapping = write(tmp_path / "m.toml", toml)
     with pytest.raises(cxmetrics.MappingError, match=message):
         ws.import_file("tickets", write(tmp_path / "t.csv", HEADER + "\nT1,2025-03-03T08:00:00Z,email,x\n"), mapping=mapping)
+
+
+def test_mixed_line_endings_fall_back_to_a_tolerant_reader(ws, tmp_path):
+    # concatenated exports: LF lines, then CRLF lines, a quoted newline and a ragged row
+    text = HEADER + "\nT1,2025-03-03T08:00:00Z,email,a\r\nT2,2025-03-03T08:00:00Z,chat,\"two\nlines\"\r\nT3,oops,chat,c\nT4,x\r\n"
+    s = ws.import_file("tickets", write(tmp_path / "mixed.csv", text))
+    assert (s.read, s.inserted, s.quarantined) == (4, 2, 2)
+    got = {r["line"]: r["reason"] for r in ws.quarantine().to_pylist()}
+    assert sorted(got) == [5, 6]
+    assert "created_at 'oops'" in got[5] and "fewer fields than the header" in got[6]
+    assert rows(ws, "SELECT subject FROM tickets ORDER BY ticket_id") == [("a",), ("two\nlines",)]

@@ -153,7 +153,7 @@ def valid_sql(kind: ImportKind, currency: str) -> str:
 
 def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, file_label: str,
         path: Path | None, mapping: Mapping, default_source: str | None, timezone_name: str,
-        currency: str, show_progress: bool = False) -> ImportSummary:
+        currency: str, show_progress: bool = False, tmp_dir: Path | None = None) -> ImportSummary:
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     import_id = f"imp_{started_at:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
@@ -168,7 +168,14 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
         # are then the rows' 0-based positions in the file, and it vanishes with the
         # process. Everything that touches the store happens in one transaction.
         with progress(con, f"reading {file_label}", enabled=show_progress):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage_sql(kind, source, raw, feeds, mapping, src_name)}")
+            try:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage_sql(kind, source, raw, feeds, mapping, src_name)}")
+            except duckdb.InvalidInputException:
+                # the fast parser gave up on the file (mixed line endings...): a tolerant
+                # reader normalises it, or the error stands
+                if tmp_dir is None or not source.tolerant(tmp_dir):
+                    raise
+                con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage_sql(kind, source, raw, feeds, mapping, src_name)}")
         rejects = source.rejects(con)
         con.execute("BEGIN TRANSACTION")
         in_transaction = True

@@ -9,6 +9,7 @@ back as rejects with their line and text.
 from __future__ import annotations
 
 import csv
+from array import array
 import gzip
 import io
 from abc import ABC, abstractmethod
@@ -99,6 +100,11 @@ class Source(ABC):
         """Drop what reading left behind in the engine."""
         return None
 
+    def tolerant(self, tmp_dir: Path) -> bool:
+        """Switch to a slower reader that accepts what the fast one failed on; False
+        when there is none."""
+        return False
+
 
 class CsvSource(Source):
     """CSV with a fixed dialect: the delimiter comes from the header line (or the
@@ -111,6 +117,9 @@ class CsvSource(Source):
         self.path, self.mapping = path, mapping
         self._header: list[str] | None = None
         self._delim: str | None = None
+        self._read_path = path  # the file the engine reads (a normalised copy after tolerant())
+        self._lines: array[int] | None = None  # original start line of each normalised record
+        self._early_rejects: list[Reject] = []
 
     def _encoding(self) -> str:
         return {"utf-8": "utf-8-sig"}.get(self.mapping.encoding, self.mapping.encoding)
@@ -160,9 +169,43 @@ class CsvSource(Source):
         ]
         if self.mapping.encoding != "utf-8":
             opts.append(f"encoding = {lit(self.mapping.encoding)}")
-        return f"read_csv({lit(str(self.path))}, {', '.join(opts)})"
+        if self._read_path != self.path:
+            opts = [o for o in opts if not o.startswith(("delim", "quote", "escape", "encoding"))]
+            opts += ["delim = ','", "quote = '\"'", "escape = '\"'", "new_line = '\\n'"]
+        return f"read_csv({lit(str(self._read_path))}, {', '.join(opts)})"
+
+    def tolerant(self, tmp_dir: Path) -> bool:
+        """Re-read the file with Python's csv module, which accepts mixed line endings
+        (LF and CRLF in one file, which the engine's parser rejects), into a normalised
+        copy; records with the wrong number of fields are rejected here, with their line."""
+        if self._read_path != self.path:
+            return False
+        width = len(self.header())
+        out_path = tmp_dir / f"_cx_normalised_{id(self)}.csv"
+        self._lines = array("q")
+        with _open_text(self.path, self._encoding()) as fh, open(out_path, "w", encoding="utf-8", newline="") as out:
+            reader = csv.reader(fh, delimiter=self._delimiter(), quotechar=self._quote())
+            writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+            writer.writerow(next(reader, []))
+            prev_line = reader.line_num
+            for record in reader:
+                start, prev_line = prev_line + 1, reader.line_num
+                if not record:
+                    continue
+                if len(record) != width:
+                    words = "more fields than the header" if len(record) > width else "fewer fields than the header"
+                    self._early_rejects.append(Reject(
+                        start, self.mapping.delimiter and self.mapping.delimiter.join(record) or ",".join(record),
+                        f"the row has {words} (expected {width}, found {len(record)})"))
+                    continue
+                writer.writerow(record)
+                self._lines.append(start)
+        self._read_path = out_path
+        return True
 
     def rejects(self, con: duckdb.DuckDBPyConnection) -> list[Reject]:
+        if self._lines is not None:
+            return list(self._early_rejects)
         rows = con.execute("""
             SELECT line_byte_position, any_value(csv_line), string_agg(DISTINCT error_type, ','),
                    any_value(error_message)
@@ -185,6 +228,8 @@ class CsvSource(Source):
         wanted = set(ords)
         if not wanted:
             return {}
+        if self._lines is not None:
+            return {o: self._lines[o] for o in wanted}
         rejected = {r.line for r in rejects}
         last = max(wanted)
         found: dict[int, int] = {}
@@ -207,6 +252,8 @@ class CsvSource(Source):
     def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE IF EXISTS _cx_reject_errors")
         con.execute("DROP TABLE IF EXISTS _cx_reject_scans")
+        if self._read_path != self.path:
+            self._read_path.unlink(missing_ok=True)
 
 
 class JsonlSource(Source):

@@ -1,0 +1,164 @@
+"""Compiling a request (metrics x dimensions x grain x filters x period) into as few
+engine queries as possible: one per (source, time anchor), built as a SQL AST.
+
+Names in a request (metrics, dimensions, grains) come from allow-lists; values
+(filter values, dates) enter the query only as literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlglot
+from sqlglot import exp
+
+from cxmetrics.errors import UnknownNameError, UserError
+from cxmetrics.metrics._registry import MetricRef
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._spec import Kind
+from cxmetrics.metrics._stats import quantile_grid
+
+GRAINS = ("hour", "day", "week", "month", "quarter", "year")
+# time-of dimensions: bucket the metric's own timestamp (in the workspace's zone)
+TIME_DIMENSIONS = {"hour_of_day": "hour({t})", "weekday": "isodow({t})"}
+QUANTILES = {"median": 0.5, "p90": 0.9}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One metric's aggregates inside a compiled query: alias -> role."""
+
+    ref: MetricRef
+    aliases: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    source: str
+    time: str
+    sql: str
+    dims: tuple[str, ...]
+    has_period: bool
+    parts: tuple[Part, ...] = field(default=())
+
+
+def _parse(text: str) -> exp.Expression:
+    return sqlglot.parse_one(text, dialect="duckdb")
+
+
+def _filtered(agg: exp.Expression, condition: exp.Expression) -> exp.Expression:
+    return exp.Filter(this=agg, expression=exp.Where(this=condition))
+
+
+def _and(*conds: exp.Expression) -> exp.Expression:
+    return exp.and_(*[exp.paren(c) for c in conds])
+
+
+def _count(condition: exp.Expression) -> exp.Expression:
+    return _filtered(exp.Count(this=exp.Star()), condition)
+
+
+def _with_filter(aggregate: exp.Expression, condition: exp.Expression) -> exp.Expression:
+    """Add FILTER (WHERE condition) to every aggregate call of an expression."""
+    def visit(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.AggFunc) and not isinstance(node.parent, exp.Filter):
+            return _filtered(node.copy(), condition.copy())
+        return node
+
+    return aggregate.copy().transform(visit)
+
+
+def aggregates(ref: MetricRef, index: int) -> tuple[list[exp.Expression], dict[str, str]]:
+    """The aggregate columns of one metric and what each alias holds."""
+    spec = ref.spec
+    w = _parse(spec.where)
+    a = f"m{index}"
+    cols: list[exp.Expression] = [exp.alias_(_count(w), f"{a}_n")]
+    roles = {f"{a}_n": "n"}
+    if spec.kind is Kind.PROPORTION:
+        cols.append(exp.alias_(_count(_and(w, _parse(spec.numerator or "false"))), f"{a}_k"))
+        roles[f"{a}_k"] = "k"
+    elif spec.kind is Kind.NPS:
+        cols.append(exp.alias_(_count(_and(w, _parse(spec.promoter or "false"))), f"{a}_p"))
+        cols.append(exp.alias_(_count(_and(w, _parse(spec.detractor or "false"))), f"{a}_d"))
+        roles.update({f"{a}_p": "promoters", f"{a}_d": "detractors"})
+    elif spec.kind is Kind.MEAN or (spec.kind is Kind.DURATION and ref.stat == "mean"):
+        x = _parse(spec.expr or "NULL")
+        cols.append(exp.alias_(_filtered(exp.Avg(this=x), w), f"{a}_mean"))
+        cols.append(exp.alias_(_filtered(exp.Stddev(this=x.copy()), w.copy()), f"{a}_sd"))
+        roles.update({f"{a}_mean": "mean", f"{a}_sd": "sd"})
+    elif spec.kind is Kind.DURATION:
+        x = _parse(spec.expr or "NULL")
+        levels = exp.Array(expressions=[exp.Literal.number(v) for v in quantile_grid(QUANTILES[ref.stat or "median"])])
+        q = exp.Anonymous(this="quantile_cont", expressions=[x, levels])
+        cols.append(exp.alias_(_filtered(q, w), f"{a}_q"))
+        roles[f"{a}_q"] = "quantiles"
+    elif spec.kind is Kind.RATIO:
+        cols.append(exp.alias_(_with_filter(_parse(spec.numerator or "NULL"), w), f"{a}_num"))
+        cols.append(exp.alias_(_with_filter(_parse(spec.denominator or "NULL"), w), f"{a}_den"))
+        roles.update({f"{a}_num": "numerator", f"{a}_den": "denominator"})
+    return cols, roles
+
+
+def _literal(value: object) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def check_dimensions(by: list[str], where: dict[str, object]) -> None:
+    for name in [*by, *where]:
+        if name not in DIMENSIONS and name not in TIME_DIMENSIONS:
+            raise UnknownNameError("dimension", name, [*DIMENSIONS, *TIME_DIMENSIONS])
+    for name in where:
+        if name in TIME_DIMENSIONS:
+            raise UserError(f"'{name}' can be grouped by but not filtered on; filter with --from/--to instead.")
+
+
+def compile_queries(
+    refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
+    start: date | datetime | None, end: date | datetime | None,
+) -> list[CompiledQuery]:
+    if grain is not None and grain not in GRAINS:
+        raise UnknownNameError("grain", grain, GRAINS)
+    check_dimensions(by, where)
+    groups: dict[tuple[str, str], list[MetricRef]] = {}
+    for ref in refs:
+        if ref.spec.kind is Kind.CUSTOM:
+            continue
+        groups.setdefault((ref.spec.source, ref.spec.time), []).append(ref)
+    out = []
+    for index_base, ((source_name, time), group) in enumerate(groups.items()):
+        source = SOURCES[source_name]
+        t = exp.column(time)
+        select: list[exp.Expression] = []
+        for d in by:
+            col = _parse(TIME_DIMENSIONS[d].format(t=time)) if d in TIME_DIMENSIONS else exp.column(DIMENSIONS[d])
+            select.append(exp.alias_(col, d))
+        if grain:
+            trunc = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(grain), t.copy()])
+            select.append(exp.alias_(trunc, "period"))
+        parts = []
+        for i, ref in enumerate(group):
+            cols, roles = aggregates(ref, index_base * 100 + i)
+            select += cols
+            parts.append(Part(ref, roles))
+        conds: list[exp.Expression] = [exp.Not(this=exp.Is(this=t.copy(), expression=exp.Null()))]
+        if start is not None:
+            conds.append(exp.GTE(this=t.copy(), expression=exp.cast(exp.Literal.string(str(start)), "TIMESTAMPTZ")))
+        if end is not None:
+            conds.append(exp.LT(this=t.copy(), expression=exp.cast(exp.Literal.string(str(end)), "TIMESTAMPTZ")))
+        for d, value in where.items():
+            values = value if isinstance(value, list | tuple | set) else [value]
+            conds.append(exp.In(this=exp.column(DIMENSIONS[d]), expressions=[_literal(v) for v in values]))
+        query = exp.select(*select).from_(_parse(source.sql).subquery("src")).where(exp.and_(*conds))
+        n_keys = len(by) + (1 if grain else 0)
+        if n_keys:
+            query = query.group_by(*[exp.Literal.number(k + 1) for k in range(n_keys)])
+            query = query.order_by(*[exp.Literal.number(k + 1) for k in range(n_keys)])
+        out.append(CompiledQuery(source_name, time, query.sql(dialect="duckdb", pretty=True), tuple(by),
+                                 grain is not None, tuple(parts)))
+    return out

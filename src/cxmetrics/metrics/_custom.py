@@ -1,0 +1,74 @@
+"""Custom metrics: those whose rows must be aggregated twice (per ticket, then over
+tickets) or that need more than one table. Each is a named query builder; the
+declaration names it in its `sql` field.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_dimensions
+from cxmetrics.metrics._registry import MetricRef
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._stats import mean_interval
+
+
+def _literal(value: object) -> str:
+    return exp.Literal.string(str(value)).sql(dialect="duckdb")
+
+
+def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object],
+                     start: Any, end: Any) -> str:
+    """Mean of the per-ticket mean of `seconds`; a ticket sits in the period of its
+    first interval's end (its first reply)."""
+    source = SOURCES[ref.spec.source]
+    dims = sorted({DIMENSIONS[d] for d in [*by, *where] if d in DIMENSIONS})
+    carried = "".join(f", any_value({c}) AS {c}" for c in dims)
+    t = "t"
+    keys = [(TIME_DIMENSIONS[d].format(t=t) if d in TIME_DIMENSIONS else DIMENSIONS[d]) + f" AS {d}" for d in by]
+    if grain:
+        keys.append(f"date_trunc({_literal(grain)}, {t}) AS period")
+    conds = [f"{t} IS NOT NULL"]
+    if start is not None:
+        conds.append(f"{t} >= CAST({_literal(start)} AS TIMESTAMPTZ)")
+    if end is not None:
+        conds.append(f"{t} < CAST({_literal(end)} AS TIMESTAMPTZ)")
+    for d, value in where.items():
+        values = value if isinstance(value, list | tuple | set) else [value]
+        conds.append(f"{DIMENSIONS[d]} IN ({', '.join(_literal(v) for v in values)})")
+    group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    sql = f"""
+        SELECT {''.join(k + ', ' for k in keys)}avg(ticket_mean) AS mean, stddev_samp(ticket_mean) AS sd,
+               count(*) AS n
+        FROM (
+            SELECT source, ticket_id, min({ref.spec.time}) AS {t}, avg(seconds) AS ticket_mean{carried}
+            FROM ({source.sql}) src GROUP BY source, ticket_id
+        ) per_ticket
+        WHERE {' AND '.join(conds)}
+        {group}
+    """
+    return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
+
+
+BUILDERS = {"per_ticket_mean": _per_ticket_mean}
+
+
+def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str], grain: str | None,
+               where: dict[str, object], start: date | datetime | str | None,
+               end: date | datetime | str | None) -> tuple[str, list[dict[str, Any]]]:
+    check_dimensions(by, where)
+    sql = BUILDERS[ref.spec.sql or ""](ref, by, grain, where, start, end)
+    out = []
+    for row in con.sql(sql).to_arrow_table().to_pylist():
+        n = int(row["n"] or 0)
+        lo, hi = mean_interval(row["mean"], row["sd"], n)
+        keys = {d: row[d] for d in by}
+        if grain:
+            keys["period"] = row["period"]
+        out.append({**keys, "value": row["mean"], "n": n, "ci_low": lo, "ci_high": hi})
+    return sql, out

@@ -1,0 +1,139 @@
+"""Running a metric request and shaping the answer into one tidy table:
+metric, group values, period, value, n, ci_low, ci_high, flags, unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from cxmetrics.metrics._compile import QUANTILES, CompiledQuery, compile_queries
+from cxmetrics.metrics._custom import run_custom
+from cxmetrics.metrics._registry import MetricRef, registry
+from cxmetrics.metrics._spec import Kind, Unit
+from cxmetrics.metrics._stats import mean_interval, nps_interval, quantile_interval, wilson
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    """The answer to a metric request: Arrow underneath, pandas and Polars on demand."""
+
+    table: pa.Table
+    sql: tuple[str, ...]
+
+    def to_pandas(self) -> Any:
+        return self.table.to_pandas()
+
+    def to_polars(self) -> Any:
+        try:
+            import polars as pl
+        except ImportError:
+            raise ImportError("to_polars() needs Polars: pip install polars") from None
+        return pl.from_arrow(self.table)
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
+        return self.table.__arrow_c_stream__(requested_schema)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+
+def _value(part_roles: dict[str, str], row: dict[str, Any], ref: MetricRef) -> tuple[float | None, int, float | None, float | None]:
+    got = {role: row[alias] for alias, role in part_roles.items()}
+    n = int(got["n"] or 0)
+    spec = ref.spec
+    if spec.kind is Kind.COUNT:
+        return float(n), n, None, None
+    if n == 0 and spec.kind is not Kind.RATIO:
+        return None, 0, None, None
+    if spec.kind is Kind.PROPORTION:
+        k = int(got["k"])
+        lo, hi = wilson(k, n)
+        return 100.0 * k / n, n, 100.0 * lo if lo is not None else None, 100.0 * hi if hi is not None else None
+    if spec.kind is Kind.NPS:
+        value, lo, hi = nps_interval(int(got["promoters"]), int(got["detractors"]), n)
+        return value, n, lo, hi
+    if "mean" in got:
+        lo, hi = mean_interval(got["mean"], got["sd"], n)
+        return got["mean"], n, lo, hi
+    if "quantiles" in got:
+        values = got["quantiles"]
+        lo, hi = quantile_interval(QUANTILES[ref.stat or "median"], n, values)
+        return values[0], n, lo, hi
+    if spec.kind is Kind.RATIO:
+        num, den = got["numerator"], got["denominator"]
+        return (None if not den else float(num or 0) / float(den)), int(den or 0), None, None
+    raise AssertionError(spec.kind)  # pragma: no cover - every kind handled above
+
+
+def run_metrics(
+    con: duckdb.DuckDBPyConnection, names: list[str], *, by: list[str] | None = None, grain: str | None = None,
+    where: dict[str, object] | None = None, start: date | datetime | str | None = None,
+    end: date | datetime | str | None = None, explain: bool = False,
+) -> MetricTable:
+    reg = registry()
+    refs = [reg.resolve(n) for n in names]
+    by, where = list(by or []), dict(where or {})
+    queries = compile_queries(refs, by=by, grain=grain, where=where, start=start, end=end)
+    records: list[dict[str, Any]] = []
+    sqls = [q.sql for q in queries]
+    if explain:
+        return MetricTable(pa.table({}), tuple(sqls))
+    for q in queries:
+        records += _records(con, q, grain)
+    for ref in refs:
+        if ref.spec.kind is Kind.CUSTOM:
+            sql, rows = run_custom(con, ref, by=by, grain=grain, where=where, start=start, end=end)
+            sqls.append(sql)
+            records += [_finish(ref, r) for r in rows]
+    order = {r.name: i for i, r in enumerate(refs)}
+    records.sort(key=lambda r: (order[r["metric"]], *[str(r.get(d)) for d in by], str(r.get("period"))))
+    return MetricTable(_to_arrow(records, by, grain is not None), tuple(sqls))
+
+
+def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None) -> list[dict[str, Any]]:
+    rows = con.sql(q.sql).to_arrow_table().to_pylist()
+    out = []
+    for row in rows:
+        keys = {d: row[d] for d in q.dims}
+        if q.has_period:
+            keys["period"] = row["period"]
+        for part in q.parts:
+            value, n, lo, hi = _value(part.aliases, row, part.ref)
+            out.append(_finish(part.ref, {**keys, "value": value, "n": n, "ci_low": lo, "ci_high": hi}))
+    return out
+
+
+def _finish(ref: MetricRef, row: dict[str, Any]) -> dict[str, Any]:
+    flags = []
+    if ref.spec.kind not in (Kind.COUNT, Kind.RATIO, Kind.CUSTOM) and row["n"] < ref.spec.min_n:
+        flags.append("small_sample")
+    if row["value"] is None:
+        flags.append("undefined")
+    return {"metric": ref.name, **row, "flags": flags, "unit": ref.spec.unit.value}
+
+
+def _to_arrow(records: list[dict[str, Any]], by: list[str], has_period: bool) -> pa.Table:
+    cols = ["metric", *by, *(["period"] if has_period else []), "value", "n", "ci_low", "ci_high", "flags", "unit"]
+    types = {"metric": pa.string(), "value": pa.float64(), "n": pa.int64(), "ci_low": pa.float64(),
+             "ci_high": pa.float64(), "flags": pa.list_(pa.string()), "unit": pa.string()}
+    arrays = {}
+    for c in cols:
+        values = [r.get(c) for r in records]
+        if c in types:
+            arrays[c] = pa.array(values, types[c])
+        elif c == "period":
+            arrays[c] = pa.array(values, pa.timestamp("us", tz="UTC")) if values else pa.array([], pa.timestamp("us", tz="UTC"))
+        else:
+            arrays[c] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return pa.table(arrays)
+
+
+__all__ = ["MetricTable", "Unit", "run_metrics"]

@@ -1,0 +1,161 @@
+"""The registry: every metric declaration, loaded and validated once.
+
+Validation returns every issue at once, each naming the metric, the field and the fix;
+a broken declaration stops the registry from loading (a wrong number is worse than none).
+
+>>> r = registry()
+>>> r.resolve("frt_p90").stat
+'p90'
+>>> r.resolve("frt").stat
+'median'
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import sqlglot
+import yaml
+from pydantic import ValidationError
+from sqlglot import exp
+
+from cxmetrics.errors import CxError, UnknownNameError
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._spec import Kind, MetricSpec
+
+STATS = ("median", "mean", "p90")
+CUSTOM_SQL = ("per_ticket_mean",)
+
+
+class RegistryError(CxError):
+    """Metric declarations are invalid; `issues` lists every problem."""
+
+    def __init__(self, issues: list[str]) -> None:
+        self.issues = issues
+        super().__init__("invalid metric declarations:\n  " + "\n  ".join(issues))
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """A metric as requested: its declaration and, for durations, the statistic."""
+
+    name: str  # as asked, e.g. frt_p90
+    spec: MetricSpec
+    stat: str | None = None
+
+
+def _required(spec: MetricSpec) -> tuple[str, ...]:
+    return {
+        Kind.PROPORTION: ("numerator",),
+        Kind.MEAN: ("expr",),
+        Kind.DURATION: ("expr",),
+        Kind.NPS: ("promoter", "detractor"),
+        Kind.RATIO: ("numerator", "denominator"),
+        Kind.CUSTOM: ("sql",),
+        Kind.COUNT: (),
+    }[spec.kind]
+
+
+def validate(spec: MetricSpec) -> list[str]:
+    """Every problem with one declaration, each naming the metric and the field."""
+    issues = []
+    where = f"metric '{spec.id}'"
+    source = SOURCES.get(spec.source)
+    if source is None:
+        close = difflib.get_close_matches(spec.source, SOURCES, n=1)
+        return [f"{where}, field 'source': unknown source '{spec.source}'"
+                + (f"; did you mean '{close[0]}'?" if close else f"; sources are {', '.join(SOURCES)}")]
+    if spec.time not in source.times:
+        issues.append(f"{where}, field 'time': '{spec.time}' is not a timestamp of source '{spec.source}' "
+                      f"({', '.join(source.times)})")
+    for name in _required(spec):
+        if getattr(spec, name) is None:
+            issues.append(f"{where}, field '{name}': required for kind '{spec.kind.value}'")
+    if spec.kind is Kind.CUSTOM and spec.sql is not None and spec.sql not in CUSTOM_SQL:
+        issues.append(f"{where}, field 'sql': unknown custom query '{spec.sql}' ({', '.join(CUSTOM_SQL)})")
+    known = set(source.columns) | set(DIMENSIONS.values()) | set(source.times)
+    for name in ("where", "numerator", "denominator", "expr", "promoter", "detractor"):
+        text = getattr(spec, name)
+        if text is None:
+            continue
+        try:
+            tree = sqlglot.parse_one(text, dialect="duckdb")
+        except sqlglot.errors.ParseError as exc:
+            issues.append(f"{where}, field '{name}': not valid SQL ({str(exc).splitlines()[0]})")
+            continue
+        for col in tree.find_all(exp.Column):
+            if col.name not in known:
+                close = difflib.get_close_matches(col.name, known, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                issues.append(f"{where}, field '{name}': unknown column '{col.name}' in source '{spec.source}'{hint}")
+    return issues
+
+
+class Registry:
+    def __init__(self, specs: list[MetricSpec]) -> None:
+        self.specs = {s.id: s for s in specs}
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.specs.values())
+
+    def names(self) -> list[str]:
+        """Every name a request may use, statistic suffixes included."""
+        out = []
+        for s in self.specs.values():
+            out.append(s.id)
+            if s.kind is Kind.DURATION:
+                out += [f"{s.id}_{stat}" for stat in STATS]
+        return out
+
+    def resolve(self, name: str) -> MetricRef:
+        if name in self.specs:
+            spec = self.specs[name]
+            return MetricRef(name, spec, "median" if spec.kind is Kind.DURATION else None)
+        base, _, stat = name.rpartition("_")
+        if stat in STATS and base in self.specs and self.specs[base].kind is Kind.DURATION:
+            return MetricRef(name, self.specs[base], stat)
+        raise UnknownNameError("metric", name, self.names(), "List them with `cxmetrics catalogue`.")
+
+
+def load(texts: dict[str, str]) -> Registry:
+    """Parse and validate declarations from YAML texts (file name -> text)."""
+    specs, issues, seen = [], [], {}
+    for file, text in sorted(texts.items()):
+        try:
+            items: Any = yaml.safe_load(text) or []
+        except yaml.YAMLError as exc:
+            issues.append(f"{file}: not valid YAML: {exc}")
+            continue
+        if not isinstance(items, list):
+            issues.append(f"{file}: must be a list of metric declarations")
+            continue
+        for i, item in enumerate(items):
+            label = f"{file}[{i}] (metric '{item.get('id', '?')}')" if isinstance(item, dict) else f"{file}[{i}]"
+            try:
+                spec = MetricSpec.model_validate(item)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = ".".join(str(p) for p in err["loc"]) or "(declaration)"
+                    issues.append(f"{label}, field '{loc}': {err['msg']}")
+                continue
+            if spec.id in seen:
+                issues.append(f"{label}: id '{spec.id}' is declared twice (also in {seen[spec.id]})")
+                continue
+            seen[spec.id] = file
+            issues += [f"{file}: {msg}" for msg in validate(spec)]
+            specs.append(spec)
+    if issues:
+        raise RegistryError(list(dict.fromkeys(issues)))
+    return Registry(specs)
+
+
+@functools.cache
+def registry() -> Registry:
+    """The registry of the declarations shipped with the package."""
+    folder = resources.files("cxmetrics.metrics.definitions")
+    texts = {e.name: e.read_text(encoding="utf-8") for e in folder.iterdir() if e.name.endswith(".yaml")}
+    return load(texts)

@@ -1,0 +1,110 @@
+"""Semantic sources: the row sets metrics are computed over, their dimensions (the
+allow-list for group-by and filters) and their timestamps.
+
+Every ticket-level source carries the ticket's dimensions, so every KPI can be cut the
+same ways. Names here are the public vocabulary; the SQL behind them never comes from a
+request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# dimension name -> column of every source's rows (each source yields these columns)
+DIMENSIONS: dict[str, str] = {
+    "channel": "channel",
+    "priority": "priority",
+    "team": "team",
+    "assignee": "assignee_id",
+    "agent_type": "resolved_by_type",
+    "topic": "topic",
+    "product": "product",
+    "tier": "customer_tier",
+    "region": "region",
+    "source": "source",
+    "created_by": "created_by",
+    "status": "status",
+}
+# the ticket's dimensions as a source joined to ticket_facts f selects them
+_TICKET_DIMS = (
+    "f.priority, f.team, f.resolved_by_type, f.topic, f.product, f.customer_tier, f.region, f.created_by, f.status"
+)
+
+# Survey scales: which scores are the top box (satisfied), the bottom box, and "easy".
+_TOP_BOX = """CASE s.scale
+    WHEN '1-5' THEN s.score >= 4 WHEN '1-10' THEN s.score >= 8 WHEN '0-10' THEN s.score >= 9
+    WHEN 'good/bad' THEN s.score = 1 WHEN '1-3' THEN s.score = 3 WHEN '1-7' THEN s.score >= 6
+    ELSE s.score >= s.scale_min + 0.75 * (s.scale_max - s.scale_min) END"""
+_BOTTOM_BOX = """CASE s.scale
+    WHEN '1-5' THEN s.score <= 2 WHEN '1-10' THEN s.score <= 5 WHEN '0-10' THEN s.score <= 6
+    WHEN 'good/bad' THEN s.score = 0 WHEN '1-3' THEN s.score = 1 WHEN '1-7' THEN s.score <= 2
+    ELSE s.score <= s.scale_min + 0.25 * (s.scale_max - s.scale_min) END"""
+_EASY = """CASE s.scale WHEN '1-7' THEN s.score >= 5 WHEN '1-5' THEN s.score >= 4
+    ELSE s.score >= s.scale_min + 0.6 * (s.scale_max - s.scale_min) END"""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    sql: str  # a query whose rows are the source's rows, ticket dimensions as f.*
+    times: tuple[str, ...]  # timestamp columns a metric may anchor on
+    columns: tuple[str, ...]  # columns metric expressions may use
+    doc: str = ""
+
+
+_FACT_COLUMNS = (
+    "created_at", "first_reply_at", "first_touch_at", "first_solved_at", "last_solved_at", "call_queued_at",
+    "frt_s", "frt_first_touch_s", "first_resolution_s", "full_resolution_s", "requester_wait_s", "agent_wait_s",
+    "on_hold_s", "agent_work_s", "asa_s", "abandon_wait_s", "talk_s", "hold_s", "wrap_s", "handle_s",
+    "frt_after_handoff_s", "unanswered", "solved", "reopens", "public_agent_replies", "one_touch", "two_touch",
+    "multi_touch", "escalated", "team_changes", "assignee_changes", "bot_involved", "handed_off", "bot_contained",
+    "call_abandoned", "short_abandon", "call_answered_at", "fcr", "created_by", "channel", "status",
+    "requester_id", "resolved_by_type", "resolver_id", "n_events", "last_event_at",
+)
+
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "tickets",
+            "SELECT * FROM ticket_facts WHERE NOT excluded",
+            ("created_at", "first_reply_at", "first_solved_at", "last_solved_at", "call_queued_at"),
+            _FACT_COLUMNS,
+            doc="one row per ticket (deleted, spam and merged tickets left out)",
+        ),
+        Source(
+            "surveys",
+            f"""SELECT s.*, coalesce(s.responded_at, s.sent_at) AS answered_at,
+                       {_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
+                       1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
+                       f.channel, coalesce(s.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
+                FROM surveys s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
+                WHERE f.excluded IS NOT TRUE""",
+            ("answered_at", "sent_at", "responded_at"),
+            ("kind", "scale", "scale_min", "scale_max", "score", "score_5", "top_box", "bottom_box", "easy", "comment",
+             "answered_at"),
+            doc="one row per survey answer, with its ticket's dimensions",
+        ),
+        Source(
+            "survey_sends",
+            f"""SELECT s.* EXCLUDE (channel), coalesce(s.channel, f.channel) AS channel, f.assignee_id, {_TICKET_DIMS},
+                      a.ticket_id IS NOT NULL AS answered
+               FROM survey_sends s
+               LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
+               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys) a
+                      ON a.source = s.source AND a.ticket_id = s.ticket_id AND a.kind = s.kind""",
+            ("sent_at",),
+            ("kind", "answered", "sent_at"),
+            doc="one row per survey sent",
+        ),
+        Source(
+            "reply_intervals",
+            f"""SELECT r.*, f.channel, f.assignee_id, {_TICKET_DIMS}
+               FROM reply_intervals r JOIN ticket_facts f ON f.source = r.source AND f.ticket_id = r.ticket_id
+               WHERE NOT f.excluded""",
+            ("replied_at", "started_at"),
+            ("seq", "seconds", "started_at", "replied_at"),
+            doc="one row per customer message answered by an agent",
+        ),
+    )
+}
