@@ -59,6 +59,8 @@ def _cell(value: Any, decimals: int = 3) -> str:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
     if isinstance(value, float):
         return f"{value:,.{decimals}f}"
     if isinstance(value, int):
@@ -86,3 +88,52 @@ def _text(table: pa.Table) -> str:
     if not rows:
         out.append("(no rows)")
     return "\n".join(out)
+
+
+def humanise_seconds(seconds: float | None) -> str:
+    """A duration as people read it.
+
+    >>> humanise_seconds(59.6), humanise_seconds(3725), humanise_seconds(200000)
+    ('59.6s', '1h 02m', '2d 07h')
+    """
+    if seconds is None:
+        return ""
+    s = abs(seconds)
+    sign = "-" if seconds < 0 else ""
+    if s < 60:
+        return f"{sign}{s:.1f}s"
+    if s < 3600:
+        return f"{sign}{int(s // 60)}m {int(s % 60):02d}s"
+    if s < 86400:
+        return f"{sign}{int(s // 3600)}h {int(s % 3600 // 60):02d}m"
+    return f"{sign}{int(s // 86400)}d {int(s % 86400 // 3600):02d}h"
+
+
+def shown(value: float | None, unit: str) -> str:
+    """A metric value for the screen, in its unit."""
+    if value is None:
+        return ""
+    if unit == "seconds":
+        return humanise_seconds(value)
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if unit == "points":
+        return f"{value:+.1f}"
+    if unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def metric_table_for_screen(table: pa.Table) -> pa.Table:
+    """value and interval humanised by unit; raw numbers stay in json and csv."""
+    rows = table.to_pylist()
+    keys = [c for c in table.column_names if c not in ("value", "n", "ci_low", "ci_high", "flags", "unit")]
+    out: dict[str, list[Any]] = {k: [r[k] for r in rows] for k in keys}
+    out["value"] = [shown(r["value"], r["unit"]) for r in rows]
+    out["n"] = [r["n"] for r in rows]
+    out["95% interval"] = [
+        f"{shown(r['ci_low'], r['unit'])} .. {shown(r['ci_high'], r['unit'])}" if r["ci_low"] is not None else ""
+        for r in rows
+    ]
+    out["flags"] = [",".join(r["flags"]) for r in rows]
+    return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})

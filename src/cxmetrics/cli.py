@@ -18,7 +18,7 @@ import click
 import pyarrow as pa
 
 import cxmetrics
-from cxmetrics._output import FORMATS, render
+from cxmetrics._output import FORMATS, metric_table_for_screen, render
 from cxmetrics._workspace import DEFAULT_PATH
 from cxmetrics.errors import CxError
 from cxmetrics.ingest import KINDS
@@ -239,7 +239,7 @@ def metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...], grain
         records = [{k: v for k, v in r.items()} for r in table.to_pylist()]
         click.echo(json.dumps(records, indent=2, default=str))
         return
-    click.echo(render(table, fmt))
+    click.echo(render(metric_table_for_screen(table) if fmt == "table" else table, fmt))
 
 
 @main.command()

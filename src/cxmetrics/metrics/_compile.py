@@ -109,6 +109,14 @@ def _literal(value: object) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
+def period_sql(grain: str, t: exp.Expression) -> exp.Expression:
+    """The period's start as local text (the session zone is the workspace's):
+    '2025-11-03' for day and longer grains, '2025-11-03T09:00' for hours."""
+    trunc = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(grain), t])
+    fmt = "%Y-%m-%dT%H:00" if grain == "hour" else "%Y-%m-%d"
+    return exp.Anonymous(this="strftime", expressions=[trunc, exp.Literal.string(fmt)])
+
+
 def check_dimensions(by: list[str], where: dict[str, object]) -> None:
     for name in [*by, *where]:
         if name not in DIMENSIONS and name not in TIME_DIMENSIONS:
@@ -139,8 +147,7 @@ def compile_queries(
             col = _parse(TIME_DIMENSIONS[d].format(t=time)) if d in TIME_DIMENSIONS else exp.column(DIMENSIONS[d])
             select.append(exp.alias_(col, d))
         if grain:
-            trunc = exp.Anonymous(this="date_trunc", expressions=[exp.Literal.string(grain), t.copy()])
-            select.append(exp.alias_(trunc, "period"))
+            select.append(exp.alias_(period_sql(grain, t.copy()), "period"))
         parts = []
         for i, ref in enumerate(group):
             cols, roles = aggregates(ref, index_base * 100 + i)

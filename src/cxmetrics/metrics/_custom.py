@@ -12,7 +12,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_dimensions
+from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_dimensions, period_sql
 from cxmetrics.metrics._registry import MetricRef
 from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
 from cxmetrics.metrics._stats import mean_interval
@@ -32,7 +32,7 @@ def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: di
     t = "t"
     keys = [(TIME_DIMENSIONS[d].format(t=t) if d in TIME_DIMENSIONS else DIMENSIONS[d]) + f" AS {d}" for d in by]
     if grain:
-        keys.append(f"date_trunc({_literal(grain)}, {t}) AS period")
+        keys.append(f"{period_sql(grain, exp.column(t)).sql(dialect='duckdb')} AS period")
     conds = [f"{t} IS NOT NULL"]
     if start is not None:
         conds.append(f"{t} >= CAST({_literal(start)} AS TIMESTAMPTZ)")

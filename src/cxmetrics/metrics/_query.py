@@ -88,6 +88,9 @@ def run_metrics(
         return MetricTable(pa.table({}), tuple(sqls))
     for q in queries:
         records += _records(con, q, grain)
+    if by or grain:
+        # a group another metric of the same query has, with no rows for this one
+        records = [r for r in records if r["n"] or r["metric"] not in {x.name for x in refs if x.spec.kind is not Kind.COUNT}]
     for ref in refs:
         if ref.spec.kind is Kind.CUSTOM:
             sql, rows = run_custom(con, ref, by=by, grain=grain, where=where, start=start, end=end)
@@ -129,8 +132,6 @@ def _to_arrow(records: list[dict[str, Any]], by: list[str], has_period: bool) ->
         values = [r.get(c) for r in records]
         if c in types:
             arrays[c] = pa.array(values, types[c])
-        elif c == "period":
-            arrays[c] = pa.array(values, pa.timestamp("us", tz="UTC")) if values else pa.array([], pa.timestamp("us", tz="UTC"))
         else:
             arrays[c] = pa.array([None if v is None else str(v) for v in values], pa.string())
     return pa.table(arrays)

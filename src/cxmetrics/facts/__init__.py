@@ -1,0 +1,25 @@
+"""Ticket facts: what happened to each ticket, derived from its events in the engine.
+
+`refresh_facts(con)` keeps two tables up to date with the imported data:
+
+- `ticket_facts`, one row per ticket (`FACT_COLUMNS`): its dimensions, first reply,
+  resolutions, reopens, replies, time in each status, routing, bot involvement, call
+  times and first contact resolution, every duration in calendar seconds (`_s`);
+- `reply_intervals`, one row per agent response interval of a ticket its customer
+  created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time.
+
+The exact definitions are METRICS.md's; the column docs say how each is derived.
+
+>>> import tempfile, cxmetrics
+>>> from cxmetrics.facts import refresh_facts
+>>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+...     refresh_facts(ws.con)
+0
+"""
+
+from __future__ import annotations
+
+from cxmetrics.facts._columns import FACT_COLUMNS, FCR_REPEAT_DAYS, REPLY_INTERVAL_COLUMNS
+from cxmetrics.facts._refresh import refresh_facts
+
+__all__ = ["FACT_COLUMNS", "FCR_REPEAT_DAYS", "REPLY_INTERVAL_COLUMNS", "refresh_facts"]

@@ -1,0 +1,103 @@
+"""The columns of the derived tables `ticket_facts` and `reply_intervals`.
+
+Declared once here: the migration's DDL is checked against these declarations by the
+tests, and the metric layer can take its allow-list of dimensions from them. Every
+duration is in calendar seconds and ends in `_s`, so that a business-time twin
+(`..._bh_s`) can sit next to it.
+"""
+
+from __future__ import annotations
+
+from cxmetrics.model import ColType, Column
+
+C = Column
+T = ColType
+
+FACT_COLUMNS: tuple[Column, ...] = (
+    # keys and dimensions
+    C("source", required=True),
+    C("ticket_id", required=True),
+    C("created_at", T.TIMESTAMP, doc="the ticket row's created_at, else the created event's ts, else the first event's"),
+    C("channel"),
+    C("priority", doc="current: the last priority event's, else the ticket row's"),
+    C("team", doc="current: the last assign event's team, else the ticket row's"),
+    C("assignee_id", doc="current: the last assign event's assignee, else the ticket row's"),
+    C("topic"),
+    C("tags", T.TAGS),
+    C("product"),
+    C("customer_tier"),
+    C("region"),
+    C("requester_id"),
+    C("created_by", doc="customer, agent or system (customer when nothing says otherwise)"),
+    C("status", doc="current: the last status event's status_to, else the ticket row's, else new"),
+    C("excluded", T.BOOLEAN, doc="deleted, spam or merged away: left out of every count"),
+    # first response
+    C("first_reply_at", T.TIMESTAMP, doc="first public message by a human agent at or after creation"),
+    C("frt_s", T.NUMBER, doc="created_at -> first_reply_at; only for tickets created by the customer"),
+    C("first_touch_at", T.TIMESTAMP, doc="first public message by a human agent or a bot at or after creation"),
+    C("frt_first_touch_s", T.NUMBER, doc="created_at -> first_touch_at; only for tickets created by the customer"),
+    C("unanswered", T.BOOLEAN, doc="created by the customer, no public human reply (yet), not excluded"),
+    # resolution
+    C("first_solved_at", T.TIMESTAMP),
+    C("last_solved_at", T.TIMESTAMP),
+    C("first_resolution_s", T.NUMBER),
+    C("full_resolution_s", T.NUMBER),
+    C("solved", T.BOOLEAN, doc="the current status is solved or closed"),
+    C("reopens", T.INTEGER, doc="transitions from solved/closed back to new, open, pending or on-hold"),
+    C("public_agent_replies", T.INTEGER, doc="public messages by human agents"),
+    C("one_touch", T.BOOLEAN, doc="solved with exactly one public agent reply (NULL when not solved)"),
+    C("two_touch", T.BOOLEAN),
+    C("multi_touch", T.BOOLEAN, doc="solved with three or more public agent replies"),
+    # time in status, from creation to the latest solve (NULL when never solved)
+    C("requester_wait_s", T.NUMBER, doc="time in new, open and on-hold"),
+    C("agent_wait_s", T.NUMBER, doc="time in pending"),
+    C("on_hold_s", T.NUMBER, doc="time in on-hold"),
+    C("agent_work_s", T.NUMBER, doc="time in new and open"),
+    # routing
+    C("assignee_changes", T.INTEGER, doc="assign events that change the assignee after the first one"),
+    C("team_changes", T.INTEGER, doc="assign events that change the team after the first one"),
+    C("escalated", T.BOOLEAN, doc="team_changes > 0"),
+    # automation
+    C("bot_involved", T.BOOLEAN, doc="a public bot message"),
+    C("handed_off", T.BOOLEAN, doc="a handoff event, or a public human reply after a public bot message"),
+    C("bot_contained", T.BOOLEAN, doc="bot involved, solved, no hand-off, no public human reply, no reopen"),
+    C("frt_after_handoff_s", T.NUMBER, doc="first handoff event -> next public human reply"),
+    C("resolved_by_type", doc="bot when bot_contained, human when otherwise solved, NULL when unsolved"),
+    C("resolver_id", doc="the actor of the latest solve, else the assignee (NULL when unsolved)"),
+    # calls
+    C("call_queued_at", T.TIMESTAMP),
+    C("call_answered_at", T.TIMESTAMP),
+    C("asa_s", T.NUMBER, doc="call_queued_at -> call_answered_at"),
+    C("call_abandoned", T.BOOLEAN, doc="a call_abandoned event (NULL for tickets without call events)"),
+    C("abandon_wait_s", T.NUMBER, doc="call_queued_at -> the abandon"),
+    C("short_abandon", T.BOOLEAN, doc="abandoned within 5 seconds of being queued"),
+    C("talk_s", T.NUMBER, doc="sum of duration_s of call_ended events"),
+    C("hold_s", T.NUMBER, doc="sum of holds: duration_s of hold_end, else hold_start -> hold_end"),
+    C("wrap_s", T.NUMBER, doc="sum of duration_s of wrap_up_end events"),
+    C("handle_s", T.NUMBER, doc="talk_s + hold_s + wrap_s when the ticket has them, else the reported handle time"),
+    # quality
+    C("fcr", T.BOOLEAN, doc="solved with at most one public agent reply, never reopened, no repeat contact "
+                             "(same requester and topic) within 7 days (NULL when not solved)"),
+    C("n_events", T.INTEGER, doc="events the facts were derived from"),
+    C("last_event_at", T.TIMESTAMP),
+)
+
+# bookkeeping columns of ticket_facts, used by the incremental refresh only
+FACT_STORE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_event_rows", "BIGINT"),  # stored events of the ticket, of every origin
+    ("_ticket_row", "BOOLEAN"),  # whether the ticket has a row in `tickets`
+)
+
+REPLY_INTERVAL_COLUMNS: tuple[Column, ...] = (
+    C("source", required=True),
+    C("ticket_id", required=True),
+    C("seq", T.INTEGER, required=True, doc="1 = the first reply (from creation), then in order of reply"),
+    C("started_at", T.TIMESTAMP, doc="creation for seq 1, else the oldest unanswered public customer message"),
+    C("replied_at", T.TIMESTAMP, doc="the next public message by a human agent"),
+    C("seconds", T.NUMBER, doc="started_at -> replied_at, calendar seconds"),
+)
+
+# how many days after a ticket another ticket from its requester on its topic is a repeat contact
+FCR_REPEAT_DAYS = 7
+# an abandon sooner than this many seconds after queueing is a short abandon
+SHORT_ABANDON_S = 5

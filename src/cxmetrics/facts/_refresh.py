@@ -1,0 +1,169 @@
+"""Refreshing the facts: which tickets changed, and rewriting theirs in one transaction.
+
+Which tickets changed since the last refresh: `facts_state` lists the imports whose
+rows the facts already reflect, so every `tickets` or `events` row with another
+`_import_id` is new, and its ticket is in scope. An import that updates a row deletes
+the old one and inserts the new one under its own id, so updates are new rows too.
+
+What that misses is a row that goes without a new row taking its place (a demo
+replaced, a source deleted, an event moved to another ticket): the ticket losing it
+has no new row. `ticket_facts` keeps, per ticket, how many event rows and whether a
+ticket row it was derived from (`_event_rows`, `_ticket_row`), so the refresh checks
+the totals: the stored counts of the tickets out of scope plus the current counts of
+those in scope must add up to the tables' row counts. Rows of tickets out of scope can
+only have gone (never come: a new row is in scope), so equal totals prove nothing
+went; if they differ, a per-ticket comparison of the counts finds the tickets that
+lost rows, and only then. Both checks read a column or two, never the event stream.
+
+Facts of a ticket also depend on its requester's other tickets (fcr looks for a repeat
+contact within 7 days), so the fcr of the tickets that share a (requester, topic) with
+a refreshed ticket, before or after, is recomputed too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from cxmetrics.facts import _sql
+
+_NEW = "(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM facts_state))"
+
+
+def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
+    """Recompute `ticket_facts` and `reply_intervals` for the tickets whose events or
+    ticket row changed since the last refresh (all tickets with `full=True`, or when
+    the facts were never refreshed). Returns how many tickets were refreshed: their
+    facts rewritten, or removed when the ticket is gone.
+
+    One transaction: a failure leaves the facts as they were."""
+    with _settings(con, preserve_insertion_order="false"), _transaction(con):
+        if not full and _scalar(con, "SELECT count(*) FROM facts_state") == 0:
+            full = True  # never refreshed: every row is new, and the full path is faster
+        n = _refresh_all(con) if full else _refresh_changed(con)
+        # (a rollback drops them too)
+        for name in _sql.TEMP_VIEWS:
+            con.execute(f"DROP VIEW IF EXISTS {name}")
+        for name in _sql.TEMP_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        return n
+
+
+def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
+    _derive(con, scoped=False)
+    con.execute(_sql.repeat_flags(scoped=False))
+    con.execute("DELETE FROM ticket_facts")
+    con.execute(_sql.insert_facts())
+    con.execute(_sql.reply_intervals(scoped=False))
+    con.execute("DELETE FROM reply_intervals")
+    con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
+    con.execute("DELETE FROM facts_state")
+    con.execute("""
+        INSERT INTO facts_state
+        SELECT DISTINCT _import_id, now() FROM (
+            SELECT _import_id FROM events UNION ALL SELECT _import_id FROM tickets
+        ) WHERE _import_id IS NOT NULL
+    """)
+    return _scalar(con, "SELECT count(*) FROM _fx_tk")
+
+
+def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _fx_fresh AS
+        SELECT DISTINCT source, ticket_id, _import_id FROM (
+            SELECT source, ticket_id, _import_id FROM events WHERE ticket_id IS NOT NULL AND {_NEW}
+            UNION ALL
+            SELECT source, ticket_id, _import_id FROM tickets WHERE {_NEW}
+        )
+    """)
+    con.execute("CREATE OR REPLACE TEMP TABLE _fx_targets AS SELECT DISTINCT source, ticket_id FROM _fx_fresh")
+    if _rows_went_missing(con):
+        _add_tickets_that_lost_rows(con)
+    n = _scalar(con, "SELECT count(*) FROM _fx_targets")
+    if n:
+        _derive(con, scoped=True)
+        con.execute(_sql.repeat_groups())
+        con.execute(_sql.repeat_flags(scoped=True))
+        con.execute(f"DELETE FROM ticket_facts f USING _fx_targets k WHERE {_sql.keys_match('f', 'k')}")
+        con.execute(_sql.insert_facts())
+        con.execute(_sql.update_neighbour_fcr())
+        con.execute(_sql.reply_intervals(scoped=True))
+        con.execute(f"DELETE FROM reply_intervals r USING _fx_targets k WHERE {_sql.keys_match('r', 'k')}")
+        con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
+    con.execute("""
+        INSERT INTO facts_state
+        SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL
+    """)
+    return n
+
+
+def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> None:
+    con.execute(_sql.stream_aggregates(scoped))
+    con.execute(_sql.ticket_rows(scoped))
+    if _scalar(con, "SELECT count(*) FROM _fx_tk WHERE first_touch_at < created_at OR first_reply_at < created_at"):
+        con.execute(_sql.early_reply_fixup())
+    con.execute(_sql.fact_view())
+
+
+def _rows_went_missing(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a ticket out of scope lost an event or its tickets row since its facts were
+    derived (see the module docstring for why comparing totals is exact)."""
+    in_scope = f"SEMI JOIN _fx_targets k ON {_sql.keys_match('{t}', 'k')}"
+    out_scope = f"ANTI JOIN _fx_targets k ON {_sql.keys_match('f', 'k')}"
+    events_now, tickets_now, events_kept, tickets_kept, events_scoped, tickets_scoped = con.execute(f"""
+        SELECT (SELECT count(*) FROM events WHERE ticket_id IS NOT NULL),
+               (SELECT count(*) FROM tickets),
+               (SELECT coalesce(sum(_event_rows), 0) FROM ticket_facts f {out_scope}),
+               (SELECT count(*) FILTER (WHERE _ticket_row) FROM ticket_facts f {out_scope}),
+               (SELECT count(*) FROM events e {in_scope.format(t='e')} WHERE e.ticket_id IS NOT NULL),
+               (SELECT count(*) FROM tickets t {in_scope.format(t='t')})
+    """).fetchall()[0]
+    return events_now != events_kept + events_scoped or tickets_now != tickets_kept + tickets_scoped
+
+
+def _add_tickets_that_lost_rows(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"""
+        INSERT INTO _fx_targets
+        SELECT coalesce(c.source, f.source), coalesce(c.ticket_id, f.ticket_id)
+        FROM (
+            SELECT source, ticket_id, sum(n) AS n, bool_or(tk) AS tk FROM (
+                SELECT source, ticket_id, count(*) AS n, false AS tk FROM events
+                WHERE ticket_id IS NOT NULL GROUP BY source, ticket_id
+                UNION ALL
+                SELECT source, ticket_id, 0, true FROM tickets
+            ) GROUP BY source, ticket_id
+        ) c
+        FULL JOIN ticket_facts f ON {_sql.keys_match('c', 'f')}
+        ANTI JOIN _fx_targets k ON k.source = coalesce(c.source, f.source) AND k.ticket_id = coalesce(c.ticket_id, f.ticket_id)
+        WHERE c.ticket_id IS NULL OR f.ticket_id IS NULL OR c.n <> f._event_rows OR c.tk <> f._ticket_row
+    """)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> int:
+    return con.execute(query).fetchall()[0][0]
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
+def _settings(con: duckdb.DuckDBPyConnection, **values: str) -> Iterator[None]:
+    """Set engine settings for the block and put the old values back."""
+    old = {k: _scalar(con, f"SELECT current_setting('{k}')") for k in values}
+    for k, v in values.items():
+        con.execute(f"SET {k} = {v}")
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            con.execute(f"SET {k} = {str(v).lower() if isinstance(v, bool) else repr(v)}")

@@ -1,0 +1,349 @@
+"""The set-based SQL that derives ticket facts from events.
+
+Every step is one statement over whole tables (or over the tickets in scope): one
+window pass per ticket's event stream, then GROUP BYs and joins; nothing loops over
+tickets. The steps, each a temp table or view that the next one reads:
+
+1. `_fx_agg`: one row per (ticket, stream): a ticket's events imported as events are
+   one stream, those implied by its flat row (`origin = 'tickets'`) the other. One
+   window pass (partitioned by ticket and stream, ordered by ts then event_id) gives
+   each event what it needs of the events before it (the previous status, assignee,
+   team, hold event...), then a GROUP BY reduces the stream to aggregates.
+2. `_fx_tk`: one row per ticket: the stream to use (events if any, else the implied
+   ones) joined to the ticket's row in `tickets`.
+3. `_fx_new`: the fact columns, computed from `_fx_tk` (a view).
+4. `_fx_repeat`: whether another ticket of the same requester on the same topic was
+   created within 7 days after (for FCR), by a RANGE window.
+5. reply intervals, from a second window pass over public customer and agent messages.
+
+`scoped` statements read only the tickets in temp table `_fx_targets`.
+"""
+
+from __future__ import annotations
+
+from cxmetrics.facts._columns import FACT_COLUMNS, FCR_REPEAT_DAYS, SHORT_ABANDON_S
+
+STREAM = "CASE WHEN e.origin = 'tickets' THEN 'tickets' ELSE 'events' END"
+CALL_KINDS = ("call_queued", "call_answered", "call_abandoned", "call_ended", "hold_start", "hold_end", "wrap_up_end")
+OPEN_STATUSES = "('new', 'open', 'pending', 'on-hold')"
+DONE_STATUSES = "('solved', 'closed')"
+PUBLIC_MESSAGE = "e.kind = 'message' AND coalesce(e.public, true)"
+TEMP_TABLES = ("_fx_fresh", "_fx_targets", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_replies")
+TEMP_VIEWS = ("_fx_new",)
+
+
+def secs(start: str, end: str) -> str:
+    """Calendar seconds from `start` to `end` (DOUBLE, microsecond precision)."""
+    return f"((epoch_us({end}) - epoch_us({start})) / 1e6)"
+
+
+def scope(alias: str, scoped: bool) -> str:
+    """A semi join that keeps the rows of the tickets in `_fx_targets`."""
+    if not scoped:
+        return ""
+    return f"SEMI JOIN _fx_targets _k ON {alias}.source = _k.source AND {alias}.ticket_id = _k.ticket_id"
+
+
+def keys_match(a: str, b: str) -> str:
+    return f"{a}.source = {b}.source AND {a}.ticket_id = {b}.ticket_id"
+
+
+def stream_aggregates(scoped: bool) -> str:
+    """Step 1: `_fx_agg`, one row per (source, ticket_id, stream)."""
+    calls = ", ".join(f"'{k}'" for k in CALL_KINDS)
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _fx_agg AS
+    WITH base AS (
+        SELECT e.source, e.ticket_id, {STREAM} AS stream, e.event_id, e.ts, e.kind, e.actor_type,
+               e.actor_id, e.status_from, e.status_to, e.duration_s, e.assignee_id, e.team, e.priority,
+               CASE WHEN e.kind = 'status' THEN e.status_to END AS st,
+               {PUBLIC_MESSAGE} AND e.actor_type = 'agent' AS agent_msg,
+               {PUBLIC_MESSAGE} AND e.actor_type = 'bot' AS bot_msg
+        FROM events e {scope('e', scoped)}
+        WHERE e.ticket_id IS NOT NULL
+    ), win AS (
+        SELECT *,
+            row_number() OVER w AS rn,
+            -- the status event before this one: the interval it opened ends here
+            lag(CASE WHEN st IS NOT NULL THEN ts END IGNORE NULLS) OVER w AS prev_st_ts,
+            lag(st IGNORE NULLS) OVER w AS prev_st,
+            -- the last solved/closed: intervals ending later are not counted
+            max(CASE WHEN st IN {DONE_STATUSES} THEN ts END) OVER wall AS done_ts,
+            min(CASE WHEN kind = 'handoff' THEN ts END) OVER wall AS handoff_ts,
+            lag(CASE WHEN kind IN ('created', 'assign') THEN assignee_id END IGNORE NULLS) OVER w AS prev_assignee,
+            lag(CASE WHEN kind IN ('created', 'assign') THEN team END IGNORE NULLS) OVER w AS prev_team,
+            lag(CASE WHEN kind IN ('hold_start', 'hold_end') THEN kind END IGNORE NULLS) OVER w AS prev_hold,
+            lag(CASE WHEN kind IN ('hold_start', 'hold_end') THEN ts END IGNORE NULLS) OVER w AS prev_hold_ts,
+            count(CASE WHEN bot_msg THEN 1 END)
+                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0 AS after_bot
+        FROM base
+        WINDOW w AS (PARTITION BY source, ticket_id, stream ORDER BY ts, event_id),
+               wall AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    ), marked AS (
+        SELECT *,
+            -- a solve: any move to solved, or to closed from a status that was not done
+            st = 'solved' OR (st = 'closed' AND coalesce(prev_st, '') NOT IN {DONE_STATUSES}) AS solve,
+            -- the status interval that ends at this status event, if it ends by the last
+            -- solve (intervals after the last solve but before done_ts are in solved/closed)
+            CASE WHEN st IS NOT NULL AND ts <= done_ts THEN {secs('prev_st_ts', 'ts')} END AS span_s
+        FROM win
+    )
+    SELECT source, ticket_id, stream,
+        count(*) AS n_events,
+        min(ts) AS first_event_at,
+        max(ts) AS last_event_at,
+        min(ts) FILTER (kind = 'created') AS created_event_at,
+        arg_min(status_to, rn) FILTER (kind = 'created') AS initial_status,
+        arg_min_null(actor_type, rn) FILTER (kind = 'created') AS created_actor,
+        min(ts) FILTER (agent_msg) AS first_reply_at,
+        min(ts) FILTER (agent_msg OR bot_msg) AS first_touch_at,
+        count(*) FILTER (agent_msg) AS agent_replies,
+        bool_or(bot_msg) AS bot_involved,
+        bool_or(kind = 'handoff' OR (agent_msg AND after_bot)) AS handed_off,
+        min(handoff_ts) AS handoff_at,
+        min(ts) FILTER (agent_msg AND ts >= handoff_ts) AS reply_after_handoff_at,
+        min(ts) FILTER (solve) AS first_solved_at,
+        max(ts) FILTER (solve) AS last_solved_at,
+        arg_max_null(actor_id, rn) FILTER (solve) AS solver_id,
+        arg_max(st, rn) AS last_status,
+        min(ts) FILTER (st IS NOT NULL) AS first_status_at,
+        count(*) FILTER (st IN {OPEN_STATUSES} AND coalesce(prev_st, status_from) IN {DONE_STATUSES}) AS reopens,
+        sum(span_s) FILTER (prev_st IN ('new', 'open', 'on-hold')) AS requester_wait_tail_s,
+        sum(span_s) FILTER (prev_st = 'pending') AS agent_wait_tail_s,
+        sum(span_s) FILTER (prev_st = 'on-hold') AS on_hold_tail_s,
+        sum(span_s) FILTER (prev_st IN ('new', 'open')) AS agent_work_tail_s,
+        arg_max(assignee_id, rn) FILTER (kind = 'assign') AS last_assignee,
+        arg_max(team, rn) FILTER (kind = 'assign') AS last_team,
+        arg_max(priority, rn) FILTER (kind = 'priority') AS last_priority,
+        count(*) FILTER (kind = 'assign' AND assignee_id <> prev_assignee) AS assignee_changes,
+        count(*) FILTER (kind = 'assign' AND team <> prev_team) AS team_changes,
+        bool_or(kind = 'merged') AS merged,
+        bool_or(kind IN ({calls})) AS has_call,
+        min(ts) FILTER (kind = 'call_queued') AS call_queued_at,
+        min(ts) FILTER (kind = 'call_answered') AS call_answered_at,
+        min(ts) FILTER (kind = 'call_abandoned') AS call_abandoned_at,
+        sum(duration_s) FILTER (kind = 'call_ended') AS talk_s,
+        sum(coalesce(duration_s, CASE WHEN prev_hold = 'hold_start' THEN {secs('prev_hold_ts', 'ts')} END))
+            FILTER (kind = 'hold_end') AS hold_s,
+        sum(duration_s) FILTER (kind = 'wrap_up_end') AS wrap_s
+    FROM marked
+    GROUP BY source, ticket_id, stream
+    """
+
+
+def ticket_rows(scoped: bool) -> str:
+    """Step 2: `_fx_tk`, one row per ticket: its stream's aggregates and its tickets row."""
+    # a flat-only ticket (or one without events) keeps what its source counted
+    flat = "a.stream IS DISTINCT FROM 'events'"
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _fx_tk AS
+    WITH a AS (
+        SELECT *, sum(n_events) OVER (PARTITION BY source, ticket_id) AS event_rows
+        FROM _fx_agg
+        QUALIFY row_number() OVER (PARTITION BY source, ticket_id ORDER BY stream) = 1  -- 'events' first
+    ), t AS (
+        SELECT * FROM tickets t {scope('t', scoped)}
+    ), j AS (
+        SELECT
+            coalesce(t.source, a.source) AS source,
+            coalesce(t.ticket_id, a.ticket_id) AS ticket_id,
+            a.stream AS _stream,
+            coalesce(t.created_at, a.created_event_at, a.first_event_at) AS created_at,
+            t.channel,
+            coalesce(a.last_priority, t.priority) AS priority,
+            coalesce(a.last_team, t.team) AS team,
+            coalesce(a.last_assignee, t.assignee_id) AS assignee_id,
+            t.topic, t.tags, t.product, t.customer_tier, t.region, t.requester_id,
+            coalesce(t.created_by, CASE a.created_actor WHEN 'agent' THEN 'agent' WHEN 'system' THEN 'system'
+                                                         ELSE 'customer' END) AS created_by,
+            -- implied events cannot say that a flat ticket was reopened: its row's status is newer
+            coalesce(CASE WHEN {flat} THEN coalesce(t.status, a.last_status) ELSE coalesce(a.last_status, t.status) END,
+                     'new') AS status,
+            coalesce(t.status IN ('deleted', 'spam'), false) OR coalesce(a.merged, false) AS excluded,
+            a.first_reply_at, a.first_touch_at, a.first_solved_at, a.last_solved_at,
+            CASE WHEN {flat} THEN coalesce(t.reopens_reported, a.reopens, 0) ELSE a.reopens END AS reopens,
+            CASE WHEN {flat} THEN coalesce(t.replies_reported, a.agent_replies, 0) ELSE a.agent_replies END
+                AS public_agent_replies,
+            coalesce(a.initial_status, 'new') AS initial_status,
+            greatest({secs('coalesce(t.created_at, a.created_event_at, a.first_event_at)', 'a.first_status_at')}, 0)
+                AS initial_s,
+            a.requester_wait_tail_s, a.agent_wait_tail_s, a.on_hold_tail_s, a.agent_work_tail_s,
+            coalesce(a.assignee_changes, 0) AS assignee_changes,
+            coalesce(a.team_changes, 0) AS team_changes,
+            coalesce(a.bot_involved, false) AS bot_involved,
+            coalesce(a.handed_off, false) AS handed_off,
+            a.handoff_at, a.reply_after_handoff_at, a.solver_id,
+            coalesce(a.has_call, false) AS has_call,
+            a.call_queued_at, a.call_answered_at, a.call_abandoned_at,
+            a.talk_s, a.hold_s, a.wrap_s, t.handle_s_reported,
+            coalesce(a.n_events, 0) AS n_events,
+            a.last_event_at,
+            coalesce(a.event_rows, 0) AS _event_rows,
+            t.ticket_id IS NOT NULL AS _ticket_row
+        FROM t FULL JOIN a ON {keys_match('t', 'a')}
+    )
+    SELECT *, status IN {DONE_STATUSES} AS solved FROM j
+    """
+
+
+def early_reply_fixup() -> str:
+    """Step 2b: the first replies must be at or after creation. The window pass does not
+    know a ticket's created_at (it comes from the tickets row), so the rare tickets with
+    a reply before it are corrected here, reading only their events."""
+    return f"""
+    UPDATE _fx_tk AS t SET first_reply_at = x.first_reply_at, first_touch_at = x.first_touch_at
+    FROM (
+        SELECT b.source, b.ticket_id,
+               min(e.ts) FILTER (e.actor_type = 'agent') AS first_reply_at,
+               min(e.ts) AS first_touch_at
+        FROM (SELECT source, ticket_id, _stream, created_at FROM _fx_tk
+              WHERE first_touch_at < created_at OR first_reply_at < created_at) b
+        LEFT JOIN events e
+               ON {keys_match('e', 'b')} AND {STREAM} = b._stream AND e.ts >= b.created_at
+              AND {PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')
+        GROUP BY b.source, b.ticket_id
+    ) x
+    WHERE {keys_match('t', 'x')}
+    """
+
+
+def fact_view() -> str:
+    """Step 3: `_fx_new`, the fact columns of the tickets in `_fx_tk` (fcr is set on insert)."""
+    customer = "created_by = 'customer'"
+    solved_only = lambda expr: f"CASE WHEN solved THEN {expr} END"  # noqa: E731
+
+    def in_status(tail: str, statuses: str) -> str:
+        initial = f"CASE WHEN initial_status IN {statuses} THEN coalesce(initial_s, 0) ELSE 0 END"
+        return f"CASE WHEN last_solved_at IS NOT NULL THEN coalesce({tail}, 0) + {initial} END"
+
+    abandon_wait = secs("call_queued_at", "call_abandoned_at")
+    has_handling = "coalesce(talk_s, hold_s, wrap_s) IS NOT NULL"
+    bot_contained = "bot_involved AND solved AND NOT handed_off AND public_agent_replies = 0 AND reopens = 0"
+    exprs = {
+        "frt_s": f"CASE WHEN {customer} THEN {secs('created_at', 'first_reply_at')} END",
+        "frt_first_touch_s": f"CASE WHEN {customer} THEN {secs('created_at', 'first_touch_at')} END",
+        "unanswered": f"{customer} AND first_reply_at IS NULL AND NOT excluded",
+        "first_resolution_s": secs("created_at", "first_solved_at"),
+        "full_resolution_s": secs("created_at", "last_solved_at"),
+        "one_touch": solved_only("public_agent_replies = 1"),
+        "two_touch": solved_only("public_agent_replies = 2"),
+        "multi_touch": solved_only("public_agent_replies >= 3"),
+        "requester_wait_s": in_status("requester_wait_tail_s", "('new', 'open', 'on-hold')"),
+        "agent_wait_s": in_status("agent_wait_tail_s", "('pending')"),
+        "on_hold_s": in_status("on_hold_tail_s", "('on-hold')"),
+        "agent_work_s": in_status("agent_work_tail_s", "('new', 'open')"),
+        "escalated": "team_changes > 0",
+        "bot_contained": bot_contained,
+        "frt_after_handoff_s": secs("handoff_at", "reply_after_handoff_at"),
+        "resolved_by_type": f"CASE WHEN NOT solved THEN NULL WHEN {bot_contained} THEN 'bot' ELSE 'human' END",
+        "resolver_id": solved_only("coalesce(solver_id, assignee_id)"),
+        "asa_s": secs("call_queued_at", "call_answered_at"),
+        "call_abandoned": "CASE WHEN has_call THEN call_abandoned_at IS NOT NULL END",
+        "abandon_wait_s": abandon_wait,
+        "short_abandon": f"CASE WHEN has_call THEN coalesce({abandon_wait} < {SHORT_ABANDON_S}, false) END",
+        "handle_s": f"CASE WHEN {has_handling} THEN coalesce(talk_s, 0) + coalesce(hold_s, 0) + coalesce(wrap_s, 0) "
+                    "ELSE handle_s_reported END",
+        "fcr": "NULL::BOOLEAN",
+    }
+    cols = [f"{exprs[c.name]} AS {c.name}" if c.name in exprs else c.name for c in FACT_COLUMNS]
+    return f"""
+    CREATE OR REPLACE TEMP VIEW _fx_new AS
+    SELECT {", ".join(cols)}, _event_rows, _ticket_row, _stream
+    FROM _fx_tk
+    """
+
+
+# fcr from a fact row `f` and its repeat flag `r.repeat`
+FCR = "CASE WHEN {f}solved THEN {f}public_agent_replies <= 1 AND {f}reopens = 0 AND NOT coalesce({r}repeat, false) END"
+
+
+def repeat_groups() -> str:
+    """Step 4a (incremental): the (source, requester, topic) groups of the tickets in scope,
+    before and after: the repeat flags of their other tickets may change too."""
+    return """
+    CREATE OR REPLACE TEMP TABLE _fx_groups AS
+    SELECT DISTINCT source, requester_id, topic FROM (
+        SELECT source, requester_id, topic FROM _fx_tk
+        UNION ALL
+        SELECT f.source, f.requester_id, f.topic FROM ticket_facts f
+        SEMI JOIN _fx_targets k ON f.source = k.source AND f.ticket_id = k.ticket_id
+    )
+    WHERE requester_id IS NOT NULL AND topic IS NOT NULL
+    """
+
+
+def repeat_flags(scoped: bool) -> str:
+    """Step 4b: `_fx_repeat`: for each ticket of a group, whether another (not excluded)
+    ticket of the group was created within FCR_REPEAT_DAYS after it. `in_scope` marks
+    the tickets being refreshed; the others are stored facts whose fcr may change."""
+    neighbours = f"""
+        UNION ALL
+        SELECT f.source, f.ticket_id, f.requester_id, f.topic, f.created_at, f.excluded, false
+        FROM ticket_facts f
+        SEMI JOIN _fx_groups g ON f.source = g.source AND f.requester_id = g.requester_id AND f.topic = g.topic
+        ANTI JOIN _fx_targets k ON {keys_match('f', 'k')}
+    """ if scoped else ""
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _fx_repeat AS
+    SELECT source, ticket_id, in_scope,
+           count(CASE WHEN NOT excluded THEN 1 END) OVER (
+               PARTITION BY source, requester_id, topic ORDER BY created_at
+               RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND INTERVAL {FCR_REPEAT_DAYS * 24} HOUR FOLLOWING
+           ) > 0 AS repeat
+    FROM (
+        SELECT source, ticket_id, requester_id, topic, created_at, excluded, true AS in_scope
+        FROM _fx_tk WHERE requester_id IS NOT NULL AND topic IS NOT NULL
+        {neighbours}
+    )
+    """
+
+
+def insert_facts() -> str:
+    fcr = FCR.format(f="n.", r="r.")
+    return f"""
+    INSERT INTO ticket_facts BY NAME
+    SELECT n.* EXCLUDE (fcr, _stream), {fcr} AS fcr
+    FROM _fx_new n LEFT JOIN _fx_repeat r ON {keys_match('n', 'r')}
+    """
+
+
+def update_neighbour_fcr() -> str:
+    fcr = FCR.format(f="f.", r="r.")
+    return f"""
+    UPDATE ticket_facts AS f SET fcr = {fcr}
+    FROM _fx_repeat r
+    WHERE NOT r.in_scope AND {keys_match('f', 'r')} AND f.fcr IS DISTINCT FROM ({fcr})
+    """
+
+
+def reply_intervals(scoped: bool) -> str:
+    """Step 5: the reply intervals of the tickets in `_fx_tk` created by their customer.
+
+    Seq 1 runs from creation to the first reply. After that, over the public customer and
+    agent messages in order, a customer message right after an agent message opens an
+    interval that the next agent message closes (later customer messages before that
+    reply are part of the same wait)."""
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _fx_replies AS
+    WITH m AS (
+        SELECT e.source, e.ticket_id, {STREAM} AS stream, e.event_id, e.ts, e.actor_type = 'agent' AS agent
+        FROM events e {scope('e', scoped)}
+        WHERE e.ticket_id IS NOT NULL AND {PUBLIC_MESSAGE} AND e.actor_type IN ('customer', 'agent')
+    ), w AS (
+        SELECT *, lag(agent) OVER w AS after_agent,
+               lead(CASE WHEN agent THEN ts END IGNORE NULLS) OVER w AS next_reply_at
+        FROM m
+        WINDOW w AS (PARTITION BY source, ticket_id, stream ORDER BY ts, event_id)
+    ), intervals AS (
+        SELECT source, ticket_id, created_at AS started_at, first_reply_at AS replied_at
+        FROM _fx_tk WHERE created_by = 'customer' AND first_reply_at IS NOT NULL
+        UNION ALL
+        SELECT w.source, w.ticket_id, w.ts, w.next_reply_at
+        FROM w JOIN _fx_tk t ON {keys_match('w', 't')} AND w.stream = t._stream
+        WHERE NOT w.agent AND w.after_agent AND w.next_reply_at > t.first_reply_at AND t.created_by = 'customer'
+    )
+    SELECT source, ticket_id,
+           row_number() OVER (PARTITION BY source, ticket_id ORDER BY replied_at, started_at) AS seq,
+           started_at, replied_at, {secs('started_at', 'replied_at')} AS seconds
+    FROM intervals
+    """

@@ -1,0 +1,88 @@
+"""Requests: names checked with suggestions, filters and groups consistent, SQL shown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import cxmetrics
+from cxmetrics.cli import main
+from conftest import write
+
+EVENTS = "event_id,ticket_id,ts,kind,actor_type,actor_id,public,status_to,channel,team,topic,requester_id\n"
+
+
+@pytest.fixture
+def tickets_ws(ws, tmp_path):
+    """Six tickets: email ones answered after 1h, 2h, 3h; chat ones after 60 s, 120 s; one unanswered chat."""
+    rows = []
+    for i, (channel, delay) in enumerate([("email", 3600), ("email", 7200), ("email", 10800),
+                                          ("chat", 60), ("chat", 120), ("chat", None)]):
+        t = f"T{i}"
+        rows.append(f"{t}-c,{t},2025-03-03T08:00:00Z,created,customer,C{i},,new,{channel},Tier 1,billing,C{i}\n")
+        if delay is not None:
+            ts = f"2025-03-03T{8 + delay // 3600:02d}:{delay % 3600 // 60:02d}:00Z"
+            rows.append(f"{t}-r,{t},{ts},message,agent,A1,true,,,,,\n")
+    ws.import_file("events", write(tmp_path / "e.csv", EVENTS + "".join(rows)))
+    return ws
+
+
+def test_groups_add_up_and_filters_apply(tickets_ws):
+    ws = tickets_ws
+    overall = ws.metrics(["frt", "tickets", "unanswered"]).to_pylist()
+    by = ws.metrics(["frt", "tickets"], by="channel").to_pylist()
+    assert {r["metric"]: r["n"] for r in overall} == {"frt": 5, "tickets": 6, "unanswered": 1}
+    assert sum(r["n"] for r in by if r["metric"] == "frt") == 5
+    assert sum(r["n"] for r in by if r["metric"] == "tickets") == 6
+    # medians by hand: email 1h, 2h, 3h -> 7200 s; chat 60, 120 -> 90 s
+    assert {r["channel"]: r["value"] for r in by if r["metric"] == "frt"} == {"email": 7200.0, "chat": 90.0}
+    email = ws.metrics(["frt_mean"], where={"channel": "email"}).to_pylist()[0]
+    assert email["value"] == pytest.approx(7200.0) and email["n"] == 3
+
+
+def test_period_bounds_are_half_open(tickets_ws):
+    assert tickets_ws.metrics(["tickets"], start="2025-03-03", end="2025-03-04").to_pylist()[0]["value"] == 6
+    assert tickets_ws.metrics(["tickets"], start="2025-03-04").to_pylist()[0]["value"] == 0
+
+
+def test_unknown_names_suggest_the_closest(ws):
+    with pytest.raises(cxmetrics.UnknownNameError, match="Did you mean 'csat'"):
+        ws.metrics(["cast"])
+    with pytest.raises(cxmetrics.UnknownNameError, match="Did you mean 'channel'"):
+        ws.metrics(["csat"], by=["chanel"])
+    with pytest.raises(cxmetrics.UnknownNameError, match="Did you mean 'week'"):
+        ws.metrics(["csat"], grain="weak")
+    with pytest.raises(cxmetrics.UnknownNameError, match="Did you mean 'frt_p90'"):
+        ws.metrics(["frt_p99"])
+
+
+def test_filter_values_are_literals_not_sql(tickets_ws):
+    # an injection attempt is just a value no ticket has
+    rows = tickets_ws.metrics(["tickets"], where={"channel": "email' OR '1'='1"}).to_pylist()
+    assert rows[0]["value"] == 0
+
+
+def test_cli_json_has_one_key_per_dimension_and_period(tickets_ws, tmp_path):
+    res = CliRunner().invoke(main, ["--workspace", str(tickets_ws.path), "metrics", "frt,tickets", "--by", "channel",
+                                    "--grain", "day", "--format", "json"])
+    tickets_ws.close()
+    assert res.exit_code == 0, res.output
+    records = json.loads(res.output)
+    assert {tuple(sorted(r)) for r in records} == {
+        ("channel", "ci_high", "ci_low", "flags", "metric", "n", "period", "unit", "value")}
+    assert {(r["metric"], r["channel"], r["period"], r["n"]) for r in records} >= {("frt", "email", "2025-03-03", 3)}
+
+
+def test_explain_prints_the_sql(ws):
+    res = CliRunner().invoke(main, ["--workspace", str(ws.path), "metrics", "csat,frt_p90", "--by", "channel", "--explain"])
+    assert res.exit_code == 0
+    assert "quantile_cont" in res.output.lower() and "top_box" in res.output and "GROUP BY" in res.output
+
+
+def test_catalogue_lists_every_metric_with_its_declaration():
+    res = CliRunner().invoke(main, ["catalogue", "--format", "json"])
+    specs = {s["id"]: s for s in json.loads(res.output)}
+    assert specs["csat"]["numerator"] == "top_box" and specs["csat"]["unit"] == "percent"
+    assert specs["frt"]["kind"] == "duration" and "human agent" in specs["frt"]["description"]

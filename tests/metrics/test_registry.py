@@ -1,0 +1,64 @@
+"""Declarations are data, validated when loaded, with errors naming the metric and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxmetrics.metrics._registry import RegistryError, load, registry
+from cxmetrics.metrics._spec import Kind
+
+GOOD = """
+- id: x_rate
+  label: X
+  description: A share.
+  kind: proportion
+  unit: percent
+  source: tickets
+  time: created_at
+  numerator: solved
+"""
+
+
+def test_shipped_declarations_load_and_cover_the_issue_list():
+    ids = {s.id for s in registry()}
+    wanted = {"csat", "dsat", "csat_mean", "ces", "ces_easy", "nps", "esat", "survey_response_rate", "frt",
+              "frt_first_touch", "frt_within_5m", "unanswered", "next_reply_time", "avg_response_time",
+              "requester_wait", "agent_wait", "on_hold_time", "agent_work_time", "first_resolution_time",
+              "full_resolution_time", "aht", "asa", "service_level", "abandonment_rate", "fcr", "one_touch",
+              "reopen_rate", "agent_touches", "escalation_rate", "tickets", "tickets_per_customer",
+              "bot_resolution_rate", "bot_handoff_rate", "automation_rate"}
+    assert wanted <= ids
+
+
+def test_a_good_declaration_loads():
+    assert load({"a.yaml": GOOD}).resolve("x_rate").spec.kind is Kind.PROPORTION
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("numerator: solved", "numerator: solvd"), "metric 'x_rate', field 'numerator': unknown column 'solvd' in source 'tickets'; did you mean 'solved'?"),
+        (("source: tickets", "source: tikets"), "metric 'x_rate', field 'source': unknown source 'tikets'; did you mean 'tickets'?"),
+        (("time: created_at", "time: ts"), "metric 'x_rate', field 'time': 'ts' is not a timestamp of source 'tickets'"),
+        (("  numerator: solved\n", ""), "metric 'x_rate', field 'numerator': required for kind 'proportion'"),
+        (("kind: proportion", "kind: percentage"), "(metric 'x_rate'), field 'kind': Input should be"),
+        (("unit: percent", "unit: percent\n  colour: red"), "(metric 'x_rate'), field 'colour': Extra inputs are not permitted"),
+        (("numerator: solved", "numerator: solved AND ("), "metric 'x_rate', field 'numerator': not valid SQL"),
+    ],
+)
+def test_bad_declarations_name_metric_and_field(change, message):
+    with pytest.raises(RegistryError) as info:
+        load({"a.yaml": GOOD.replace(*change)})
+    assert any(message in issue for issue in info.value.issues), info.value.issues
+
+
+def test_every_issue_is_reported_at_once():
+    bad = GOOD.replace("source: tickets", "source: nope") + GOOD.replace("x_rate", "y_rate").replace("numerator: solved", "numerator: nope")
+    with pytest.raises(RegistryError) as info:
+        load({"a.yaml": bad})
+    assert len(info.value.issues) == 2
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(RegistryError, match="declared twice"):
+        load({"a.yaml": GOOD, "b.yaml": GOOD})

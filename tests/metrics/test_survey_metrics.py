@@ -1,0 +1,108 @@
+"""Survey metrics on hand-worked answer sets (METRICS.md, "Survey metrics")."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from conftest import write
+
+HEADER = "response_id,ticket_id,customer_id,kind,scale,score,sent_at,responded_at\n"
+
+
+def answers(ws, tmp_path, spec: list[tuple[str, str, float, int]], name: str = "s.csv") -> None:
+    """spec: (kind, scale, score, how many)."""
+    lines, i = [], 0
+    for kind, scale, score, count in spec:
+        for _ in range(count):
+            i += 1
+            lines.append(f"R{i},,C{i},{kind},{scale},{score:g},2025-03-0{1 + i % 5}T10:00:00Z,2025-03-0{1 + i % 5}T12:00:00Z\n")
+    s = ws.import_file("surveys", write(tmp_path / name, HEADER + "".join(lines)))
+    assert s.quarantined == 0
+
+
+def value(ws, metric: str, **kw) -> dict:
+    rows = ws.metrics([metric], **kw).to_pylist()
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def wilson_by_hand(k: int, n: int) -> tuple[float, float]:
+    z = 1.959963984540054
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+def test_csat_worked_check_from_metrics_md(ws, tmp_path):
+    # 5:42, 4:32, 3:10, 2:9, 1:14 -> top box 74/107 = 69.16%; a neutral 3 is not satisfied
+    answers(ws, tmp_path, [("csat", "1-5", 5, 42), ("csat", "1-5", 4, 32), ("csat", "1-5", 3, 10),
+                           ("csat", "1-5", 2, 9), ("csat", "1-5", 1, 14)])
+    csat = value(ws, "csat")
+    assert csat["n"] == 107 and csat["value"] == pytest.approx(100 * 74 / 107, abs=1e-9)
+    lo, hi = wilson_by_hand(74, 107)
+    assert (csat["ci_low"], csat["ci_high"]) == (pytest.approx(lo, abs=1e-9), pytest.approx(hi, abs=1e-9))
+    assert csat["flags"] == []
+    # bottom box: 2s and 1s = 23/107
+    assert value(ws, "dsat")["value"] == pytest.approx(100 * 23 / 107, abs=1e-9)
+    # mean: (5*42 + 4*32 + 3*10 + 2*9 + 1*14) / 107 = 400/107
+    assert value(ws, "csat_mean")["value"] == pytest.approx(400 / 107, abs=1e-9)
+
+
+def test_csat_other_scales(ws, tmp_path):
+    # 1-10: top box is 8-10, bottom 1-5: [8, 7, 5, 10] -> 2/4 satisfied, 1/4 dissatisfied
+    # good/bad: 3 good, 1 bad -> 3/4; together 5/8
+    answers(ws, tmp_path, [("csat", "1-10", 8, 1), ("csat", "1-10", 7, 1), ("csat", "1-10", 5, 1),
+                           ("csat", "1-10", 10, 1), ("csat", "good/bad", 1, 3), ("csat", "good/bad", 0, 1)])
+    assert value(ws, "csat")["value"] == pytest.approx(100 * 5 / 8)
+    assert value(ws, "dsat")["value"] == pytest.approx(100 * 2 / 8)
+    assert value(ws, "csat")["flags"] == ["small_sample"]
+
+
+def test_nps_worked_check_and_interval(ws, tmp_path):
+    # 60 promoters (9-10), 25 passives (7-8), 15 detractors (0-6, a 6 included) -> 45
+    answers(ws, tmp_path, [("nps", "0-10", 10, 40), ("nps", "0-10", 9, 20), ("nps", "0-10", 8, 15),
+                           ("nps", "0-10", 7, 10), ("nps", "0-10", 6, 10), ("nps", "0-10", 0, 5)])
+    nps = value(ws, "nps")
+    assert nps["n"] == 100 and nps["value"] == pytest.approx(45.0)
+    # var = (p + d - (p - d)^2) / n = (0.75 - 0.2025) / 100; half width = 1.96 * 100 * sqrt(var)
+    half = 1.959963984540054 * 100 * math.sqrt((0.75 - 0.45 ** 2) / 100)
+    assert nps["ci_low"] == pytest.approx(45 - half) and nps["ci_high"] == pytest.approx(45 + half)
+    assert value(ws, "nps_promoters")["value"] == pytest.approx(60.0)
+    assert value(ws, "nps_passives")["value"] == pytest.approx(25.0)
+    assert value(ws, "nps_detractors")["value"] == pytest.approx(15.0)
+
+
+def test_a_six_is_a_detractor(ws, tmp_path):
+    answers(ws, tmp_path, [("nps", "0-10", 6, 1)])
+    assert value(ws, "nps")["value"] == pytest.approx(-100.0)
+
+
+def test_ces_mean_and_easy_share_keep_each_scale(ws, tmp_path):
+    # 1-7 answers 7, 5, 4 and a 1-5 answer 4 (mapped to 1 + 6 * 3/4 = 5.5 on 1-7)
+    # mean = (7 + 5 + 4 + 5.5) / 4 = 5.375; easy: 7, 5 (>= 5 on 1-7) and 4 (>= 4 on 1-5) -> 3/4
+    answers(ws, tmp_path, [("ces", "1-7", 7, 1), ("ces", "1-7", 5, 1), ("ces", "1-7", 4, 1), ("ces", "1-5", 4, 1)])
+    assert value(ws, "ces")["value"] == pytest.approx(5.375)
+    assert value(ws, "ces_easy")["value"] == pytest.approx(75.0)
+
+
+def test_esat_is_csat_over_employee_answers(ws, tmp_path):
+    answers(ws, tmp_path, [("esat", "1-5", 5, 2), ("esat", "1-5", 3, 2), ("csat", "1-5", 1, 5)])
+    assert value(ws, "esat")["value"] == pytest.approx(50.0)
+    assert value(ws, "esat")["n"] == 4
+
+
+def test_response_rate(ws, tmp_path):
+    sends = "send_id,ticket_id,customer_id,kind,sent_at,channel\n" + "".join(
+        f"S{i},T{i},C{i},csat,2025-03-01T10:00:00Z,email\n" for i in range(1, 5))
+    ws.import_file("survey_sends", write(tmp_path / "sends.csv", sends))
+    ws.import_file("surveys", write(tmp_path / "a.csv", HEADER + "R1,T2,C2,csat,1-5,5,2025-03-01T10:00:00Z,2025-03-02T10:00:00Z\n"))
+    # 4 sends, one answered
+    assert value(ws, "survey_response_rate")["value"] == pytest.approx(25.0)
+
+
+def test_no_answers_is_undefined_not_zero(ws, tmp_path):
+    answers(ws, tmp_path, [("nps", "0-10", 9, 3)])
+    assert ws.metrics(["csat"]).to_pylist() == [] or value(ws, "csat")["value"] is None
