@@ -6,6 +6,7 @@ declaration names it in its `sql` field.
 from __future__ import annotations
 
 from datetime import date, datetime
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -55,7 +56,11 @@ def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: di
     return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
 
 
-BUILDERS = {"per_ticket_mean": _per_ticket_mean}
+# name -> builder(ref, by, grain, where, start, end) -> SQL whose rows hold the `by`
+# columns, `period` when a grain is given, and either (mean, sd, n) or (value, n[,
+# ci_low, ci_high]). Builders of other modules register here too.
+Builder = Callable[[MetricRef, list[str], "str | None", dict[str, object], Any, Any], str]
+BUILDERS: dict[str, Builder] = {"per_ticket_mean": _per_ticket_mean}
 
 
 def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str], grain: str | None,
@@ -66,9 +71,13 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
     out = []
     for row in con.sql(sql).to_arrow_table().to_pylist():
         n = int(row["n"] or 0)
-        lo, hi = mean_interval(row["mean"], row["sd"], n)
+        if "mean" in row:  # a mean over units (tickets...): normal interval
+            value = row["mean"]
+            lo, hi = mean_interval(row["mean"], row["sd"], n)
+        else:  # the builder computed the value (and its interval, if it has one)
+            value, lo, hi = row["value"], row.get("ci_low"), row.get("ci_high")
         keys = {d: row[d] for d in by}
         if grain:
             keys["period"] = row["period"]
-        out.append({**keys, "value": row["mean"], "n": n, "ci_low": lo, "ci_high": hi})
+        out.append({**keys, "value": value, "n": n, "ci_low": lo, "ci_high": hi})
     return sql, out

@@ -28,7 +28,13 @@ from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
 from cxmetrics.metrics._spec import Kind, MetricSpec
 
 STATS = ("median", "mean", "p90")
-CUSTOM_SQL = ("per_ticket_mean",)
+
+
+def custom_queries() -> tuple[str, ...]:
+    """Names of the custom query builders (imported late: they import the registry)."""
+    from cxmetrics.metrics._custom import BUILDERS
+
+    return tuple(sorted(BUILDERS))
 
 
 class RegistryError(CxError):
@@ -75,8 +81,8 @@ def validate(spec: MetricSpec) -> list[str]:
     for name in _required(spec):
         if getattr(spec, name) is None:
             issues.append(f"{where}, field '{name}': required for kind '{spec.kind.value}'")
-    if spec.kind is Kind.CUSTOM and spec.sql is not None and spec.sql not in CUSTOM_SQL:
-        issues.append(f"{where}, field 'sql': unknown custom query '{spec.sql}' ({', '.join(CUSTOM_SQL)})")
+    if spec.kind is Kind.CUSTOM and spec.sql is not None and spec.sql not in custom_queries():
+        issues.append(f"{where}, field 'sql': unknown custom query '{spec.sql}' ({', '.join(custom_queries())})")
     known = set(source.columns) | set(DIMENSIONS.values()) | set(source.times)
     for name in ("where", "numerator", "denominator", "expr", "promoter", "detractor"):
         text = getattr(spec, name)
