@@ -137,3 +137,35 @@ def metric_table_for_screen(table: pa.Table) -> pa.Table:
     ]
     out["flags"] = [",".join(r["flags"]) for r in rows]
     return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})
+
+
+def compare_table_for_screen(table: pa.Table) -> pa.Table:
+    """A comparison with values humanised by unit and a plain verdict."""
+    rows = table.to_pylist()
+    fixed = {"a_value", "a_n", "b_value", "b_n", "change", "ci_low", "ci_high", "p_value", "significant", "test",
+             "flags", "unit"}
+    keys = [c for c in table.column_names if c not in fixed]
+    out: dict[str, list[Any]] = {k: [r[k] for r in rows] for k in keys}
+
+    def change(r: dict[str, Any]) -> str:
+        if r["change"] is None:
+            return ""
+        unit = {"percent": "points", "points": "points"}.get(r["unit"], r["unit"])
+        text = shown(r["change"], unit) if unit != "points" else f"{r['change']:+.1f} pts"
+        if unit == "seconds" and r["change"] > 0:
+            text = "+" + text
+        return text
+
+    out["before"] = [f"{shown(r['a_value'], r['unit'])} (n={r['a_n']:,})" for r in rows]
+    out["after"] = [f"{shown(r['b_value'], r['unit'])} (n={r['b_n']:,})" for r in rows]
+    out["change"] = [change(r) for r in rows]
+    out["95% interval"] = [
+        "" if r["ci_low"] is None else
+        (f"{r['ci_low']:+.1f} .. {r['ci_high']:+.1f}" if r["unit"] in ("percent", "points")
+         else f"{shown(r['ci_low'], r['unit'])} .. {shown(r['ci_high'], r['unit'])}")
+        for r in rows
+    ]
+    out["p"] = ["" if r["p_value"] is None else f"{r['p_value']:.3g}" for r in rows]
+    out["verdict"] = ["" if r["significant"] is None else ("real change" if r["significant"] else "noise")
+                      for r in rows]
+    return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})

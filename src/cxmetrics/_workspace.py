@@ -18,11 +18,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from cxmetrics.errors import CxError, ImportFileError, StoreError, UnknownNameError
+from cxmetrics.errors import CxError, ImportFileError, StoreError, UnknownNameError, UserError
 from cxmetrics.ingest import ImportSummary, Mapping, kind as import_kind
 from cxmetrics.ingest._kinds import canonical as canonical_kind
 from cxmetrics.ingest import _pipeline
 from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
+from cxmetrics.metrics._compare import around, compare
 from cxmetrics.metrics._query import MetricTable, run_metrics
 from cxmetrics.model import TABLES
 from cxmetrics.settings import Settings
@@ -201,6 +202,44 @@ class Workspace:
         with translate_errors():
             return run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end,
                                explain=explain)
+
+    def compare(
+        self,
+        metrics: list[str] | str,
+        a: tuple[object, object] | None = None,
+        b: tuple[object, object] | None = None,
+        *,
+        annotation: str | None = None,
+        days: int = 28,
+        by: list[str] | str | None = None,
+        where: dict[str, object] | None = None,
+    ) -> pa.Table:
+        """Test each metric's change from period `a` to period `b` (each (start, end),
+        end excluded), or over the `days` before and after an annotation (id or label).
+        One row per metric (and group): both values and n, the change with its 95%
+        interval, the p-value, whether it is significant at 5%, and the test used."""
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        dims = [by] if isinstance(by, str) else list(by or [])
+        if annotation is not None:
+            if a is not None or b is not None:
+                raise UserError("give either two periods or an annotation, not both.")
+            a, b = around(self.annotation_time(annotation), days)
+        if a is None or b is None:
+            raise UserError("compare needs two periods (a and b) or an annotation.")
+        self.refresh()
+        with translate_errors():
+            return compare(self.con, names, a, b, by=dims, where=where)  # type: ignore[arg-type]
+
+    def annotation_time(self, name: str) -> datetime:
+        """When an annotation (by id, or by label, case-blind) happened."""
+        found = self.sql(
+            "SELECT annotation_id, label, ts FROM annotations WHERE annotation_id = ? OR lower(label) = lower(?) "
+            "ORDER BY ts", [name, name]
+        ).to_pylist()
+        if not found:
+            known = [r["annotation_id"] for r in self.sql("SELECT annotation_id FROM annotations").to_pylist()]
+            raise UnknownNameError("annotation", name, known)
+        return found[0]["ts"]
 
     # -- reading ---------------------------------------------------------------------
 

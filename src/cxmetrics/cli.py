@@ -18,7 +18,7 @@ import click
 import pyarrow as pa
 
 import cxmetrics
-from cxmetrics._output import FORMATS, metric_table_for_screen, render
+from cxmetrics._output import FORMATS, compare_table_for_screen, metric_table_for_screen, render
 from cxmetrics._workspace import DEFAULT_PATH
 from cxmetrics.errors import CxError
 from cxmetrics.ingest import KINDS
@@ -256,4 +256,32 @@ def catalogue(fmt: str) -> None:
         "id": [s["id"] for s in specs], "label": [s["label"] for s in specs], "kind": [s["kind"] for s in specs],
         "unit": [s["unit"] for s in specs], "description": [s["description"] for s in specs],
     })
+    click.echo(render(table, fmt))
+
+
+@main.command("compare")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--a", "period_a", help="First period START:END (END excluded), e.g. 2025-01-01:2025-02-01.")
+@click.option("--b", "period_b", help="Second period START:END.")
+@click.option("--annotation", help="Compare the days before and after this annotation (id or label).")
+@click.option("--days", type=click.IntRange(1, 366), default=28, show_default=True, help="Window around an annotation.")
+@click.option("--by", "by", multiple=True, help="Group by ticket dimensions.")
+@click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...].")
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, period_b: str | None,
+                annotation: str | None, days: int, by: tuple[str, ...], where: tuple[str, ...], fmt: str) -> None:
+    """Test whether metrics changed between two periods, or around an annotation.
+
+    Proportions: two-proportion z-test; NPS: difference with its own variance; means:
+    Welch z; medians and p90: Mann-Whitney U; counts: Poisson z. Significant = p < 0.05."""
+    from cxmetrics.metrics._compare import parse_period
+
+    a = parse_period(period_a) if period_a else None
+    b = parse_period(period_b) if period_b else None
+    with _open(ctx) as ws:
+        table = ws.compare(_split(ids), a, b, annotation=annotation, days=days, by=_split(by), where=_parse_where(where))
+    if fmt == "table":
+        table = compare_table_for_screen(table)
     click.echo(render(table, fmt))

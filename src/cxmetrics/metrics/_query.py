@@ -101,7 +101,8 @@ def run_metrics(
     return MetricTable(_to_arrow(records, by, grain is not None), tuple(sqls))
 
 
-def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None) -> list[dict[str, Any]]:
+def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None,
+             keep_aggregates: bool = False) -> list[dict[str, Any]]:
     rows = con.sql(q.sql).to_arrow_table().to_pylist()
     out = []
     for row in rows:
@@ -110,8 +111,25 @@ def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None
             keys["period"] = row["period"]
         for part in q.parts:
             value, n, lo, hi = _value(part.aliases, row, part.ref)
-            out.append(_finish(part.ref, {**keys, "value": value, "n": n, "ci_low": lo, "ci_high": hi}))
+            record = _finish(part.ref, {**keys, "value": value, "n": n, "ci_low": lo, "ci_high": hi})
+            if keep_aggregates:
+                record["_agg"] = {role: row[alias] for alias, role in part.aliases.items()}
+            out.append(record)
     return out
+
+
+def aggregates(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by: list[str], where: dict[str, object],
+               start: date | datetime | str | None, end: date | datetime | str | None) -> list[dict[str, Any]]:
+    """Records with their raw aggregates (counts, sums, quantiles) under `_agg`, for tests
+    of change; custom metrics carry none."""
+    records: list[dict[str, Any]] = []
+    for q in compile_queries(refs, by=by, grain=None, where=where, start=start, end=end):
+        records += _records(con, q, None, keep_aggregates=True)
+    for ref in refs:
+        if ref.spec.kind is Kind.CUSTOM:
+            _, rows = run_custom(con, ref, by=by, grain=None, where=where, start=start, end=end)
+            records += [{**_finish(ref, r), "_agg": None} for r in rows]
+    return records
 
 
 def _finish(ref: MetricRef, row: dict[str, Any]) -> dict[str, Any]:
