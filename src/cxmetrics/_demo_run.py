@@ -9,13 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from cxmetrics._output import render
+from cxmetrics._output import compare_table_for_screen, metric_table_for_screen, render
 from cxmetrics._workspace import Workspace
 from cxmetrics.demo import DemoConfig, generate
 from cxmetrics.model import TABLES
 
 SOURCE = "demo"
 # org tables first, then what refers to them
+HEADLINE = ["csat", "nps", "ces", "frt", "frt_first_touch", "full_resolution_time", "fcr", "reopen_rate",
+            "service_level", "abandonment_rate", "aht", "bot_resolution_rate", "tickets", "unanswered"]
 ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", "activity", "funnel", "costs",
          "annotations")
 
@@ -61,6 +63,9 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
         FROM tickets WHERE source = 'demo' GROUP BY channel ORDER BY tickets DESC
     """)
     notes = ws.sql("SELECT strftime(ts, '%Y-%m-%d') AS date, kind, label FROM annotations WHERE source = 'demo' ORDER BY ts")
+    headline = ws.metrics(HEADLINE, benchmark="all").table
+    launch = ws.compare(["bot_involvement_rate", "frt_first_touch", "csat"], annotation="Chat Assistant launched",
+                        where={"channel": ["chat", "messaging"]})
     lines = [
         f"Demo organisation generated in {seconds:.1f} s (seed {config.seed}) into {ws.path}",
         f"  tickets created {span[0]} .. {span[1]}; rows quarantined: {quarantined}",
@@ -71,7 +76,15 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
         "Tickets by channel:",
         render(by_channel),
         "",
+        "Headline KPIs (whole year; target and a published reference where one exists):",
+        render(metric_table_for_screen(headline).drop_columns(["source"])),
+        "",
         "Annotated changes:",
         render(notes),
+        "",
+        "Chat and messaging, 28 days before vs after the Chat Assistant launch:",
+        render(compare_table_for_screen(launch)),
+        "",
+        "Next: cxmetrics -w " + str(ws.path) + " metrics csat,frt --by channel --grain month   (catalogue: cxmetrics catalogue)",
     ]
     return "\n".join(lines)

@@ -127,7 +127,9 @@ def shown(value: float | None, unit: str) -> str:
 def metric_table_for_screen(table: pa.Table) -> pa.Table:
     """value and interval humanised by unit; raw numbers stay in json and csv."""
     rows = table.to_pylist()
-    keys = [c for c in table.column_names if c not in ("value", "n", "ci_low", "ci_high", "flags", "unit")]
+    hidden = {"value", "n", "ci_low", "ci_high", "flags", "unit", "target", "benchmark", "benchmark_statistic",
+              "benchmark_source", "gap"}
+    keys = [c for c in table.column_names if c not in hidden]
     out: dict[str, list[Any]] = {k: [r[k] for r in rows] for k in keys}
     out["value"] = [shown(r["value"], r["unit"]) for r in rows]
     out["n"] = [r["n"] for r in rows]
@@ -136,6 +138,13 @@ def metric_table_for_screen(table: pa.Table) -> pa.Table:
         for r in rows
     ]
     out["flags"] = [",".join(r["flags"]) for r in rows]
+    if "benchmark" in table.column_names:
+        out["target"] = [shown(r["target"], r["unit"]) for r in rows]
+        out["benchmark"] = [shown(r["benchmark"], r["unit"]) + (f" ({r['benchmark_statistic']})" if r["benchmark"] is not None else "")
+                            for r in rows]
+        out["gap"] = ["" if r["gap"] is None else (f"{r['gap']:+.1f} pts" if r["unit"] in ("percent", "points")
+                      else ("+" if r["gap"] > 0 else "") + shown(r["gap"], r["unit"])) for r in rows]
+        out["source"] = [r["benchmark_source"] or "" for r in rows]
     return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})
 
 

@@ -23,6 +23,7 @@ from cxmetrics.ingest import ImportSummary, Mapping, kind as import_kind
 from cxmetrics.ingest._kinds import canonical as canonical_kind
 from cxmetrics.ingest import _pipeline
 from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
+from cxmetrics.metrics._benchmark import attach as attach_benchmarks
 from cxmetrics.metrics._compare import around, compare
 from cxmetrics.metrics._query import MetricTable, run_metrics
 from cxmetrics.model import TABLES
@@ -186,10 +187,13 @@ class Workspace:
         start: date | datetime | str | None = None,
         end: date | datetime | str | None = None,
         explain: bool = False,
+        benchmark: str | None = None,
     ) -> MetricTable:
         """Compute metrics, grouped `by` dimensions and bucketed by `grain`, over rows
         whose time falls in [start, end); one tidy table: metric, groups, period, value,
-        n, ci_low, ci_high, flags, unit. With explain=True, only `.sql` is filled."""
+        n, ci_low, ci_high, flags, unit. With explain=True, only `.sql` is filled. With
+        `benchmark` (an industry such as ecommerce, a channel, or `channel` for each row's
+        own), target, benchmark, its statistic and source, and the gap are added."""
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         dims = [by] if isinstance(by, str) else list(by or [])
         with translate_errors():
@@ -200,8 +204,10 @@ class Workspace:
                 return planned
         self.refresh()
         with translate_errors():
-            return run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end,
-                               explain=explain)
+            result = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end)
+        if benchmark is not None:
+            result = MetricTable(attach_benchmarks(result.table, benchmark), result.sql)
+        return result
 
     def compare(
         self,

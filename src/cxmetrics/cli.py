@@ -219,18 +219,20 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--to", "end", help="Period end (exclusive), e.g. 2025-07-01.")
 @click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...]; repeat for more dimensions.")
 @click.option("--explain", is_flag=True, help="Print the SQL it runs instead of running it.")
+@click.option("--benchmark", help="Show target, industry reference and gap: an industry (ecommerce, retail, banking, "
+              "software, telecom, airlines), a channel, or 'channel' for each row's own.")
 @_format_option
 @click.pass_context
 @_fail_cleanly
 def metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...], grain: str | None, start: str | None,
-            end: str | None, where: tuple[str, ...], explain: bool, fmt: str) -> None:
+            end: str | None, where: tuple[str, ...], explain: bool, benchmark: str | None, fmt: str) -> None:
     """Compute metrics (IDS: csat, frt_p90, nps, ...; see `cxmetrics catalogue`).
 
     Every value comes with n and, where it is an estimate, a 95% interval; values from
     fewer than 30 observations are flagged small_sample."""
     with _open(ctx) as ws:
         result = ws.metrics(_split(ids), by=_split(by), grain=grain, where=_parse_where(where), start=start,
-                            end=end, explain=explain)
+                            end=end, explain=explain, benchmark=benchmark)
     if explain:
         click.echo("\n;\n\n".join(result.sql) + "\n;")
         return
