@@ -34,3 +34,15 @@ def test_quickstart_has_the_two_commands_and_ci_runs_the_test_one():
     assert "./scripts/test" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
     assert "./scripts/test" in ci
+
+
+def test_every_metric_is_documented_as_declared():
+    # the README's metric table is generated from the registry: regenerate it with
+    # `.venv/bin/python scripts/gen_metric_docs.py` when a declaration changes
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gen_metric_docs.py"
+    spec = importlib.util.spec_from_file_location("gen_metric_docs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.table() in README
