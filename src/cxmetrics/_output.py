@@ -178,3 +178,15 @@ def compare_table_for_screen(table: pa.Table) -> pa.Table:
     out["verdict"] = ["" if r["significant"] is None else ("real change" if r["significant"] else "noise")
                       for r in rows]
     return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})
+
+
+def scorecard_for_screen(table: pa.Table) -> pa.Table:
+    units = {"solved_tickets": "count", "frt_first_touch": "seconds", "frt": "seconds", "aht": "seconds",
+             "fcr": "percent", "reopen_rate": "percent", "csat": "percent"}
+    rows = table.to_pylist()
+    out: dict[str, list[Any]] = {k: [r[k] for r in rows] for k in ("rank", "agent_id", "name", "type", "team")}
+    for k, unit in units.items():
+        out[k] = [shown(r[k], unit) for r in rows]
+    out["csat n"] = [r["csat_n"] for r in rows]
+    out["flags"] = [",".join(r["flags"]) for r in rows]
+    return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})

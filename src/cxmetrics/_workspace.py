@@ -26,6 +26,7 @@ from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
 from cxmetrics.metrics._benchmark import attach as attach_benchmarks
 from cxmetrics.metrics._compare import around, compare
 from cxmetrics.metrics._query import MetricTable, run_metrics
+from cxmetrics.metrics._scorecard import scorecard
 from cxmetrics.model import TABLES
 from cxmetrics.settings import Settings
 from cxmetrics.store import _migrations
@@ -235,6 +236,14 @@ class Workspace:
         self.refresh()
         with translate_errors():
             return compare(self.con, names, a, b, by=dims, where=where)  # type: ignore[arg-type]
+
+    def scorecard(self, *, start: date | datetime | str | None = None, end: date | datetime | str | None = None,
+                  where: dict[str, object] | None = None, min_n: int = 30, rank_by: str = "csat") -> pa.Table:
+        """Agents and bots on the same KPIs (solved, first touch, FRT, AHT, FCR, reopen
+        rate, CSAT), ranked by `rank_by` among those with at least `min_n` observations."""
+        self.refresh()
+        with translate_errors():
+            return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by)
 
     def annotation_time(self, name: str) -> datetime:
         """When an annotation (by id, or by label, case-blind) happened."""

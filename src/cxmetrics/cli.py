@@ -18,7 +18,7 @@ import click
 import pyarrow as pa
 
 import cxmetrics
-from cxmetrics._output import FORMATS, compare_table_for_screen, metric_table_for_screen, render
+from cxmetrics._output import FORMATS, compare_table_for_screen, metric_table_for_screen, render, scorecard_for_screen
 from cxmetrics._workspace import DEFAULT_PATH
 from cxmetrics.errors import CxError
 from cxmetrics.ingest import KINDS
@@ -286,4 +286,24 @@ def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, 
         table = ws.compare(_split(ids), a, b, annotation=annotation, days=days, by=_split(by), where=_parse_where(where))
     if fmt == "table":
         table = compare_table_for_screen(table)
+    click.echo(render(table, fmt))
+
+
+@main.command("scorecard")
+@click.option("--from", "start", help="Period start (inclusive).")
+@click.option("--to", "end", help="Period end (exclusive).")
+@click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...], e.g. team=Billing.")
+@click.option("--min-n", type=click.IntRange(1), default=30, show_default=True,
+              help="Rank only agents with at least this many observations of the ranking KPI.")
+@click.option("--rank-by", type=click.Choice(["csat", "fcr", "solved_tickets"]), default="csat", show_default=True)
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where: tuple[str, ...], min_n: int,
+                  rank_by: str, fmt: str) -> None:
+    """Agents and bots measured alike: solved, first touch, FRT, AHT, FCR, reopens, CSAT."""
+    with _open(ctx) as ws:
+        table = ws.scorecard(start=start, end=end, where=_parse_where(where), min_n=min_n, rank_by=rank_by)
+    if fmt == "table":
+        table = scorecard_for_screen(table)
     click.echo(render(table, fmt))

@@ -81,3 +81,6 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
             keys["period"] = row["period"]
         out.append({**keys, "value": value, "n": n, "ci_low": lo, "ci_high": hi})
     return sql, out
+
+
+from cxmetrics.metrics import _business  # noqa: F401,E402

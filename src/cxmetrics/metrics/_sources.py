@@ -106,5 +106,47 @@ SOURCES: dict[str, Source] = {
             ("seq", "seconds", "started_at", "replied_at"),
             doc="one row per customer message answered by an agent",
         ),
+        # Business tables. Their dimensions use the ticket sources' column names
+        # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.
+        Source(
+            "customers",
+            "SELECT c.* EXCLUDE (_hash, _import_id), c.tier AS customer_tier FROM customers c",
+            ("created_at", "churned_at"),
+            ("customer_id", "created_at", "churned_at", "tier", "segment"),
+            doc="one row per customer",
+        ),
+        Source(
+            "activity",
+            """SELECT a.source, a.customer_id, a.ts, a.action, c.tier AS customer_tier, c.region, c.segment
+               FROM activity a LEFT JOIN customers c ON c.source = a.source AND c.customer_id = a.customer_id""",
+            ("ts",),
+            ("customer_id", "ts", "action", "segment"),
+            doc="one row per product-usage event, with its customer's tier, region and segment",
+        ),
+        Source(
+            "agents",
+            "SELECT a.* EXCLUDE (_hash, _import_id) FROM agents a",
+            ("hired_at", "left_at"),
+            ("agent_id", "name", "type", "hired_at", "left_at"),
+            doc="one row per agent, human or bot",
+        ),
+        Source(
+            "costs",
+            """SELECT source, period, CAST(period_start AS TIMESTAMPTZ) AS period_start,
+                      CAST(period_end AS TIMESTAMPTZ) AS period_end, category, amount, currency
+               FROM costs""",
+            ("period_start",),
+            ("period", "period_start", "period_end", "category", "amount", "currency"),
+            doc="one row per period and cost line; a period starts at local midnight of its first day",
+        ),
+        Source(
+            "funnel",
+            """SELECT source, period, CAST(period_start AS TIMESTAMPTZ) AS period_start,
+                      CAST(period_end AS TIMESTAMPTZ) AS period_end, segment, visits, conversions, revenue
+               FROM funnel""",
+            ("period_start",),
+            ("period", "period_start", "period_end", "segment", "visits", "conversions", "revenue"),
+            doc="one row per period and funnel segment",
+        ),
     )
 }

@@ -27,7 +27,8 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at k = 0 (or n) the bound is exactly 0 (or 1); rounding would leave 1e-15
+    return 0.0 if k == 0 else max(0.0, centre - half), 1.0 if k == n else min(1.0, centre + half)
 
 
 def nps_interval(promoters: int, detractors: int, n: int, z: float = Z95) -> tuple[float | None, float | None, float | None]:

@@ -1,0 +1,488 @@
+"""An independent reference implementation of the headline metrics, in plain pandas.
+
+Written from METRICS.md, not from our SQL: it never reads `ticket_facts` and shares no code
+with `cxmetrics.facts` or `cxmetrics.metrics`. From the raw tables (tickets, events,
+surveys) it derives each ticket's values (`ticket_values`), the next-reply intervals
+(`next_reply_intervals`) and the survey answers with their ticket's channel
+(`survey_rows`), then computes every metric of `METRICS` with `compute`:
+
+    tv = ticket_values(tickets, events)
+    rows = Rowsets(tickets=tv[~tv["excluded"]], surveys=survey_rows(surveys, tv),
+                   replies=next_reply_intervals(tv, events))
+    compute(rows, ["csat", "frt_p90"], by=["channel"], grain="week")
+
+`Rowsets.from_facts` builds the same row sets from the engine's `ticket_facts` and
+`reply_intervals` instead (for the benchmark's facts-level comparison only: the columns
+it reads carry the same names and meanings as the ones derived here).
+
+Conventions kept here (each a reading of METRICS.md, DESIGN.md or the README):
+- a ticket's events are taken in (ts, event_id) order; the events imported as events
+  win over those implied by its flat row (`origin = 'tickets'`);
+- a ticket is out of every count when its row says deleted or spam, or it has a
+  `merged` event (merged away);
+- a "solve" is a status change to solved, or to closed from a status that was not
+  solved or closed; solved = the current status is solved or closed;
+- a row sits in the period of the timestamp its metric measures (created, latest
+  solve, call queued, answer, reply), and rows without that timestamp count nowhere;
+- durations are calendar seconds; median and p90 interpolate linearly between order
+  statistics (numpy's default, DuckDB's `quantile_cont`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DONE = ("solved", "closed")
+OPEN = ("new", "open", "pending", "on-hold")
+WAITING_ON_COMPANY = ("new", "open", "on-hold")  # requester wait: pending is excluded
+CALL_KINDS = ("call_queued", "call_answered", "call_abandoned", "call_ended", "hold_start", "hold_end", "wrap_up_end")
+FCR_REPEAT = pd.Timedelta(days=7)
+SHORT_ABANDON_S = 5.0
+SERVICE_LEVEL_S = 20.0
+Z95 = 1.959963984540054
+
+EVENT_COLUMNS = ["source", "ticket_id", "event_id", "ts", "kind", "actor_type", "public", "status_from",
+                 "status_to", "duration_s", "origin"]
+TICKET_COLUMNS = ["source", "ticket_id", "created_at", "channel", "requester_id", "topic", "created_by", "status",
+                  "reopens_reported", "replies_reported", "handle_s_reported"]
+SURVEY_COLUMNS = ["source", "ticket_id", "kind", "scale", "scale_min", "scale_max", "score", "sent_at",
+                  "responded_at"]
+
+
+def seconds(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Calendar seconds from start to end (NaN when either is missing)."""
+    return (end - start) / pd.Timedelta(microseconds=1) / 1e6
+
+
+# -- per ticket --------------------------------------------------------------------------
+
+
+def order_events(events: pd.DataFrame) -> pd.DataFrame:
+    """The events of tickets in (ts, event_id) order per ticket, with an integer ticket
+    `_key`: a ticket's own events, or those implied by its flat row when it has no others."""
+    ev = events.loc[events["ticket_id"].notna(), [c for c in EVENT_COLUMNS if c in events.columns]].copy()
+    implied = ev["origin"].eq("tickets").fillna(False).to_numpy(bool) if "origin" in ev else np.zeros(len(ev), bool)
+    ev["_key"] = ev.groupby(["source", "ticket_id"], sort=False).ngroup()
+    has_own = pd.Series(~implied, index=ev.index).groupby(ev["_key"]).transform("any").to_numpy(bool)
+    ev = ev.loc[~implied | ~has_own]
+    ev = ev.sort_values(["_key", "ts", "event_id"], kind="stable", ignore_index=True)
+    ev["implied"] = ev["origin"].eq("tickets").fillna(False).astype(bool) if "origin" in ev else False
+    return ev
+
+
+def _first_rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    return frame.loc[mask].drop_duplicates("_key", keep="first").set_index("_key")
+
+
+def ticket_values(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """One row per ticket (in `tickets` or named by an event) with what the metrics need."""
+    ev = events if "_key" in events else order_events(events)
+    key = ev["_key"]
+    kind, actor = ev["kind"], ev["actor_type"]
+    public = ~ev["public"].eq(False).fillna(False).astype(bool)  # a message is public unless it says not
+    message = kind.eq("message") & public
+    agent_msg = message & actor.eq("agent")
+    bot_msg = message & actor.eq("bot")
+    by = ev.groupby("_key", sort=True)
+
+    out = pd.DataFrame({"n_events": by.size(), "first_event_at": by["ts"].min()})
+    ids = ev.drop_duplicates("_key").set_index("_key")
+    out["source"], out["ticket_id"] = ids["source"], ids["ticket_id"]
+    out["implied"] = ids["implied"].fillna(False).astype(bool)
+    created = _first_rows(ev, kind.eq("created"))
+    out["created_event_at"] = created["ts"]
+    out["created_actor"] = created["actor_type"]
+    out["initial_status"] = created["status_to"]
+    out["merged"] = kind.eq("merged").groupby(key).any()
+
+    # messages
+    out["agent_replies"] = agent_msg.groupby(key).sum()
+    out["bot_involved"] = bot_msg.groupby(key).any()
+    bot_before = (bot_msg.groupby(key).cumsum() - bot_msg.astype(int)) > 0
+    out["handed_off"] = (kind.eq("handoff") | (agent_msg & bot_before)).groupby(key).any()
+
+    # status changes
+    st = ev.loc[kind.eq("status"), ["_key", "ts", "status_to", "status_from"]]
+    sg = st.groupby("_key")
+    prev = sg["status_to"].shift().fillna(st["status_from"])
+    solve = st["status_to"].eq("solved") | (st["status_to"].eq("closed") & ~prev.isin(DONE))
+    out["first_solved_at"] = st["ts"][solve].groupby(st["_key"][solve]).min()
+    out["last_solved_at"] = st["ts"][solve].groupby(st["_key"][solve]).max()
+    out["last_status"] = st.drop_duplicates("_key", keep="last").set_index("_key")["status_to"]
+    reopen = st["status_to"].isin(OPEN) & prev.isin(DONE)
+    out["reopens_events"] = reopen.groupby(st["_key"]).sum()
+
+    # calls
+    def first_ts(k: str) -> pd.Series:
+        return ev["ts"][kind.eq(k)].groupby(key[kind.eq(k)]).min()
+
+    out["has_call"] = kind.isin(CALL_KINDS).groupby(key).any()
+    out["call_queued_at"] = first_ts("call_queued")
+    out["call_answered_at"] = first_ts("call_answered")
+    out["call_abandoned_at"] = first_ts("call_abandoned")
+
+    def total(mask: pd.Series, values: pd.Series) -> pd.Series:
+        return values[mask].groupby(key[mask]).sum(min_count=1)
+
+    out["talk_s"] = total(kind.eq("call_ended"), ev["duration_s"])
+    out["wrap_s"] = total(kind.eq("wrap_up_end"), ev["duration_s"])
+    holds = ev.loc[kind.isin(["hold_start", "hold_end"]), ["_key", "ts", "kind", "duration_s"]]
+    hg = holds.groupby("_key")
+    started = hg["kind"].shift().eq("hold_start")
+    hold_len = holds["duration_s"].fillna(seconds(hg["ts"].shift(), holds["ts"]).where(started))
+    ends = holds["kind"].eq("hold_end")
+    out["hold_s"] = hold_len[ends].groupby(holds["_key"][ends]).sum(min_count=1)
+
+    out = out.reset_index()
+    tk = tickets[[c for c in TICKET_COLUMNS if c in tickets.columns]]
+    tv = tk.merge(out, on=["source", "ticket_id"], how="outer")
+    for col in ("n_events", "agent_replies", "reopens_events"):
+        tv[col] = tv[col].fillna(0).astype("int64")
+    for col in ("merged", "bot_involved", "handed_off", "has_call", "implied"):
+        tv[col] = tv[col].astype("boolean").fillna(False).astype(bool)
+    tv["created_at"] = tv["created_at"].fillna(tv["created_event_at"]).fillna(tv["first_event_at"])
+    by_actor = tv["created_actor"].map({"agent": "agent", "system": "system"}).fillna("customer")
+    tv["created_by"] = tv["created_by"].fillna(by_actor)
+    # the ticket's own events say its status; a flat row (with only implied events) says it itself
+    own = tv["n_events"].gt(0) & ~tv["implied"]
+    tv["status"] = tv["last_status"].where(own, tv["status"]).fillna(tv["status"]).fillna(tv["last_status"])
+    tv["status"] = tv["status"].fillna("new")
+    tv["excluded"] = tv["status"].isin(["deleted", "spam"]) | tv["merged"]
+    tv["solved"] = tv["status"].isin(DONE)
+    flat = ~own
+    tv["reopens"] = tv["reopens_events"]
+    tv["public_agent_replies"] = tv["agent_replies"]
+    if "reopens_reported" in tv:
+        tv.loc[flat, "reopens"] = tv["reopens_reported"].fillna(tv["reopens_events"])[flat].astype("int64")
+    if "replies_reported" in tv:
+        tv.loc[flat, "public_agent_replies"] = tv["replies_reported"].fillna(tv["agent_replies"])[flat].astype("int64")
+
+    # what needs the ticket's created_at (from its row) is derived per event, then keyed back
+    tv["_key"] = tv["_key"].astype("Int64")
+    with_key = tv.loc[tv["_key"].notna()]
+    at_key = with_key.set_index(with_key["_key"].to_numpy("int64"))
+    ev_created = ev["_key"].map(at_key["created_at"])
+    after = ev["ts"] >= ev_created  # first replies happen at or after creation
+    for col, mask in (("first_reply_at", agent_msg & after), ("first_touch_at", (agent_msg | bot_msg) & after)):
+        tv[col] = tv["_key"].map(ev["ts"][mask].groupby(key[mask]).min())
+    for col, total in _time_in_status(ev, ev_created, ev["_key"].map(at_key["initial_status"]),
+                                      ev["_key"].map(at_key["last_solved_at"])).items():
+        tv[col] = tv["_key"].map(total).fillna(0.0).where(tv["last_solved_at"].notna())
+    customer = tv["created_by"].eq("customer")
+    tv["frt_s"] = seconds(tv["created_at"], tv["first_reply_at"]).where(customer)
+    tv["frt_first_touch_s"] = seconds(tv["created_at"], tv["first_touch_at"]).where(customer)
+    tv["unanswered"] = customer & tv["first_reply_at"].isna() & ~tv["excluded"]
+    tv["first_resolution_s"] = seconds(tv["created_at"], tv["first_solved_at"])
+    tv["full_resolution_s"] = seconds(tv["created_at"], tv["last_solved_at"])
+
+    tv["bot_contained"] = (tv["bot_involved"] & tv["solved"] & ~tv["handed_off"]
+                           & tv["public_agent_replies"].eq(0) & tv["reopens"].eq(0))
+    tv["asa_s"] = seconds(tv["call_queued_at"], tv["call_answered_at"])
+    abandon_wait = seconds(tv["call_queued_at"], tv["call_abandoned_at"])
+    tv["call_abandoned"] = tv["call_abandoned_at"].notna() & tv["has_call"]
+    tv["short_abandon"] = tv["has_call"] & abandon_wait.lt(SHORT_ABANDON_S)
+    handled = tv[["talk_s", "hold_s", "wrap_s"]]
+    reported = tv["handle_s_reported"] if "handle_s_reported" in tv else pd.Series(np.nan, index=tv.index)
+    tv["handle_s"] = handled.sum(axis=1, min_count=1).where(handled.notna().any(axis=1), reported)
+    tv["fcr"] = (tv["solved"] & tv["public_agent_replies"].le(1) & tv["reopens"].eq(0) & ~_repeat_contact(tv))
+    return tv
+
+
+def _time_in_status(ev: pd.DataFrame, created_at: pd.Series, initial: pd.Series,
+                    last_solved_at: pd.Series) -> dict[str, pd.Series]:
+    """Seconds in each status from creation to the latest solve, per ticket key: each
+    status change ends the span of the status before it (for the first change, the
+    created event's status, else new)."""
+    st = ev["kind"].eq("status")
+    key = ev["_key"][st]
+    g = ev.loc[st, ["_key", "ts", "status_to"]].groupby("_key", sort=False)
+    before = g["status_to"].shift().fillna(initial[st]).fillna("new")
+    since = g["ts"].shift().fillna(created_at[st])
+    span = seconds(since, ev["ts"][st]).clip(lower=0)
+    counted = ev["ts"][st].le(last_solved_at[st])
+    out = {}
+    for col, statuses in (("requester_wait_s", WAITING_ON_COMPANY), ("agent_wait_s", ("pending",)),
+                          ("on_hold_s", ("on-hold",)), ("agent_work_s", ("new", "open"))):
+        out[col] = span.where(counted & before.isin(statuses), 0.0).groupby(key).sum()
+    return out
+
+
+def _repeat_contact(tv: pd.DataFrame) -> pd.Series:
+    """Whether the same customer opened another (counted) ticket on the same topic within
+    7 days after this one (strictly after, up to 7 days inclusive). METRICS.md: "no new
+    ticket from the same customer": tickets an agent or the system opened are not."""
+    keys = ["source", "requester_id", "topic"]
+    left = tv.loc[tv["requester_id"].notna() & tv["topic"].notna(), [*keys, "created_at"]].copy()
+    left["_row"] = left.index
+    from_customer = ~tv.loc[left.index, "excluded"] & tv.loc[left.index, "created_by"].eq("customer")
+    right = left.loc[from_customer, [*keys, "created_at"]].rename(columns={"created_at": "next_at"})
+    right["next"] = right["next_at"]
+    left = left.sort_values("created_at")
+    right = right.sort_values("next_at")
+    hit = pd.merge_asof(left, right, left_on="created_at", right_on="next_at", by=keys, direction="forward",
+                        allow_exact_matches=False, tolerance=FCR_REPEAT)
+    return pd.Series(hit["next"].notna().to_numpy(), index=hit["_row"].to_numpy()).reindex(tv.index, fill_value=False)
+
+
+# -- other row sets ----------------------------------------------------------------------
+
+
+def next_reply_intervals(tv: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """After the first reply, from the oldest unanswered public customer message to the
+    next public agent reply; one row per such pair, with the ticket's channel."""
+    ev = events if "_key" in events else order_events(events)
+    public = ~ev["public"].eq(False).fillna(False).astype(bool)
+    m = ev.loc[ev["kind"].eq("message") & public & ev["actor_type"].isin(["customer", "agent"]),
+               ["source", "ticket_id", "_key", "ts", "actor_type"]]
+    m = m.assign(_pos=m.index)
+    m = m.merge(tv.loc[tv["created_by"].eq("customer") & tv["first_reply_at"].notna() & ~tv["excluded"],
+                       ["source", "ticket_id", "first_reply_at", "channel"]], how="inner")
+    m = m.sort_values("_pos")
+    agent = m["actor_type"].eq("agent")
+    # the first customer message after an agent message (the first reply or a later one) opens a wait
+    opens = ~agent & agent.groupby(m["_key"]).shift().fillna(False).astype(bool) & m["ts"].ge(m["first_reply_at"])
+    next_reply = m["ts"].where(agent).groupby(m["_key"]).shift(-1)
+    next_reply = next_reply.groupby(m["_key"]).bfill()
+    out = m.loc[opens & next_reply.notna(), ["source", "ticket_id", "channel", "ts"]].rename(columns={"ts": "started_at"})
+    out["replied_at"] = next_reply[out.index]
+    out["seconds"] = seconds(out["started_at"], out["replied_at"])
+    return out.reset_index(drop=True)
+
+
+def top_box(scale: pd.Series, score: pd.Series, lo: pd.Series, hi: pd.Series) -> pd.Series:
+    """CSAT top box: 4-5 on 1-5, 8-10 on 1-10, good (1) on good/bad; else the top quarter."""
+    out = score >= lo + 0.75 * (hi - lo)
+    out = out.mask(scale.eq("1-5"), score >= 4).mask(scale.eq("1-10"), score >= 8)
+    return out.mask(scale.eq("good/bad"), score == 1)
+
+
+def bottom_box(scale: pd.Series, score: pd.Series, lo: pd.Series, hi: pd.Series) -> pd.Series:
+    """DSAT bottom box: 1-2 on 1-5, 1-5 on 1-10, bad (0) on good/bad; else the bottom quarter."""
+    out = score <= lo + 0.25 * (hi - lo)
+    out = out.mask(scale.eq("1-5"), score <= 2).mask(scale.eq("1-10"), score <= 5)
+    return out.mask(scale.eq("good/bad"), score == 0)
+
+
+def survey_rows(surveys: pd.DataFrame, tv: pd.DataFrame) -> pd.DataFrame:
+    """Survey answers (a score given) with their ticket's channel; answers about tickets
+    left out of counts are left out too. Placed at the answer, else at the send."""
+    s = surveys.loc[surveys["score"].notna(), [c for c in SURVEY_COLUMNS if c in surveys.columns]]
+    s = s.merge(tv[["source", "ticket_id", "channel", "excluded"]], on=["source", "ticket_id"], how="left")
+    s = s.loc[~s["excluded"].astype("boolean").fillna(False).astype(bool)].drop(columns="excluded")
+    s["answered_at"] = s["responded_at"].fillna(s["sent_at"])
+    lo, hi, score, scale = s["scale_min"], s["scale_max"], s["score"], s["scale"]
+    s["top_box"] = top_box(scale, score, lo, hi)
+    s["bottom_box"] = bottom_box(scale, score, lo, hi)
+    s["score_5"] = 1 + 4 * (score - lo) / (hi - lo)  # every scale mapped linearly onto 1-5
+    s["score_7"] = 1 + 6 * (score - lo) / (hi - lo)  # CES: onto the 1-7 agreement scale
+    return s.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class Rowsets:
+    tickets: pd.DataFrame  # one row per counted ticket (deleted, spam and merged left out)
+    surveys: pd.DataFrame  # one row per survey answer
+    replies: pd.DataFrame  # one row per next-reply interval
+
+    @classmethod
+    def from_raw(cls, tickets: pd.DataFrame, events: pd.DataFrame, surveys: pd.DataFrame) -> Rowsets:
+        ev = order_events(events)
+        tv = ticket_values(tickets, ev)
+        return cls(tv.loc[~tv["excluded"]].reset_index(drop=True), survey_rows(surveys, tv),
+                   next_reply_intervals(tv, ev))
+
+    @classmethod
+    def from_facts(cls, facts: pd.DataFrame, replies: pd.DataFrame, surveys: pd.DataFrame) -> Rowsets:
+        """The same row sets from the engine's ticket_facts and reply_intervals (benchmark only)."""
+        first = replies.groupby(["source", "ticket_id"])["replied_at"].transform("min")
+        r = replies.loc[replies["replied_at"].gt(first)]
+        r = r.merge(facts.loc[~facts["excluded"], ["source", "ticket_id", "channel"]], how="inner")
+        return cls(facts.loc[~facts["excluded"]].reset_index(drop=True), survey_rows(surveys, facts), r)
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    rows: str  # tickets, surveys or replies
+    time: str  # the timestamp that places a row in a period
+    kind: str  # count, proportion, mean, duration, nps
+    where: Callable[[pd.DataFrame], pd.Series]
+    value: Callable[[pd.DataFrame], pd.Series] | None = None  # numerator / value
+
+
+def _all(d: pd.DataFrame) -> pd.Series:
+    return pd.Series(True, index=d.index)
+
+
+def _col(name: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: d[name]
+
+
+def _has(name: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: d[name].notna()
+
+
+def _kind(k: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: d["kind"].eq(k)
+
+
+def _customer(col: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: d["created_by"].eq("customer") & d[col].notna()
+
+
+def _solved(d: pd.DataFrame) -> pd.Series:
+    return d["solved"].astype(bool)
+
+
+def _offered(d: pd.DataFrame) -> pd.Series:
+    """Offered calls, short abandons (under 5 s) left out of both sides."""
+    return d["call_queued_at"].notna() & ~d["short_abandon"].astype("boolean").fillna(False).astype(bool)
+
+
+def _bot(d: pd.DataFrame) -> pd.Series:
+    return d["bot_involved"].astype(bool)
+
+
+def _flag(name: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda d: d[name].astype("boolean").fillna(False).astype(bool)
+
+
+METRICS: dict[str, Metric] = {
+    "csat": Metric("surveys", "answered_at", "proportion", _kind("csat"), _col("top_box")),
+    "dsat": Metric("surveys", "answered_at", "proportion", _kind("csat"), _col("bottom_box")),
+    "csat_mean": Metric("surveys", "answered_at", "mean", _kind("csat"), _col("score_5")),
+    "nps": Metric("surveys", "answered_at", "nps", _kind("nps")),
+    "ces": Metric("surveys", "answered_at", "mean", _kind("ces"), _col("score_7")),
+    "frt": Metric("tickets", "created_at", "duration", _customer("frt_s"), _col("frt_s")),
+    "frt_first_touch": Metric("tickets", "created_at", "duration", _customer("frt_first_touch_s"),
+                              _col("frt_first_touch_s")),
+    "unanswered": Metric("tickets", "created_at", "count", _flag("unanswered")),
+    # the first solve is final once it happened (a reopen does not undo it); the latest solve
+    # and the time in status up to it are final only while the ticket stays solved
+    "first_resolution_time": Metric("tickets", "last_solved_at", "duration", _has("first_resolution_s"),
+                                    _col("first_resolution_s")),
+    "full_resolution_time": Metric("tickets", "last_solved_at", "duration", _solved, _col("full_resolution_s")),
+    "reopen_rate": Metric("tickets", "last_solved_at", "proportion", _solved, lambda d: d["reopens"].gt(0)),
+    "one_touch": Metric("tickets", "last_solved_at", "proportion", _solved, lambda d: d["public_agent_replies"].eq(1)),
+    "fcr": Metric("tickets", "last_solved_at", "proportion", _solved, _flag("fcr")),
+    "agent_touches": Metric("tickets", "last_solved_at", "mean", _solved, _col("public_agent_replies")),
+    "asa": Metric("tickets", "call_queued_at", "duration", _has("asa_s"), _col("asa_s")),
+    "aht": Metric("tickets", "created_at", "duration", lambda d: d["handle_s"].gt(0), _col("handle_s")),
+    "service_level": Metric("tickets", "call_queued_at", "proportion", _offered,
+                            lambda d: d["asa_s"].le(SERVICE_LEVEL_S)),
+    "abandonment_rate": Metric("tickets", "call_queued_at", "proportion", _offered, _flag("call_abandoned")),
+    "bot_resolution_rate": Metric("tickets", "created_at", "proportion", _bot, _flag("bot_contained")),
+    "bot_handoff_rate": Metric("tickets", "created_at", "proportion", _bot, _flag("handed_off")),
+    "tickets": Metric("tickets", "created_at", "count", _all),
+    "requester_wait": Metric("tickets", "last_solved_at", "duration", _solved, _col("requester_wait_s")),
+    "next_reply_time": Metric("replies", "replied_at", "duration", _all, _col("seconds")),
+}
+STATS = {"median": 0.5, "p90": 0.9, "mean": None}
+HEADLINE = [
+    "csat", "dsat", "csat_mean", "nps", "ces", "frt", "frt_mean", "frt_p90", "frt_first_touch", "unanswered",
+    "first_resolution_time", "full_resolution_time", "reopen_rate", "one_touch", "fcr", "agent_touches", "asa",
+    "aht", "service_level", "abandonment_rate", "bot_resolution_rate", "bot_handoff_rate", "tickets",
+    "requester_wait", "next_reply_time",
+]
+
+
+def resolve(name: str) -> tuple[Metric, str | None]:
+    """A metric name, with _median / _mean / _p90 on durations (a bare duration is its median)."""
+    if name in METRICS:
+        m = METRICS[name]
+        return m, ("median" if m.kind == "duration" else None)
+    base, _, stat = name.rpartition("_")
+    if stat in STATS and base in METRICS and METRICS[base].kind == "duration":
+        return METRICS[base], stat
+    raise KeyError(name)
+
+
+def period(ts: pd.Series, grain: str, tz: str = "UTC") -> pd.Series:
+    """The local start of the period as text: '2025-11-03' (ISO weeks start on Monday)."""
+    local = ts.dt.tz_convert(tz).dt.tz_localize(None)
+    day = local.dt.normalize()
+    if grain == "day":
+        start = day
+    elif grain == "week":
+        start = day - pd.to_timedelta(local.dt.day_of_week, unit="D")
+    elif grain == "month":
+        start = day - pd.to_timedelta(local.dt.day - 1, unit="D")
+    else:
+        raise ValueError(f"grain {grain!r} is not supported by the reference")
+    return start.dt.strftime("%Y-%m-%d")
+
+
+def wilson(k: float, n: float) -> tuple[float, float]:
+    p = k / n
+    z2 = Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _summary(metric: Metric, stat: str | None, frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    d = frame.loc[metric.where(frame).fillna(False).astype(bool) & frame[metric.time].notna()]
+    groups = [d[k] for k in keys]
+    g = (lambda s: s.groupby(groups, dropna=False, sort=False)) if keys else (lambda s: s.groupby(np.zeros(len(s))))
+    n = g(pd.Series(1, index=d.index)).sum()
+    if metric.kind == "count":
+        out = pd.DataFrame({"value": n.astype(float), "n": n})
+    elif metric.kind == "proportion":
+        k = g(metric.value(d).fillna(False).astype(bool).astype(int)).sum()
+        out = pd.DataFrame({"value": 100.0 * k / n, "n": n, "k": k})
+        ci = [wilson(a, b) for a, b in zip(k, n, strict=True)]
+        out["ci_low"] = [100 * c[0] for c in ci]
+        out["ci_high"] = [100 * c[1] for c in ci]
+    elif metric.kind == "nps":
+        p = g(d["score"].ge(9).astype(int)).sum() / n
+        q = g(d["score"].le(6).astype(int)).sum() / n
+        value = 100 * (p - q)
+        se = 100 * np.sqrt((p + q - (p - q) ** 2).clip(lower=0) / n)
+        out = pd.DataFrame({"value": value, "n": n, "ci_low": (value - Z95 * se).clip(lower=-100),
+                            "ci_high": (value + Z95 * se).clip(upper=100)})
+    elif metric.kind == "mean" or stat == "mean":
+        x = g(metric.value(d).astype(float))
+        mean, sd = x.mean(), x.std(ddof=1)
+        out = pd.DataFrame({"value": mean, "n": n, "ci_low": mean - Z95 * sd / np.sqrt(n),
+                            "ci_high": mean + Z95 * sd / np.sqrt(n)})
+    else:
+        out = pd.DataFrame({"value": g(metric.value(d).astype(float)).quantile(STATS[stat]), "n": n})
+    out = out.reset_index(drop=not keys)
+    if keys:
+        out.columns = [*keys, *out.columns[len(keys):]]
+    return out
+
+
+def compute(rows: Rowsets, names: Iterable[str], *, by: list[str] | None = None, grain: str | None = None,
+            tz: str = "UTC") -> pd.DataFrame:
+    """One tidy table: metric, the `by` columns, period (with a grain), value, n, ci_low, ci_high."""
+    by = list(by or [])
+    frames = []
+    cache: dict[tuple[str, str], pd.DataFrame] = {}
+    for name in names:
+        metric, stat = resolve(name)
+        if (metric.rows, metric.time) not in cache:
+            frame = getattr(rows, metric.rows)
+            if grain:
+                frame = frame.assign(period=period(frame[metric.time], grain, tz))
+            cache[(metric.rows, metric.time)] = frame
+        keys = [*by, *(["period"] if grain else [])]
+        out = _summary(metric, stat, cache[(metric.rows, metric.time)], keys)
+        out.insert(0, "metric", name)
+        frames.append(out)
+    table = pd.concat(frames, ignore_index=True)
+    for col in ("ci_low", "ci_high"):
+        if col not in table:
+            table[col] = np.nan
+    cols = ["metric", *by, *(["period"] if grain else []), "value", "n", "ci_low", "ci_high"]
+    table = table[cols].astype({"n": "int64"})
+    for k in by:  # group values as text, None for a missing one (as the engine returns them)
+        table[k] = table[k].astype(object).where(table[k].notna(), None)
+    return table
