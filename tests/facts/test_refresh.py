@@ -110,6 +110,20 @@ def test_full_and_incremental_refreshes_agree(ws, tmp_path):
     assert len(incremental[0]) == 60 and any(seq > 1 for _, _, seq, *_ in incremental[1])
 
 
+def test_time_in_status_adds_up_to_the_resolution_time(ws, tmp_path):
+    # without reopens, every second from creation to the solve is waiting on the
+    # company (new, open, on-hold) or on the customer (pending)
+    import_events(ws, tmp_path / "e.csv", "\n".join(synthetic(random.Random(11), tickets=80)))
+    refresh_facts(ws.con)
+    checked = ws.sql("""
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE abs(requester_wait_s + agent_wait_s - full_resolution_s) > 1e-6) AS off,
+               count(*) FILTER (WHERE on_hold_s > requester_wait_s OR agent_work_s > requester_wait_s) AS over
+        FROM ticket_facts WHERE last_solved_at IS NOT NULL AND reopens = 0
+    """).to_pylist()[0]
+    assert checked["n"] > 10 and checked["off"] == 0 and checked["over"] == 0, checked
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_order_of_events_in_a_file_does_not_matter(tmp_path, seed):
     rng = random.Random(seed)

@@ -4,7 +4,9 @@ fcr, reopen_rate, and "deleted, spam and merged-away tickets are left out")."""
 
 from __future__ import annotations
 
-from _scenario import facts, import_tickets, load, pick
+from _scenario import facts, import_events, import_tickets, load, pick
+
+from cxmetrics.facts import refresh_facts
 
 
 def test_a_reopened_ticket_has_a_first_and_a_full_resolution_and_no_fcr(ws, tmp_path):
@@ -55,10 +57,11 @@ def test_pending_is_not_requester_wait_and_on_hold_is_not_agent_work(ws, tmp_pat
     assert (g["status"], g["solved"], g["first_resolution_s"], g["fcr"]) == ("pending", False, None, None)
 
 
-def test_time_in_status_ends_at_the_latest_solve(ws, tmp_path):
-    # solved 10:00, reopened 11:00 (pending), solved 12:00, reopened 13:00 and still open:
-    # new 08:00-10:00 = 7200; pending 11:00-12:00 = 3600; the last open interval is after
-    # the latest solve and does not count (the ticket is unsolved now, its time is kept)
+def test_a_reopened_ticket_still_open_has_no_resolution_or_status_times(ws, tmp_path):
+    # solved 10:00, reopened 11:00 (pending), solved 12:00, reopened 13:00 and still open.
+    # METRICS.md: unsolved tickets are not counted (their age is backlog); requester wait
+    # and the other status times are over solved tickets. The first resolution stays:
+    # 08:00 -> 10:00 = 7200 s. (The pandas reference found the stale latest solve.)
     load(ws, tmp_path, """
         E1,T1,3/08:00,created,customer,C1,,new,C1,billing,,,,,
         E2,T1,3/10:00,status,agent,A1,,solved,,,,,,,
@@ -67,8 +70,16 @@ def test_time_in_status_ends_at_the_latest_solve(ws, tmp_path):
         E5,T1,3/13:00,status,customer,C1,,open,,,,,,,
     """)
     f = facts(ws, "T1")
-    assert (f["requester_wait_s"], f["agent_wait_s"], f["agent_work_s"]) == (7200.0, 3600.0, 7200.0)
-    assert (f["reopens"], f["status"], f["solved"], f["full_resolution_s"], f["fcr"]) == (2, "open", False, 14400.0, None)
+    assert (f["requester_wait_s"], f["agent_wait_s"], f["agent_work_s"]) == (None, None, None)
+    assert (f["reopens"], f["status"], f["solved"], f["full_resolution_s"], f["fcr"]) == (2, "open", False, None, None)
+    assert f["first_resolution_s"] == 7200.0
+    # solved again at 15:00: new 08-10 (7200) + open 13-15 (7200) = agent work 14400; pending 11-12 = 3600
+    import_events(ws, tmp_path / "more.csv", """
+        E6,T1,3/15:00,status,agent,A1,,solved,,,,,,,
+    """)
+    refresh_facts(ws.con)
+    f = facts(ws, "T1")
+    assert (f["agent_work_s"], f["agent_wait_s"], f["requester_wait_s"], f["full_resolution_s"]) == (14400.0, 3600.0, 14400.0, 25200.0)
 
 
 def test_merged_deleted_and_spam_tickets_are_excluded(ws, tmp_path):
@@ -117,3 +128,16 @@ def test_a_ticket_closed_without_being_solved_counts_as_resolved_when_closed(ws,
     """)
     assert pick(ws, "T1", "first_resolution_s", "solved", "requester_wait_s", "resolver_id") == (
         7200.0, True, 7200.0, "A1")
+
+
+def test_a_repeated_solve_or_a_close_is_no_new_resolution(ws, tmp_path):
+    # solved 10:00, solved again 11:00 (an update while solved), closed 12:00: resolved
+    # once, at 10:00 (2 h); nothing after the solve is time in new/open
+    load(ws, tmp_path, """
+        E1,T1,3/08:00,created,customer,C1,,new,C1,billing,,,,,
+        E2,T1,3/10:00,status,agent,A1,,solved,,,,,,,
+        E3,T1,3/11:00,status,agent,A2,,solved,,,,,,,
+        E4,T1,3/12:00,status,system,,,closed,,,,,,,
+    """)
+    assert pick(ws, "T1", "first_resolution_s", "full_resolution_s", "requester_wait_s", "resolver_id", "status") == (
+        7200.0, 7200.0, 7200.0, "A1", "closed")

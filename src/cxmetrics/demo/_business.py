@@ -50,6 +50,7 @@ def activity(world: World, n_tickets: int, rng: np.random.Generator) -> pa.Table
     owner = np.concatenate([signup, np.repeat(signup, n_early), steady_owner])
     day_of = ((np.maximum(cust.created[owner], cal.start) - cal.start) // DAY
               + np.concatenate([np.zeros(signup.size), early_day, steady_offset]).astype(np.int64))
+    inside = day_of < cal.days  # activity past the window's end is not in the data
     day_of = np.clip(day_of, 0, cal.days - 1)
     profile = WEEKDAY_PROFILE / WEEKDAY_PROFILE.sum()
     hour = rng.choice(24, size=owner.size, p=profile)
@@ -65,7 +66,7 @@ def activity(world: World, n_tickets: int, rng: np.random.Generator) -> pa.Table
     action = rng.choice(len(ACTIONS), size=row.size, p=ACTION_SHARES)
     action[(step == 0) & (rng.random(row.size) < 0.7)] = 0
     owner = owner[row]
-    keep = (ts >= cust.created[owner]) & (ts < np.minimum(cust.churned[owner], cal.end))
+    keep = inside[row] & (ts >= cust.created[owner]) & (ts < np.minimum(cust.churned[owner], cal.end))
     owner, ts, action = owner[keep], ts[keep], action[keep]
     order = np.lexsort((action, ts, owner))
     owner, ts, action = owner[order], ts[order], action[order]

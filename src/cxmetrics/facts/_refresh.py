@@ -13,7 +13,11 @@ the totals: the stored counts of the tickets out of scope plus the current count
 those in scope must add up to the tables' row counts. Rows of tickets out of scope can
 only have gone (never come: a new row is in scope), so equal totals prove nothing
 went; if they differ, a per-ticket comparison of the counts finds the tickets that
-lost rows, and only then. Both checks read a column or two, never the event stream.
+lost rows (a full scan, only then). Row counts come from the tables' metadata.
+
+Finding the new rows is cheap too: the imports already reflected are given to the
+engine as literals, so it skips their row groups by their statistics. Reading the
+events of the tickets in scope is one scan of `events`, copied once to `_fx_ev`.
 
 Facts of a ticket also depend on its requester's other tickets (fcr looks for a repeat
 contact within 7 days), so the fcr of the tickets that share a (requester, topic) with
@@ -29,7 +33,8 @@ import duckdb
 
 from cxmetrics.facts import _sql
 
-_NEW = "(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM facts_state))"
+_MAX_LISTED_IMPORTS = 5_000  # beyond this many imports, new rows are found by a join
+_JOIN_FILTER_MAX = 20_000
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
@@ -39,7 +44,11 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
     facts rewritten, or removed when the ticket is gone.
 
     One transaction: a failure leaves the facts as they were."""
-    with _settings(con, preserve_insertion_order="false"), _transaction(con):
+    # (a join whose build side has at most _JOIN_FILTER_MAX keys pushes them into the scan
+    # of the other side as a list, so only matching rows are read whole: measured 2x
+    # faster than the default min/max range for up to 10k tickets in scope, no gain at 100k)
+    settings = {"preserve_insertion_order": "false", "dynamic_or_filter_threshold": str(_JOIN_FILTER_MAX)}
+    with _settings(con, **settings), _transaction(con):
         if not full and _scalar(con, "SELECT count(*) FROM facts_state") == 0:
             full = True  # never refreshed: every row is new, and the full path is faster
         n = _refresh_all(con) if full else _refresh_changed(con)
@@ -70,18 +79,20 @@ def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
+    new = _new_rows(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_fresh AS
         SELECT DISTINCT source, ticket_id, _import_id FROM (
-            SELECT source, ticket_id, _import_id FROM events WHERE ticket_id IS NOT NULL AND {_NEW}
+            SELECT source, ticket_id, _import_id FROM events WHERE ticket_id IS NOT NULL AND {new}
             UNION ALL
-            SELECT source, ticket_id, _import_id FROM tickets WHERE {_NEW}
+            SELECT source, ticket_id, _import_id FROM tickets WHERE {new}
         )
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _fx_targets AS SELECT DISTINCT source, ticket_id FROM _fx_fresh")
+    n = _scope(con)
     if _rows_went_missing(con):
         _add_tickets_that_lost_rows(con)
-    n = _scalar(con, "SELECT count(*) FROM _fx_targets")
+        n = _scope(con)
     if n:
         _derive(con, scoped=True)
         con.execute(_sql.repeat_groups())
@@ -99,11 +110,29 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
     return n
 
 
+def _new_rows(con: duckdb.DuckDBPyConnection) -> str:
+    """A filter for the rows of imports the facts do not reflect yet. Given as literals, the
+    engine skips every row group of an old import by its statistics, without reading it."""
+    done = [r[0] for r in con.execute("SELECT import_id FROM facts_state").fetchall()]
+    if not done:
+        return "true"
+    if len(done) > _MAX_LISTED_IMPORTS:
+        return "(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM facts_state))"
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in done)
+    return f"(_import_id IS NULL OR _import_id NOT IN ({listed}))"
+
+
+def _scope(con: duckdb.DuckDBPyConnection) -> int:
+    """Copy the events of the tickets in `_fx_targets` to `_fx_ev`; returns how many tickets."""
+    con.execute(_sql.scoped_events())
+    return _scalar(con, "SELECT count(*) FROM _fx_targets")
+
+
 def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> None:
     con.execute(_sql.stream_aggregates(scoped))
     con.execute(_sql.ticket_rows(scoped))
     if _scalar(con, "SELECT count(*) FROM _fx_tk WHERE first_touch_at < created_at OR first_reply_at < created_at"):
-        con.execute(_sql.early_reply_fixup())
+        con.execute(_sql.early_reply_fixup(scoped))
     con.execute(_sql.fact_view())
 
 
@@ -111,15 +140,19 @@ def _rows_went_missing(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether a ticket out of scope lost an event or its tickets row since its facts were
     derived (see the module docstring for why comparing totals is exact)."""
     in_scope = f"SEMI JOIN _fx_targets k ON {_sql.keys_match('{t}', 'k')}"
-    out_scope = f"ANTI JOIN _fx_targets k ON {_sql.keys_match('f', 'k')}"
-    events_now, tickets_now, events_kept, tickets_kept, events_scoped, tickets_scoped = con.execute(f"""
+    (events_now, tickets_now, events_stored, tickets_stored, events_stored_scoped, tickets_stored_scoped,
+     events_scoped, tickets_scoped) = con.execute(f"""
         SELECT (SELECT count(*) FROM events WHERE ticket_id IS NOT NULL),
                (SELECT count(*) FROM tickets),
-               (SELECT coalesce(sum(_event_rows), 0) FROM ticket_facts f {out_scope}),
-               (SELECT count(*) FILTER (WHERE _ticket_row) FROM ticket_facts f {out_scope}),
-               (SELECT count(*) FROM events e {in_scope.format(t='e')} WHERE e.ticket_id IS NOT NULL),
+               (SELECT coalesce(sum(_event_rows), 0) FROM ticket_facts),
+               (SELECT count(*) FILTER (WHERE _ticket_row) FROM ticket_facts),
+               (SELECT coalesce(sum(_event_rows), 0) FROM ticket_facts f {in_scope.format(t='f')}),
+               (SELECT count(*) FILTER (WHERE _ticket_row) FROM ticket_facts f {in_scope.format(t='f')}),
+               (SELECT count(*) FROM _fx_ev),
                (SELECT count(*) FROM tickets t {in_scope.format(t='t')})
     """).fetchall()[0]
+    events_kept = events_stored - events_stored_scoped
+    tickets_kept = tickets_stored - tickets_stored_scoped
     return events_now != events_kept + events_scoped or tickets_now != tickets_kept + tickets_scoped
 
 

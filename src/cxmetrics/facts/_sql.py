@@ -32,6 +32,11 @@ DONE_STATUSES = "('solved', 'closed')"
 PUBLIC_MESSAGE = "e.kind = 'message' AND coalesce(e.public, true)"
 TEMP_TABLES = ("_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_replies")
 TEMP_VIEWS = ("_fx_new",)
+# the columns of `events` the facts read (not body: texts are long)
+EVENT_COLUMNS = (
+    "source", "event_id", "ticket_id", "ts", "kind", "actor_type", "actor_id", "public", "status_from", "status_to",
+    "duration_s", "assignee_id", "team", "priority", "origin",
+)
 
 
 def secs(start: str, end: str) -> str:
@@ -54,7 +59,8 @@ def events(scoped: bool) -> str:
 def scoped_events() -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_ev AS
-    SELECT e.* FROM events e {scope('e', True)} WHERE e.ticket_id IS NOT NULL
+    SELECT {", ".join("e." + c for c in EVENT_COLUMNS)}
+    FROM events e {scope('e', True)} WHERE e.ticket_id IS NOT NULL
     """
 
 
@@ -95,8 +101,9 @@ def stream_aggregates(scoped: bool) -> str:
                wall AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ), marked AS (
         SELECT *,
-            -- a solve: any move to solved, or to closed from a status that was not done
-            st = 'solved' OR (st = 'closed' AND coalesce(prev_st, '') NOT IN {DONE_STATUSES}) AS solve,
+            -- a solve: a move to solved (or straight to closed) from a status that was not
+            -- done; solved -> closed, or a repeated solved, is no new solve
+            st IN {DONE_STATUSES} AND coalesce(prev_st, '') NOT IN {DONE_STATUSES} AS solve,
             -- the status interval that ends at this status event, if it ends by the last
             -- solve (intervals after the last solve but before done_ts are in solved/closed)
             CASE WHEN st IS NOT NULL AND ts <= done_ts THEN {secs('prev_st_ts', 'ts')} END AS span_s
@@ -151,10 +158,11 @@ def ticket_rows(scoped: bool) -> str:
     flat = "a.stream IS DISTINCT FROM 'events'"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_tk AS
-    WITH a AS (
-        SELECT *, sum(n_events) OVER (PARTITION BY source, ticket_id) AS event_rows
-        FROM _fx_agg
-        QUALIFY row_number() OVER (PARTITION BY source, ticket_id ORDER BY stream) = 1  -- 'events' first
+    WITH a AS (  -- the 'events' stream if there is one (a join: cheaper than sorting wide rows)
+        SELECT g.*, p.event_rows FROM _fx_agg g JOIN (
+            SELECT source, ticket_id, min(stream) AS stream, sum(n_events) AS event_rows
+            FROM _fx_agg GROUP BY source, ticket_id
+        ) p ON {keys_match('g', 'p')} AND g.stream = p.stream
     ), t AS (
         SELECT * FROM tickets t {scope('t', scoped)}
     ), j AS (
@@ -228,7 +236,8 @@ def fact_view() -> str:
 
     def in_status(tail: str, statuses: str) -> str:
         initial = f"CASE WHEN initial_status IN {statuses} THEN coalesce(initial_s, 0) ELSE 0 END"
-        return f"CASE WHEN last_solved_at IS NOT NULL THEN coalesce({tail}, 0) + {initial} END"
+        # only a ticket solved now: a reopened, still-open ticket's last solve is stale
+        return f"CASE WHEN solved AND last_solved_at IS NOT NULL THEN coalesce({tail}, 0) + {initial} END"
 
     abandon_wait = secs("call_queued_at", "call_abandoned_at")
     has_handling = "coalesce(talk_s, hold_s, wrap_s) IS NOT NULL"
@@ -238,7 +247,7 @@ def fact_view() -> str:
         "frt_first_touch_s": f"CASE WHEN {customer} THEN {secs('created_at', 'first_touch_at')} END",
         "unanswered": f"{customer} AND first_reply_at IS NULL AND NOT excluded",
         "first_resolution_s": secs("created_at", "first_solved_at"),
-        "full_resolution_s": secs("created_at", "last_solved_at"),
+        "full_resolution_s": solved_only(secs("created_at", "last_solved_at")),
         "one_touch": solved_only("public_agent_replies = 1"),
         "two_touch": solved_only("public_agent_replies = 2"),
         "multi_touch": solved_only("public_agent_replies >= 3"),
@@ -287,12 +296,13 @@ def repeat_groups() -> str:
 
 
 def repeat_flags(scoped: bool) -> str:
-    """Step 4b: `_fx_repeat`: for each ticket of a group, whether another (not excluded)
-    ticket of the group was created within FCR_REPEAT_DAYS after it. `in_scope` marks
+    """Step 4b: `_fx_repeat`: for each ticket of a group, whether another (not excluded,
+    customer-created) ticket of the group was created within FCR_REPEAT_DAYS after it. `in_scope` marks
     the tickets being refreshed; the others are stored facts whose fcr may change."""
     neighbours = f"""
         UNION ALL
-        SELECT f.source, f.ticket_id, f.requester_id, f.topic, f.created_at, f.excluded, false
+        SELECT f.source, f.ticket_id, f.requester_id, f.topic, f.created_at,
+               NOT f.excluded AND f.created_by = 'customer', false
         FROM ticket_facts f
         SEMI JOIN _fx_groups g ON f.source = g.source AND f.requester_id = g.requester_id AND f.topic = g.topic
         ANTI JOIN _fx_targets k ON {keys_match('f', 'k')}
@@ -300,12 +310,14 @@ def repeat_flags(scoped: bool) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_repeat AS
     SELECT source, ticket_id, in_scope,
-           count(CASE WHEN NOT excluded THEN 1 END) OVER (
+           count(CASE WHEN contact THEN 1 END) OVER (
                PARTITION BY source, requester_id, topic ORDER BY created_at
                RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND INTERVAL {FCR_REPEAT_DAYS * 24} HOUR FOLLOWING
            ) > 0 AS repeat
     FROM (
-        SELECT source, ticket_id, requester_id, topic, created_at, excluded, true AS in_scope
+        -- a repeat contact is a new ticket the customer opened (not an outbound one)
+        SELECT source, ticket_id, requester_id, topic, created_at,
+               NOT excluded AND created_by = 'customer' AS contact, true AS in_scope
         FROM _fx_tk WHERE requester_id IS NOT NULL AND topic IS NOT NULL
         {neighbours}
     )

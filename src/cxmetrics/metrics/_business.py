@@ -68,7 +68,7 @@ class _Ask:
     start: Any
     end: Any
     cols: dict[str, str]  # dimension -> column of the metric's rows
-    conds: tuple[str, ...]
+    filters: tuple[tuple[str, str], ...]  # (column, SQL list of literals)
 
     @property
     def keys(self) -> list[str]:
@@ -81,7 +81,7 @@ class _Ask:
 
     def where(self, alias: str = "") -> str:
         a = f"{alias}." if alias else ""
-        return " AND ".join(c.format(a=a) for c in self.conds) or "true"
+        return " AND ".join(f"{a}{col} IN ({values})" for col, values in self.filters) or "true"
 
     def match(self, x: str, y: str) -> str:
         return " AND ".join(f"{x}.{k} IS NOT DISTINCT FROM {y}.{k}" for k in self.keys)
@@ -101,11 +101,11 @@ def _ask(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, obje
     if grain is not None and grains is not None and grain not in grains:
         raise UserError(f"{ref.name} has no '{grain}' grain{why}: use {', '.join(grains)}.")
     cols = {d: DIMENSIONS.get(d, d) for d in dims}
-    conds = []
+    filters = []
     for name, value in where.items():
         values = value if isinstance(value, list | tuple | set) else [value]
-        conds.append(f"{{a}}{cols[name]} IN ({', '.join(_lit(v) for v in values)})")
-    return _Ask(ref.name, tuple(by), grain, start, end, cols, tuple(conds))
+        filters.append((cols[name], ", ".join(_lit(v) for v in values)))
+    return _Ask(ref.name, tuple(by), grain, start, end, cols, tuple(filters))
 
 
 def _spine(ask: _Ask, lo_data: str, hi_data: str, open_end: str | None = None) -> str:
@@ -170,9 +170,13 @@ def _wilson(k: str, n: str) -> str:
     z2 = Z95 * Z95
     centre = f"(({p} + {z2} / (2 * {nn})) / (1 + {z2} / {nn}))"
     half = f"({Z95} * sqrt({p} * (1 - {p}) / {nn} + {z2} / (4 * {nn} * {nn})) / (1 + {z2} / {nn}))"
-    # greatest/least skip NULLs: without the CASE an empty group would get 0 .. 100
-    return (f"100 * {p} AS value, CASE WHEN {n} > 0 THEN 100 * greatest(0, {centre} - {half}) END AS ci_low, "
-            f"CASE WHEN {n} > 0 THEN 100 * least(1, {centre} + {half}) END AS ci_high")
+    # as _stats.wilson: exact bounds at k = 0 and k = n; NULL without observations (greatest
+    # and least skip NULLs, so they cannot be relied on for that)
+    return (f"100 * {p} AS value, "
+            f"CASE WHEN {n} > 0 THEN CASE WHEN {k} = 0 THEN 0 ELSE 100 * greatest(0, {centre} - {half}) END END"
+            " AS ci_low, "
+            f"CASE WHEN {n} > 0 THEN CASE WHEN {k} = {n} THEN 100 ELSE 100 * least(1, {centre} + {half}) END END"
+            " AS ci_high")
 
 
 # -- volume and cost -------------------------------------------------------------------------

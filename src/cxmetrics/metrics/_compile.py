@@ -23,6 +23,7 @@ GRAINS = ("hour", "day", "week", "month", "quarter", "year")
 # time-of dimensions: bucket the metric's own timestamp (in the workspace's zone)
 TIME_DIMENSIONS = {"hour_of_day": "hour({t})", "weekday": "isodow({t})"}
 QUANTILES = {"median": 0.5, "p90": 0.9}
+CUSTOMER_ONLY = ("segment",)  # dimensions ticket-level sources do not have
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ def compile_queries(
     out = []
     for index_base, ((source_name, time), group) in enumerate(groups.items()):
         source = SOURCES[source_name]
+        for d in [*by, *where]:
+            if d in CUSTOMER_ONLY:
+                raise UserError(
+                    f"'{d}' is a customer dimension: it applies to customer, activity and funnel metrics, "
+                    f"not to {', '.join(r.name for r in group)} (over {source_name})."
+                )
         t = exp.column(time)
         select: list[exp.Expression] = []
         for d in by:

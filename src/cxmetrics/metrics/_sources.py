@@ -24,6 +24,7 @@ DIMENSIONS: dict[str, str] = {
     "source": "source",
     "created_by": "created_by",
     "status": "status",
+    "segment": "segment",  # customers, activity and funnel only
 }
 # the ticket's dimensions as a source joined to ticket_facts f selects them
 _TICKET_DIMS = (
