@@ -27,6 +27,7 @@ from cxmetrics.metrics._benchmark import attach as attach_benchmarks
 from cxmetrics.metrics._compare import around, compare
 from cxmetrics.metrics._query import MetricTable, run_metrics
 from cxmetrics.metrics._scorecard import scorecard
+from cxmetrics.metrics._topics import top_topics
 from cxmetrics.model import TABLES
 from cxmetrics.settings import Settings
 from cxmetrics.store import _migrations
@@ -244,6 +245,14 @@ class Workspace:
         self.refresh()
         with translate_errors():
             return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by)
+
+    def topics(self, *, start: date | datetime | str, end: date | datetime | str,
+               where: dict[str, object] | None = None, limit: int = 10) -> pa.Table:
+        """Top topics by volume in [start, end): share, change against the period of the
+        same length before (tested), and each topic's CSAT and median FRT."""
+        self.refresh()
+        with translate_errors():
+            return top_topics(self.con, start=start, end=end, where=where, limit=limit)
 
     def annotation_time(self, name: str) -> datetime:
         """When an annotation (by id, or by label, case-blind) happened."""

@@ -18,7 +18,14 @@ import click
 import pyarrow as pa
 
 import cxmetrics
-from cxmetrics._output import FORMATS, compare_table_for_screen, metric_table_for_screen, render, scorecard_for_screen
+from cxmetrics._output import (
+    FORMATS,
+    compare_table_for_screen,
+    metric_table_for_screen,
+    render,
+    scorecard_for_screen,
+    shown,
+)
 from cxmetrics._workspace import DEFAULT_PATH
 from cxmetrics.errors import CxError
 from cxmetrics.ingest import KINDS
@@ -306,4 +313,29 @@ def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where:
         table = ws.scorecard(start=start, end=end, where=_parse_where(where), min_n=min_n, rank_by=rank_by)
     if fmt == "table":
         table = scorecard_for_screen(table)
+    click.echo(render(table, fmt))
+
+
+@main.command("topics")
+@click.option("--from", "start", required=True, help="Period start (inclusive), e.g. 2026-09-01.")
+@click.option("--to", "end", required=True, help="Period end (exclusive).")
+@click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...], e.g. channel=email.")
+@click.option("--limit", type=click.IntRange(1), default=10, show_default=True)
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def topics_cmd(ctx: click.Context, start: str, end: str, where: tuple[str, ...], limit: int, fmt: str) -> None:
+    """Top topics: volume, share, change against the period before (tested), CSAT and FRT."""
+    with _open(ctx) as ws:
+        table = ws.topics(start=start, end=end, where=_parse_where(where), limit=limit)
+    if fmt == "table":
+        rows = table.to_pylist()
+        table = pa.table({
+            "topic": [r["topic"] for r in rows], "tickets": [r["tickets"] for r in rows],
+            "share": [shown(r["share"], "percent") for r in rows],
+            "before": [shown(r["before"], "count") for r in rows],
+            "change": ["" if r["change"] is None else f"{r['change']:+,.0f}" for r in rows],
+            "verdict": ["" if r["significant"] is None else ("real change" if r["significant"] else "noise") for r in rows],
+            "csat": [shown(r["csat"], "percent") for r in rows], "frt": [shown(r["frt"], "seconds") for r in rows],
+        })
     click.echo(render(table, fmt))

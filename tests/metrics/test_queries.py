@@ -86,3 +86,28 @@ def test_catalogue_lists_every_metric_with_its_declaration():
     specs = {s["id"]: s for s in json.loads(res.output)}
     assert specs["csat"]["numerator"] == "top_box" and specs["csat"]["unit"] == "percent"
     assert specs["frt"]["kind"] == "duration" and "human agent" in specs["frt"]["description"]
+
+
+def test_volume_by_hour_of_day_and_weekday(ws, tmp_path):
+    # Monday 2025-03-03 08:xx (two tickets) and Tuesday 09:xx (one), in Europe/Berlin:
+    # 07:10Z and 07:50Z are 08:10 and 08:50 local; 08:30Z Tuesday is 09:30 local
+    ws.configure(timezone="Europe/Berlin")
+    rows = EVENTS + "".join(f"E{i},T{i},{ts},created,customer,C{i},,new,email,,,C{i}\n" for i, ts in
+                            enumerate(["2025-03-03T07:10:00Z", "2025-03-03T07:50:00Z", "2025-03-04T08:30:00Z"]))
+    ws.import_file("events", write(tmp_path / "e.csv", rows))
+    got = {(r["hour_of_day"], r["weekday"]): r["value"] for r in ws.metrics(["tickets"], by=["hour_of_day", "weekday"]).to_pylist()}
+    assert got == {("8", "1"): 2.0, ("9", "2"): 1.0}
+
+
+def test_top_topics_with_tested_change(ws, tmp_path):
+    # week before: 10 billing, 10 login; this week: 10 billing, 40 login
+    lines = [EVENTS]
+    for i in range(70):
+        day = "2025-03-03" if i < 20 else "2025-03-10"
+        topic = "billing" if i % 2 == 0 and (i < 20 or i < 40) else "login"
+        lines.append(f"E{i},T{i},{day}T10:00:00Z,created,customer,C{i},,new,email,,{topic},C{i}\n")
+    ws.import_file("events", write(tmp_path / "e.csv", "".join(lines)))
+    top = {r["topic"]: r for r in ws.topics(start="2025-03-10", end="2025-03-17").to_pylist()}
+    assert (top["login"]["tickets"], top["login"]["before"], top["login"]["change"]) == (40, 10.0, 30.0)
+    assert top["login"]["significant"] is True and top["login"]["share"] == pytest.approx(80.0)
+    assert (top["billing"]["tickets"], top["billing"]["change"], top["billing"]["significant"]) == (10, 0.0, False)
