@@ -110,8 +110,9 @@ def main() -> None:
         con.execute(TICKETS.format(n=args.tickets, imp="bench_1"))
         con.execute(EVENTS.format(imp="bench_1"))
         n_events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         print(f"generated {args.tickets:,} tickets, {n_events:,} events in {time.perf_counter() - started:.1f} s "
-              f"(memory_limit {ws.settings.memory_limit}, threads {con.execute('SELECT current_setting(?)', ['threads']).fetchall()[0][0]})")
+              f"(memory_limit {ws.settings.memory_limit}, threads {threads})")
         con.execute("CHECKPOINT")
 
         started = time.perf_counter()

@@ -3,7 +3,7 @@ bot_handoff_rate, frt_after_handoff, escalation_rate)."""
 
 from __future__ import annotations
 
-from _scenario import facts, import_events, intervals, load
+from _facts_scenario import facts, import_events, intervals, load
 
 from cxmetrics.facts import refresh_facts
 

@@ -3,7 +3,7 @@ abandonment_rate)."""
 
 from __future__ import annotations
 
-from _scenario import facts, load
+from _facts_scenario import facts, load
 
 
 def test_a_call_with_queue_hold_talk_and_wrap_up(ws, tmp_path):

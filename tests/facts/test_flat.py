@@ -3,7 +3,7 @@ source reported; an event stream for the same ticket takes over from the implied
 
 from __future__ import annotations
 
-from _scenario import facts, import_events, import_tickets, intervals
+from _facts_scenario import facts, import_events, import_tickets, intervals
 
 from cxmetrics.facts import refresh_facts
 

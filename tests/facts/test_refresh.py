@@ -7,7 +7,7 @@ import random
 
 import duckdb
 import pytest
-from _scenario import HEADER, expand, facts, import_events, intervals, load, snapshot
+from _facts_scenario import HEADER, expand, facts, import_events, intervals, load, snapshot
 
 import cxmetrics
 from cxmetrics.facts import FACT_COLUMNS, REPLY_INTERVAL_COLUMNS, refresh_facts

@@ -4,7 +4,7 @@ fcr, reopen_rate, and "deleted, spam and merged-away tickets are left out")."""
 
 from __future__ import annotations
 
-from _scenario import facts, import_events, import_tickets, load, pick
+from _facts_scenario import facts, import_events, import_tickets, load, pick
 
 from cxmetrics.facts import refresh_facts
 

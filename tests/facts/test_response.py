@@ -3,7 +3,7 @@ frt_first_touch, next_reply_time, avg_response_time)."""
 
 from __future__ import annotations
 
-from _scenario import facts, intervals, load, pick
+from _facts_scenario import facts, intervals, load, pick
 
 
 def test_an_unanswered_ticket_has_no_frt_and_is_counted_as_unanswered(ws, tmp_path):

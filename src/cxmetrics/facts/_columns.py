@@ -17,7 +17,8 @@ FACT_COLUMNS: tuple[Column, ...] = (
     # keys and dimensions
     C("source", required=True),
     C("ticket_id", required=True),
-    C("created_at", T.TIMESTAMP, doc="the ticket row's created_at, else the created event's ts, else the first event's"),
+    C("created_at", T.TIMESTAMP,
+      doc="the ticket row's created_at, else the created event's ts, else the first event's"),
     C("channel"),
     C("priority", doc="current: the last priority event's, else the ticket row's"),
     C("team", doc="current: the last assign event's team, else the ticket row's"),
@@ -41,14 +42,15 @@ FACT_COLUMNS: tuple[Column, ...] = (
     C("first_solved_at", T.TIMESTAMP),
     C("last_solved_at", T.TIMESTAMP),
     C("first_resolution_s", T.NUMBER),
-    C("full_resolution_s", T.NUMBER),
+    C("full_resolution_s", T.NUMBER,
+      doc="created_at -> last_solved_at, only while solved (NULL for a reopened, unsolved ticket)"),
     C("solved", T.BOOLEAN, doc="the current status is solved or closed"),
     C("reopens", T.INTEGER, doc="transitions from solved/closed back to new, open, pending or on-hold"),
     C("public_agent_replies", T.INTEGER, doc="public messages by human agents"),
     C("one_touch", T.BOOLEAN, doc="solved with exactly one public agent reply (NULL when not solved)"),
     C("two_touch", T.BOOLEAN),
     C("multi_touch", T.BOOLEAN, doc="solved with three or more public agent replies"),
-    # time in status, from creation to the latest solve (NULL when never solved)
+    # time in status, from creation to the latest solve (NULL unless solved now)
     C("requester_wait_s", T.NUMBER, doc="time in new, open and on-hold"),
     C("agent_wait_s", T.NUMBER, doc="time in pending"),
     C("on_hold_s", T.NUMBER, doc="time in on-hold"),
@@ -77,7 +79,8 @@ FACT_COLUMNS: tuple[Column, ...] = (
     C("handle_s", T.NUMBER, doc="talk_s + hold_s + wrap_s when the ticket has them, else the reported handle time"),
     # quality
     C("fcr", T.BOOLEAN, doc="solved with at most one public agent reply, never reopened, no repeat contact "
-                             "(same requester and topic) within 7 days (NULL when not solved)"),
+                             "(a customer-created, not excluded ticket of the same requester and topic) "
+                             "within 7 days after (NULL when not solved)"),
     C("n_events", T.INTEGER, doc="events the facts were derived from"),
     C("last_event_at", T.TIMESTAMP),
 )

@@ -169,7 +169,8 @@ def _add_tickets_that_lost_rows(con: duckdb.DuckDBPyConnection) -> None:
             ) GROUP BY source, ticket_id
         ) c
         FULL JOIN ticket_facts f ON {_sql.keys_match('c', 'f')}
-        ANTI JOIN _fx_targets k ON k.source = coalesce(c.source, f.source) AND k.ticket_id = coalesce(c.ticket_id, f.ticket_id)
+        ANTI JOIN _fx_targets k
+               ON k.source = coalesce(c.source, f.source) AND k.ticket_id = coalesce(c.ticket_id, f.ticket_id)
         WHERE c.ticket_id IS NULL OR f.ticket_id IS NULL OR c.n <> f._event_rows OR c.tk <> f._ticket_row
     """)
 
