@@ -452,6 +452,17 @@ def compare(a: Path, b: Path) -> dict[str, Any]:
     return {"rows": len(y), "metrics_differing": dict(sorted(differ.items()))}
 
 
+# peak RSS of pandas_events per ticket, measured at 1M tickets (8.2 GB); it is skipped when
+# that would not fit in the memory available (at 10M tickets it needs ~80 GB)
+PANDAS_EVENTS_BYTES_PER_TICKET = 8_600
+
+
+def available_bytes() -> int:
+    with open("/proc/meminfo") as f:
+        info = dict(line.split(":", 1) for line in f)
+    return int(info["MemAvailable"].split()[0]) * 1024
+
+
 def make_workspace(tickets: int, seed: int) -> str:
     path = tempfile.mkdtemp(prefix=f"metrics-bench-{tickets}-")
     cli = Path(sys.executable).with_name("cxmetrics")
@@ -474,6 +485,7 @@ def main() -> None:
     parser.add_argument("--runs", default=",".join(RUNS), help=f"which runs, in order (default: all of {RUNS})")
     parser.add_argument("--repeat", type=int, default=2, help="repetitions inside each facts-level child (best kept)")
     parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--force", action="store_true", help="run pandas_events even if it looks too big")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -490,7 +502,9 @@ def main() -> None:
         settings = {"memory_limit": ws.settings.memory_limit, "threads": ws.settings.threads,
                     "timezone": ws.settings.timezone}
     print(f"workspace {path}: {counts['tickets']:,} tickets, {counts['events']:,} events, "
-          f"{counts['surveys']:,} survey answers", flush=True)
+          f"{counts['surveys']:,} survey answers; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus",
+          flush=True)
+    load_before = os.getloadavg()
     runs = [r for r in args.runs.split(",") if r]
     reports: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -501,6 +515,12 @@ def main() -> None:
                 except ImportError:
                     reports[name] = {"error": "skipped: polars is not installed (pip install polars)"}
                     continue
+            need = counts["tickets"] * PANDAS_EVENTS_BYTES_PER_TICKET
+            if name == "pandas_events" and need > 0.9 * available_bytes() and not args.force:
+                reports[name] = {"error": f"skipped: needs ~{need / 2**30:.0f} GB, "
+                                          f"{available_bytes() / 2**30:.0f} GB available (--force runs it)"}
+                print(f"  {name:<14} {reports[name]['error']}", flush=True)
+                continue
             result = Path(tmp) / f"{name}.parquet"
             reports[name] = run_child(name, path, result, 1 if name in ("cx_events", "pandas_events") else args.repeat)
             if "error" not in reports[name]:
@@ -550,7 +570,8 @@ def main() -> None:
     out = {
         "tickets": counts["tickets"], "events": counts["events"], "surveys": counts["surveys"],
         "suite": SUITE, "by": BY, "grain": GRAIN, "workspace_settings": settings,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "runs": reports, "ratios": ratios, "aims": aims,
     }
     args.out.mkdir(exist_ok=True)

@@ -20,8 +20,8 @@ Conventions kept here (each a reading of METRICS.md, DESIGN.md or the README):
   win over those implied by its flat row (`origin = 'tickets'`);
 - a ticket is out of every count when its row says deleted or spam, or it has a
   `merged` event (merged away);
-- a "solve" is a status change to solved, or to closed from a status that was not
-  solved or closed; solved = the current status is solved or closed;
+- a "solve" is a status change to solved or closed from a status that was neither
+  (solved -> closed is no new solve); solved = the current status is solved or closed;
 - a row sits in the period of the timestamp its metric measures (created, latest
   solve, call queued, answer, reply), and rows without that timestamp count nowhere;
 - durations are calendar seconds; median and p90 interpolate linearly between order
@@ -110,7 +110,7 @@ def ticket_values(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     st = ev.loc[kind.eq("status"), ["_key", "ts", "status_to", "status_from"]]
     sg = st.groupby("_key")
     prev = sg["status_to"].shift().fillna(st["status_from"])
-    solve = st["status_to"].eq("solved") | (st["status_to"].eq("closed") & ~prev.isin(DONE))
+    solve = st["status_to"].isin(DONE) & ~prev.isin(DONE)  # solved -> closed, or solved again, is no new solve
     out["first_solved_at"] = st["ts"][solve].groupby(st["_key"][solve]).min()
     out["last_solved_at"] = st["ts"][solve].groupby(st["_key"][solve]).max()
     out["last_status"] = st.drop_duplicates("_key", keep="last").set_index("_key")["status_to"]
