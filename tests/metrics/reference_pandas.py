@@ -177,6 +177,7 @@ def ticket_values(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     tv["frt_s"] = seconds(tv["created_at"], tv["first_reply_at"]).where(customer)
     tv["frt_first_touch_s"] = seconds(tv["created_at"], tv["first_touch_at"]).where(customer)
     tv["unanswered"] = customer & tv["first_reply_at"].isna() & ~tv["excluded"]
+    tv["unanswered_open"] = tv["unanswered"] & ~tv["solved"]
     tv["first_resolution_s"] = seconds(tv["created_at"], tv["first_solved_at"])
     tv["full_resolution_s"] = seconds(tv["created_at"], tv["last_solved_at"])
 
@@ -363,7 +364,7 @@ METRICS: dict[str, Metric] = {
     "frt": Metric("tickets", "created_at", "duration", _customer("frt_s"), _col("frt_s")),
     "frt_first_touch": Metric("tickets", "created_at", "duration", _customer("frt_first_touch_s"),
                               _col("frt_first_touch_s")),
-    "unanswered": Metric("tickets", "created_at", "count", _flag("unanswered")),
+    "unanswered": Metric("tickets", "created_at", "count", _flag("unanswered_open")),
     # the first solve is final once it happened (a reopen does not undo it); the latest solve
     # and the time in status up to it are final only while the ticket stays solved
     "first_resolution_time": Metric("tickets", "last_solved_at", "duration", _has("first_resolution_s"),
@@ -394,10 +395,11 @@ HEADLINE = [
 
 
 def resolve(name: str) -> tuple[Metric, str | None]:
-    """A metric name, with _median / _mean / _p90 on durations (a bare duration is its median)."""
+    """A metric name, with _median / _mean / _p90 on durations (a bare duration is its median,
+    but AHT and ASA, averages by their names in METRICS.md, are means)."""
     if name in METRICS:
         m = METRICS[name]
-        return m, ("median" if m.kind == "duration" else None)
+        return m, (("mean" if name in ("aht", "asa") else "median") if m.kind == "duration" else None)
     base, _, stat = name.rpartition("_")
     if stat in STATS and base in METRICS and METRICS[base].kind == "duration":
         return METRICS[base], stat

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxmetrics.demo import _text
 from cxmetrics.demo._arrow import build, codes, flags, join, numbers, timestamps
@@ -120,7 +121,8 @@ def events_table(ev: dict[str, np.ndarray], ticket_ids: pa.Array, actor_ids: pa.
     number = np.arange(n) - start + 1
     tid = codes(ticket_ids, ticket)
     return build("events", n, {
-        "event_id": join(tid, pa.array(number).cast(pa.string()), sep="-"),
+        # zero-padded, so ids sort in time order as text too
+        "event_id": join(tid, pc.utf8_lpad(pa.array(number).cast(pa.string()), 3, "0"), sep="-"),
         "ticket_id": tid,
         "ts": timestamps(ev["ts"]),
         "kind": codes(pa.array(EVENT_KINDS), ev["kind"]),

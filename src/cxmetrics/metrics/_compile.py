@@ -168,6 +168,10 @@ def compile_queries(
         for d, value in where.items():
             values = value if isinstance(value, list | tuple | set) else [value]
             conds.append(exp.In(this=exp.column(DIMENSIONS[d]), expressions=[_literal(v) for v in values]))
+        # rows no metric of the query counts are dropped before the joins and the grouping
+        wheres = {ref.spec.where.strip() for ref in group}
+        if "true" not in {w.lower() for w in wheres}:
+            conds.append(exp.or_(*[exp.paren(_parse(w)) for w in sorted(wheres)]))
         query = exp.select(*select).from_(_parse(source.sql).subquery("src")).where(exp.and_(*conds))
         n_keys = len(by) + (1 if grain else 0)
         if n_keys:

@@ -8,6 +8,8 @@ a broken declaration stops the registry from loading (a wrong number is worse th
 'p90'
 >>> r.resolve("frt").stat
 'median'
+>>> r.resolve("aht").stat
+'mean'
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def validate(spec: MetricSpec) -> list[str]:
     for name in _required(spec):
         if getattr(spec, name) is None:
             issues.append(f"{where}, field '{name}': required for kind '{spec.kind.value}'")
+    if spec.stat not in STATS:
+        issues.append(f"{where}, field 'stat': '{spec.stat}' is not one of {', '.join(STATS)}")
     if spec.kind is Kind.CUSTOM and spec.sql is not None and spec.sql not in custom_queries():
         issues.append(f"{where}, field 'sql': unknown custom query '{spec.sql}' ({', '.join(custom_queries())})")
     known = set(source.columns) | set(DIMENSIONS.values()) | set(source.times)
@@ -120,7 +124,7 @@ class Registry:
     def resolve(self, name: str) -> MetricRef:
         if name in self.specs:
             spec = self.specs[name]
-            return MetricRef(name, spec, "median" if spec.kind is Kind.DURATION else None)
+            return MetricRef(name, spec, spec.stat if spec.kind is Kind.DURATION else None)
         base, _, stat = name.rpartition("_")
         if stat in STATS and base in self.specs and self.specs[base].kind is Kind.DURATION:
             return MetricRef(name, self.specs[base], stat)

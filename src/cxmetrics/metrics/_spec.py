@@ -86,7 +86,8 @@ class MetricSpec(Frozen):
     expr: str | None = None  # mean / duration: the value
     promoter: str | None = None  # nps
     detractor: str | None = None  # nps
-    sql: str | None = None  # custom: a query with {period}, {start}, {end} placeholders
+    sql: str | None = None  # custom: the name of a query builder (see _custom.BUILDERS)
+    stat: str = "median"  # duration: the statistic of the plain id (median, mean or p90)
     uncertainty: Uncertainty | None = None
     benchmarks: tuple[str, ...] = ()
     target: float | None = None  # a common target (e.g. 80 for CSAT), shown beside the value
