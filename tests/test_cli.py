@@ -72,3 +72,12 @@ def test_status_config_imports_formats(tmp_path):
     assert imports[0]["read"] == 3 and imports[0]["kind"] == "tickets"
     fmt = run(tmp_path, "formats", "tickets").output
     assert "first_reply_at" in fmt and "required" in fmt
+
+
+def test_query_commands_need_an_existing_workspace_and_valid_dates(tmp_path):
+    res = CliRunner().invoke(main, ["--workspace", str(tmp_path / "none"), "metrics", "csat"])
+    assert res.exit_code == 1 and "StoreError: no workspace at" in res.output
+    assert not (tmp_path / "none").exists()  # a typo in --workspace creates nothing
+    run(tmp_path, "import", "tickets", str(write(tmp_path / "t.csv", BROKEN)))
+    res = run(tmp_path, "metrics", "tickets", "--from", "yesterday")
+    assert res.exit_code == 1 and "start (--from) 'yesterday' is not a date" in res.output

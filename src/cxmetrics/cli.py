@@ -45,8 +45,15 @@ def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _open(ctx: click.Context, read_only: bool = False) -> cxmetrics.Workspace:
-    return cxmetrics.open(ctx.obj["workspace"], read_only=read_only)
+def _open(ctx: click.Context, read_only: bool = False, create: bool = False) -> cxmetrics.Workspace:
+    """Open the workspace; only commands that put data in (import, demo, config) create one."""
+    path = Path(ctx.obj["workspace"])
+    if not create and not (path / "cxmetrics.duckdb").exists():
+        raise cxmetrics.StoreError(
+            f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
+            "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one."
+        )
+    return cxmetrics.open(path, read_only=read_only)
 
 
 _format_option = click.option(
@@ -84,7 +91,7 @@ def import_cmd(ctx: click.Context, kind: str, file: Path, mapping: Path | None, 
     leaves the workspace as it was. Bad rows go to the quarantine with their line and
     reason; the summary reconciles: read = inserted + updated + unchanged + quarantined.
     """
-    with _open(ctx) as ws:
+    with _open(ctx, create=True) as ws:
         summary = ws.import_file(kind, file, mapping=mapping, source=source, file_format=file_format,
                                  progress=fmt == "table")
     click.echo(json.dumps(summary.to_dict()) if fmt == "json" else str(summary))
@@ -161,7 +168,7 @@ def config(ctx: click.Context, assignments: tuple[str, ...]) -> None:
     for key in changes:
         if key not in known:
             raise cxmetrics.UnknownNameError("setting", key, known)
-    with _open(ctx) as ws:
+    with _open(ctx, create=True) as ws:
         settings = ws.configure(**changes) if changes else ws.settings
     for s in SETTINGS:
         click.echo(f"{s.name:<14} {getattr(settings, s.name):<16} {s.doc}")
@@ -196,7 +203,7 @@ def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool) -> None:
     from cxmetrics.demo import DemoConfig
     from cxmetrics._demo_run import run_demo
 
-    with _open(ctx) as ws:
+    with _open(ctx, create=True) as ws:
         report = run_demo(ws, DemoConfig(tickets=tickets, seed=seed), echo=click.echo)
     click.echo(report)
     if not no_serve:

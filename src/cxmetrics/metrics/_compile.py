@@ -118,6 +118,18 @@ def period_sql(grain: str, t: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="strftime", expressions=[trunc, exp.Literal.string(fmt)])
 
 
+def check_instant(value: object, name: str) -> None:
+    """Dates and times in a request must parse; a bad one is the user's to fix."""
+    if value is None or isinstance(value, date | datetime):
+        return
+    try:
+        datetime.fromisoformat(str(value))
+    except ValueError:
+        raise UserError(
+            f"{name} '{value}' is not a date or time such as 2025-03-01, 2025-03-01T09:00 or 2025-03-01T09:00+01:00."
+        ) from None
+
+
 def check_dimensions(by: list[str], where: dict[str, object]) -> None:
     for name in [*by, *where]:
         if name not in DIMENSIONS and name not in TIME_DIMENSIONS:
@@ -133,6 +145,8 @@ def compile_queries(
 ) -> list[CompiledQuery]:
     if grain is not None and grain not in GRAINS:
         raise UnknownNameError("grain", grain, GRAINS)
+    check_instant(start, "start (--from)")
+    check_instant(end, "end (--to)")
     check_dimensions(by, where)
     groups: dict[tuple[str, str], list[MetricRef]] = {}
     for ref in refs:
