@@ -106,3 +106,83 @@ def test_response_rate(ws, tmp_path):
 def test_no_answers_is_undefined_not_zero(ws, tmp_path):
     answers(ws, tmp_path, [("nps", "0-10", 9, 3)])
     assert ws.metrics(["csat"]).to_pylist() == [] or value(ws, "csat")["value"] is None
+
+
+# -- more hand-worked scenarios, so each survey metric has at least three -----------------
+
+def test_dsat_and_mean_on_a_single_scale_edge(ws, tmp_path):
+    # all 3s: nobody satisfied, nobody dissatisfied; mean 3
+    answers(ws, tmp_path, [("csat", "1-5", 3, 4)])
+    assert value(ws, "csat")["value"] == 0.0 and value(ws, "dsat")["value"] == 0.0
+    assert value(ws, "csat_mean")["value"] == 3.0
+    lo, hi = wilson_by_hand(0, 4)
+    assert (value(ws, "csat")["ci_low"], value(ws, "csat")["ci_high"]) == (0.0, pytest.approx(hi))
+
+
+def test_csat_mean_maps_other_scales_onto_1_to_5(ws, tmp_path):
+    # 1-10 score 10 -> 5; 1-10 score 1 -> 1; good -> 5; bad -> 1: mean (5 + 1 + 5 + 1) / 4 = 3
+    # 1-3 score 2 -> 1 + 4 * 1/2 = 3
+    answers(ws, tmp_path, [("csat", "1-10", 10, 1), ("csat", "1-10", 1, 1), ("csat", "good/bad", 1, 1),
+                           ("csat", "good/bad", 0, 1), ("csat", "1-3", 2, 1)])
+    assert value(ws, "csat_mean")["value"] == pytest.approx(3.0)
+    # dsat: 1-10 score 1 and bad -> 2 of 5; the 1-3 middle is neither
+    assert value(ws, "dsat")["value"] == pytest.approx(40.0)
+
+
+def test_ces_on_the_five_point_scale_alone(ws, tmp_path):
+    # 1-5 answers 5, 4, 2: mapped onto 1-7 as 7, 5.5, 2.5 -> mean 5.0; easy = 4-5 -> 2/3
+    answers(ws, tmp_path, [("ces", "1-5", 5, 1), ("ces", "1-5", 4, 1), ("ces", "1-5", 2, 1)])
+    assert value(ws, "ces")["value"] == pytest.approx(5.0)
+    assert value(ws, "ces_easy")["value"] == pytest.approx(200 / 3)
+
+
+def test_ces_hard_answers(ws, tmp_path):
+    # 1-7 answers 1, 2, 3, 4: none easy (5-7); mean 2.5; n = 4 is a small sample
+    answers(ws, tmp_path, [("ces", "1-7", s, 1) for s in (1, 2, 3, 4)])
+    assert value(ws, "ces_easy")["value"] == 0.0 and value(ws, "ces")["value"] == pytest.approx(2.5)
+    assert value(ws, "ces")["flags"] == ["small_sample"]
+
+
+def test_nps_shares_add_up_and_all_promoters(ws, tmp_path):
+    # 7 nines and 3 eights: NPS 70, passives 30, detractors 0; the interval stays within +-100
+    answers(ws, tmp_path, [("nps", "0-10", 9, 7), ("nps", "0-10", 8, 3)])
+    nps = value(ws, "nps")
+    assert nps["value"] == pytest.approx(70.0) and -100 <= nps["ci_low"] <= nps["ci_high"] <= 100
+    shares = [value(ws, m)["value"] for m in ("nps_promoters", "nps_passives", "nps_detractors")]
+    assert shares == pytest.approx([70.0, 30.0, 0.0])
+
+
+def test_esat_other_scales_and_no_answers(ws, tmp_path):
+    # esat on 1-10: 9 and 8 satisfied, 7 not -> 2/3
+    answers(ws, tmp_path, [("esat", "1-10", 9, 1), ("esat", "1-10", 8, 1), ("esat", "1-10", 7, 1)])
+    assert value(ws, "esat")["value"] == pytest.approx(200 / 3)
+    assert value(ws, "esat")["n"] == 3
+
+
+def test_esat_with_only_customer_answers_is_undefined(ws, tmp_path):
+    answers(ws, tmp_path, [("csat", "1-5", 5, 3)])
+    row = value(ws, "esat")
+    assert row["value"] is None and row["n"] == 0 and "undefined" in row["flags"]
+
+
+def test_response_rate_by_channel_and_kind(ws, tmp_path):
+    # email: 2 csat sends, both answered (100%); chat: 2 sends, none answered (0%);
+    # a csat answer does not answer a ces send of the same ticket
+    sends = "send_id,ticket_id,customer_id,kind,sent_at,channel\n" + "".join([
+        "S1,T1,C1,csat,2025-03-01T10:00:00Z,email\n", "S2,T2,C2,csat,2025-03-01T10:00:00Z,email\n",
+        "S3,T3,C3,csat,2025-03-01T10:00:00Z,chat\n", "S4,T4,C4,csat,2025-03-01T10:00:00Z,chat\n",
+        "S5,T1,C1,ces,2025-03-01T10:00:00Z,email\n"])
+    ws.import_file("survey_sends", write(tmp_path / "sends.csv", sends))
+    ws.import_file("surveys", write(tmp_path / "a.csv", HEADER
+                                    + "R1,T1,C1,csat,1-5,5,2025-03-01T10:00:00Z,2025-03-02T10:00:00Z\n"
+                                    + "R2,T2,C2,csat,1-5,2,2025-03-01T10:00:00Z,2025-03-02T10:00:00Z\n"))
+    got = {r["channel"]: r["value"] for r in ws.metrics(["survey_response_rate"], by="channel",
+                                                        where={"channel": ["email", "chat"]}).to_pylist()}
+    # email: S1, S2 answered, S5 (ces) not -> 2/3
+    assert got == {"email": pytest.approx(200 / 3), "chat": 0.0}
+
+
+def test_response_rate_without_answers(ws, tmp_path):
+    sends = "send_id,ticket_id,customer_id,kind,sent_at\nS1,T1,C1,nps,2025-03-01T10:00:00Z\n"
+    ws.import_file("survey_sends", write(tmp_path / "sends.csv", sends))
+    assert value(ws, "survey_response_rate")["value"] == 0.0
