@@ -125,3 +125,13 @@ def test_mixed_line_endings_fall_back_to_a_tolerant_reader(ws, tmp_path):
     assert sorted(got) == [5, 6]
     assert "created_at 'oops'" in got[5] and "fewer fields than the header" in got[6]
     assert rows(ws, "SELECT subject FROM tickets ORDER BY ticket_id") == [("a",), ("two\nlines",)]
+
+
+def test_gzipped_csv_keeps_its_line_numbers(ws, tmp_path):
+    import gzip
+
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress((HEADER + "\nT1,2025-03-03T08:00:00Z,email,a\nT2,bad,chat,b\n").encode()))
+    s = ws.import_file("tickets", path)
+    assert (s.read, s.inserted, s.quarantined) == (2, 1, 1)
+    assert ws.quarantine().to_pylist()[0]["line"] == 3
