@@ -177,6 +177,8 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
                     raise
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage_sql(kind, source, raw, feeds, mapping, src_name)}")
         rejects = source.rejects(con)
+        # the stage's order is fixed now; the writes below may go in parallel
+        con.execute("SET preserve_insertion_order = false")
         con.execute("BEGIN TRANSACTION")
         in_transaction = True
         # the quarantine holds what the latest import of a file rejected
@@ -217,6 +219,7 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
     finally:
         _drop_temp(con, "_final", "_seq", "_stage")
         source.cleanup(con)
+        con.execute("SET preserve_insertion_order = true")
         con.execute(f"SET TimeZone = {lit(timezone_name)}")
     return summary
 
