@@ -38,7 +38,7 @@ def ticket_events(draw, i: int) -> list[str]:
         }[kind])
     out = []
     for k, (ts, kind, actor, actor_id, public, status, ch) in enumerate(rows):
-        stamp = f"2025-01-01T00:00:00Z" if ts == 0 else _iso(ts)
+        stamp = "2025-01-01T00:00:00Z" if ts == 0 else _iso(ts)
         out.append(f"{t}-{k},{t},{stamp},{kind},{actor},{actor_id},{public},{status},{ch},C{i % 7},{'billing' if i % 2 else 'login'}\n")
     return out
 

@@ -12,7 +12,10 @@ conversations, flat, period.
 
 from __future__ import annotations
 
+import pytest
 from pytest import approx
+
+from conftest import write
 
 from _ticket_scenario import by, flat, got, load, per_day
 
@@ -369,3 +372,14 @@ def test_bot_rates_are_placed_by_creation(ws, tmp_path):
     assert got(ws, "automation_rate", **DAY2) == (approx(100.0), 1)
     # T3: 240 s from the hand-off to the human reply
     assert got(ws, "frt_after_handoff", **DAY3) == (approx(240.0), 1)
+
+
+def test_touch_shares_partition_solved_tickets(ws, tmp_path):
+    # flat tickets, all solved: replies 0, 1, 1, 2, 3, 5 -> one-touch 2/6, two-touch 1/6,
+    # multi-touch (3+) 2/6, and the ticket with no reply is none of them
+    rows = "ticket_id,created_at,solved_at,replies\n" + "".join(
+        f"T{i},2025-03-03T08:00:00Z,2025-03-03T10:00:00Z,{r}\n" for i, r in enumerate([0, 1, 1, 2, 3, 5]))
+    ws.import_file("tickets", write(tmp_path / "t.csv", rows))
+    got = {r["metric"]: r["value"] for r in ws.metrics(["one_touch", "two_touch", "multi_touch"]).to_pylist()}
+    assert got == {"one_touch": pytest.approx(100 * 2 / 6), "two_touch": pytest.approx(100 / 6),
+                   "multi_touch": pytest.approx(100 * 2 / 6)}

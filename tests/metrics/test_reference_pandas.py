@@ -12,7 +12,6 @@ failure here, and the mark goes).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pandas as pd
 import pytest
