@@ -26,7 +26,7 @@ def ticket(draw, tid: str) -> dict[str, str]:
     created = draw(st.integers(0, 10_000_000))
     reply = draw(st.none() | st.integers(0, 100_000))
     solve = draw(st.none() | st.integers(0, 1_000_000))
-    ts = lambda s: f"2025-01-01T00:00:00Z" if s == 0 else _iso(s)  # noqa: E731
+    ts = lambda s: "2025-01-01T00:00:00Z" if s == 0 else _iso(s)  # noqa: E731
     return {
         "ticket_id": tid,
         "created_at": ts(created),
