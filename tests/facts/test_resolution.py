@@ -141,3 +141,23 @@ def test_a_repeated_solve_or_a_close_is_no_new_resolution(ws, tmp_path):
     """)
     assert pick(ws, "T1", "first_resolution_s", "full_resolution_s", "requester_wait_s", "resolver_id", "status") == (
         7200.0, 7200.0, 7200.0, "A1", "closed")
+
+
+def test_events_at_the_same_ts_are_in_the_natural_order_of_their_ids(ws, tmp_path):
+    # X-9 comes before X-10 (a shorter id first), not after it as text: T1 is solved by A1,
+    # then closed by the system (no second solve, resolver A1, status closed); T2 is
+    # solved, then reopened at the same instant (one reopen, open now)
+    load(ws, tmp_path, """
+        X-1,T1,3/08:00,created,customer,C1,,new,C1,billing,,,,,
+        X-2,T1,3/09:00,message,agent,A1,,,,,,,,,
+        X-9,T1,3/10:00,status,agent,A1,,solved,,,,,,,
+        X-10,T1,3/10:00,status,system,,,closed,,,,,,,
+        Y-1,T2,3/08:00,created,customer,C2,,new,C2,login,,,,,
+        Y-9,T2,3/10:00,status,agent,A1,,solved,,,,,,,
+        Y-10,T2,3/10:00,status,customer,C2,,open,,,,,,,
+    """)
+    f = facts(ws, "T1")
+    assert (f["status"], f["solved"], f["reopens"], f["resolver_id"]) == ("closed", True, 0, "A1")
+    assert f["first_solved_at"] == f["last_solved_at"] and f["first_resolution_s"] == 7200.0
+    g = facts(ws, "T2")
+    assert (g["status"], g["solved"], g["reopens"], g["first_resolution_s"]) == ("open", False, 1, 7200.0)

@@ -70,7 +70,9 @@ def order_events(events: pd.DataFrame) -> pd.DataFrame:
     ev["_key"] = ev.groupby(["source", "ticket_id"], sort=False).ngroup()
     has_own = pd.Series(~implied, index=ev.index).groupby(ev["_key"]).transform("any").to_numpy(bool)
     ev = ev.loc[~implied | ~has_own]
-    ev = ev.sort_values(["_key", "ts", "event_id"], kind="stable", ignore_index=True)
+    # ties at one timestamp in natural id order (X-9 before X-10), as the engine does
+    ev["_id_len"] = ev["event_id"].str.len()
+    ev = ev.sort_values(["_key", "ts", "_id_len", "event_id"], kind="stable", ignore_index=True)
     ev["implied"] = ev["origin"].eq("tickets").fillna(False).astype(bool) if "origin" in ev else False
     return ev
 

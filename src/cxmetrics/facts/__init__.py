@@ -8,7 +8,9 @@
 - `reply_intervals`, one row per agent response interval of a ticket its customer
   created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time.
 
-The exact definitions are METRICS.md's; the column docs say how each is derived.
+The exact definitions are METRICS.md's; the column docs say how each is derived. A
+ticket's events are taken in order of ts, then of event id in natural order (`T1-9`
+before `T1-10`: the shorter id first).
 
 >>> import tempfile, cxmetrics
 >>> from cxmetrics.facts import refresh_facts

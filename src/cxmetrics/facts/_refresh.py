@@ -61,11 +61,11 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
 
 
 def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
-    _derive(con, scoped=False)
+    key = _derive(con, scoped=False)
     con.execute(_sql.repeat_flags(scoped=False))
     con.execute("DELETE FROM ticket_facts")
     con.execute(_sql.insert_facts())
-    con.execute(_sql.reply_intervals(scoped=False))
+    con.execute(_sql.reply_intervals(scoped=False, key=key))
     con.execute("DELETE FROM reply_intervals")
     con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
     con.execute("DELETE FROM facts_state")
@@ -94,13 +94,13 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
         _add_tickets_that_lost_rows(con)
         n = _scope(con)
     if n:
-        _derive(con, scoped=True)
+        key = _derive(con, scoped=True)
         con.execute(_sql.repeat_groups())
         con.execute(_sql.repeat_flags(scoped=True))
         con.execute(f"DELETE FROM ticket_facts f USING _fx_targets k WHERE {_sql.keys_match('f', 'k')}")
         con.execute(_sql.insert_facts())
         con.execute(_sql.update_neighbour_fcr())
-        con.execute(_sql.reply_intervals(scoped=True))
+        con.execute(_sql.reply_intervals(scoped=True, key=key))
         con.execute(f"DELETE FROM reply_intervals r USING _fx_targets k WHERE {_sql.keys_match('r', 'k')}")
         con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
     con.execute("""
@@ -128,12 +128,20 @@ def _scope(con: duckdb.DuckDBPyConnection) -> int:
     return _scalar(con, "SELECT count(*) FROM _fx_targets")
 
 
-def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> None:
-    con.execute(_sql.stream_aggregates(scoped))
+def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> str:
+    """Steps 1 to 3; returns the key of a (ticket, stream) they used (for the reply intervals)."""
+    key = _sql.HASH_KEY
+    con.execute(_sql.stream_aggregates(scoped, key))
+    if _scalar(con, "SELECT count(*) - count(DISTINCT _k) FROM _fx_agg"):
+        # two (ticket, stream)s share a 64-bit hash (odds about 3 in 10^8 for a million
+        # tickets): their events would mix, so key them by their texts instead
+        key = _sql.STRUCT_KEY
+        con.execute(_sql.stream_aggregates(scoped, key))
     con.execute(_sql.ticket_rows(scoped))
     if _scalar(con, "SELECT count(*) FROM _fx_tk WHERE first_touch_at < created_at OR first_reply_at < created_at"):
         con.execute(_sql.early_reply_fixup(scoped))
     con.execute(_sql.fact_view())
+    return key
 
 
 def _rows_went_missing(con: duckdb.DuckDBPyConnection) -> bool:

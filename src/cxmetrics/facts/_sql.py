@@ -1,20 +1,31 @@
 """The set-based SQL that derives ticket facts from events.
 
-Every step is one statement over whole tables (or over the tickets in scope): one
-window pass per ticket's event stream, then GROUP BYs and joins; nothing loops over
-tickets. The steps, each a temp table or view that the next one reads:
+Every step is one statement over whole tables (or over the tickets in scope): GROUP
+BYs, window passes over the few events that need an order, and joins; nothing loops
+over tickets. The steps, each a temp table or view that the next one reads:
 
 1. `_fx_agg`: one row per (ticket, stream): a ticket's events imported as events are
-   one stream, those implied by its flat row (`origin = 'tickets'`) the other. One
-   window pass (partitioned by ticket and stream, ordered by ts then event_id) gives
-   each event what it needs of the events before it (the previous status, assignee,
-   team, hold event...), then a GROUP BY reduces the stream to aggregates.
+   one stream, those implied by its flat row (`origin = 'tickets'`) the other. What
+   needs no order (counts, first and last times, calls) is one GROUP BY over all the
+   events; what needs the events before (the previous status, assignee, team, hold)
+   comes from window passes over only the status changes, the routing events and the
+   holds, each carrying the few columns it reads (see `stream_aggregates`).
 2. `_fx_tk`: one row per ticket: the stream to use (events if any, else the implied
    ones) joined to the ticket's row in `tickets`.
 3. `_fx_new`: the fact columns, computed from `_fx_tk` (a view).
 4. `_fx_repeat`: whether another ticket of the same requester on the same topic was
    created within 7 days after (for FCR), by a RANGE window.
-5. reply intervals, from a second window pass over public customer and agent messages.
+5. reply intervals, from a window pass over public customer and agent messages.
+
+The order of a ticket's events is by ts, then, for events at the same instant, by
+event id in natural order: the shorter id first, then as text (`event_order`), so
+that ids numbered by a counter keep their order (`T1-9` before `T1-10`, which as text
+would come first). Ids of the same length compare as text.
+
+The window passes partition by one integer per (ticket, stream), a hash of its three
+texts (`HASH_KEY`), which sorts and joins much faster than the texts. Should two
+(ticket, stream)s share a hash, `_refresh._derive` sees it and derives again keyed
+by a struct of the texts (`STRUCT_KEY`).
 
 `scoped` statements read only the tickets in temp table `_fx_targets`, and their events
 from `_fx_ev` (copied from `events` once: a scan of the whole table costs more than
@@ -30,6 +41,10 @@ CALL_KINDS = ("call_queued", "call_answered", "call_abandoned", "call_ended", "h
 OPEN_STATUSES = "('new', 'open', 'pending', 'on-hold')"
 DONE_STATUSES = "('solved', 'closed')"
 PUBLIC_MESSAGE = "e.kind = 'message' AND coalesce(e.public, true)"
+# the key of a (ticket, stream) that the window passes partition by and step 1 joins on
+# (see the module docstring)
+HASH_KEY = f"hash(e.source, e.ticket_id, {STREAM})"
+STRUCT_KEY = f"struct_pack(s := e.source, t := e.ticket_id, m := {STREAM})"
 TEMP_TABLES = ("_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_replies")
 TEMP_VIEWS = ("_fx_new",)
 # the columns of `events` the facts read (not body: texts are long)
@@ -37,6 +52,12 @@ EVENT_COLUMNS = (
     "source", "event_id", "ticket_id", "ts", "kind", "actor_type", "actor_id", "public", "status_from", "status_to",
     "duration_s", "assignee_id", "team", "priority", "origin",
 )
+
+
+def event_order(alias: str) -> str:
+    """The order of a ticket's events: by ts, then (ties) by event id in natural order:
+    a shorter id first, so that `T1-9` comes before `T1-10`."""
+    return f"{alias}.ts, length({alias}.event_id), {alias}.event_id"
 
 
 def secs(start: str, end: str) -> str:
@@ -48,7 +69,7 @@ def scope(alias: str, scoped: bool) -> str:
     """A semi join that keeps the rows of the tickets in `_fx_targets`."""
     if not scoped:
         return ""
-    return f"SEMI JOIN _fx_targets _k ON {alias}.source = _k.source AND {alias}.ticket_id = _k.ticket_id"
+    return f"SEMI JOIN _fx_targets _in ON {alias}.source = _in.source AND {alias}.ticket_id = _in.ticket_id"
 
 
 def events(scoped: bool) -> str:
@@ -68,87 +89,146 @@ def keys_match(a: str, b: str) -> str:
     return f"{a}.source = {b}.source AND {a}.ticket_id = {b}.ticket_id"
 
 
-def stream_aggregates(scoped: bool) -> str:
-    """Step 1: `_fx_agg`, one row per (source, ticket_id, stream)."""
+def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
+    """Step 1: `_fx_agg`, one row per (source, ticket_id, stream), with its key `_k`.
+
+    What needs no order is one GROUP BY over all the events (`p`). What does is
+    computed by window passes over the few events that need it, each carrying only the
+    columns it reads and partitioned by the one-column key: status changes (`s`: the
+    previous status, so solves, reopens and the time in each status), routing (`r`:
+    created, assign and priority events: the initial status, the changes of assignee
+    and team, the current ones) and holds (`h`). A reply after the bot (hand-off) is
+    read from the last agent reply and the first bot message, ties at the same ts
+    settled, with the first reply after a hand-off, by a join that reads only the
+    messages of the tickets concerned (`f`)."""
+    ev = events(scoped)
     calls = ", ".join(f"'{k}'" for k in CALL_KINDS)
+    agent_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'agent'"
+    bot_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'bot'"
+    win = f"WINDOW w AS (PARTITION BY {key} ORDER BY {event_order('e')})"
+    whole = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
+    tie_key = "(length(e.event_id), e.event_id)"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_agg AS
-    WITH base AS (
-        SELECT e.source, e.ticket_id, {STREAM} AS stream, e.event_id, e.ts, e.kind, e.actor_type,
-               e.actor_id, e.status_from, e.status_to, e.duration_s, e.assignee_id, e.team, e.priority,
-               CASE WHEN e.kind = 'status' THEN e.status_to END AS st,
-               {PUBLIC_MESSAGE} AND e.actor_type = 'agent' AS agent_msg,
-               {PUBLIC_MESSAGE} AND e.actor_type = 'bot' AS bot_msg
-        FROM {events(scoped)} e
+    WITH p AS MATERIALIZED (
+        SELECT e.source, e.ticket_id, {STREAM} AS stream, any_value({key}) AS _k,
+            count(*) AS n_events,
+            min(e.ts) AS first_event_at,
+            max(e.ts) AS last_event_at,
+            min(e.ts) FILTER (e.kind = 'created') AS created_event_at,
+            min(e.ts) FILTER ({agent_msg}) AS first_reply_at,
+            max(e.ts) FILTER ({agent_msg}) AS last_reply_at,
+            min(e.ts) FILTER ({PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')) AS first_touch_at,
+            min(e.ts) FILTER ({bot_msg}) AS first_bot_at,
+            count(*) FILTER ({agent_msg}) AS agent_replies,
+            bool_or({bot_msg}) AS bot_involved,
+            bool_or(e.kind = 'handoff') AS handoff,
+            min(e.ts) FILTER (e.kind = 'handoff') AS handoff_at,
+            bool_or(e.kind = 'merged') AS merged,
+            bool_or(e.kind IN ({calls})) AS has_call,
+            min(e.ts) FILTER (e.kind = 'call_queued') AS call_queued_at,
+            min(e.ts) FILTER (e.kind = 'call_answered') AS call_answered_at,
+            min(e.ts) FILTER (e.kind = 'call_abandoned') AS call_abandoned_at,
+            sum(e.duration_s) FILTER (e.kind = 'call_ended') AS talk_s,
+            sum(e.duration_s) FILTER (e.kind = 'wrap_up_end') AS wrap_s
+        FROM {ev} e
         WHERE e.ticket_id IS NOT NULL
-    ), win AS (
-        SELECT *,
-            row_number() OVER w AS rn,
-            -- the status event before this one: the interval it opened ends here
-            lag(CASE WHEN st IS NOT NULL THEN ts END IGNORE NULLS) OVER w AS prev_st_ts,
-            lag(st IGNORE NULLS) OVER w AS prev_st,
-            -- the last solved/closed: intervals ending later are not counted
-            max(CASE WHEN st IN {DONE_STATUSES} THEN ts END) OVER wall AS done_ts,
-            min(CASE WHEN kind = 'handoff' THEN ts END) OVER wall AS handoff_ts,
-            lag(CASE WHEN kind IN ('created', 'assign') THEN assignee_id END IGNORE NULLS) OVER w AS prev_assignee,
-            lag(CASE WHEN kind IN ('created', 'assign') THEN team END IGNORE NULLS) OVER w AS prev_team,
-            lag(CASE WHEN kind IN ('hold_start', 'hold_end') THEN kind END IGNORE NULLS) OVER w AS prev_hold,
-            lag(CASE WHEN kind IN ('hold_start', 'hold_end') THEN ts END IGNORE NULLS) OVER w AS prev_hold_ts,
-            count(CASE WHEN bot_msg THEN 1 END)
-                OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) > 0 AS after_bot
-        FROM base
-        WINDOW w AS (PARTITION BY source, ticket_id, stream ORDER BY ts, event_id),
-               wall AS (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ), marked AS (
-        SELECT *,
-            -- a solve: a move to solved (or straight to closed) from a status that was not
-            -- done; solved -> closed, or a repeated solved, is no new solve
-            st IN {DONE_STATUSES} AND coalesce(prev_st, '') NOT IN {DONE_STATUSES} AS solve,
-            -- the status interval that ends at this status event, if it ends by the last
-            -- solve (intervals after the last solve but before done_ts are in solved/closed)
-            CASE WHEN st IS NOT NULL AND ts <= done_ts THEN {secs('prev_st_ts', 'ts')} END AS span_s
-        FROM win
+        GROUP BY e.source, e.ticket_id, stream
+    ), s AS (  -- status changes, each with the one before
+        SELECT _k,
+            min(ts) FILTER (solve) AS first_solved_at,
+            max(ts) FILTER (solve) AS last_solved_at,
+            arg_max_null(actor_id, rn) FILTER (solve) AS solver_id,
+            arg_max(st, rn) AS last_status,
+            min(ts) AS first_status_at,
+            count(*) FILTER (st IN {OPEN_STATUSES} AND coalesce(prev_st, status_from) IN {DONE_STATUSES}) AS reopens,
+            sum(span_s) FILTER (prev_st IN ('new', 'open', 'on-hold')) AS requester_wait_tail_s,
+            sum(span_s) FILTER (prev_st = 'pending') AS agent_wait_tail_s,
+            sum(span_s) FILTER (prev_st = 'on-hold') AS on_hold_tail_s,
+            sum(span_s) FILTER (prev_st IN ('new', 'open')) AS agent_work_tail_s
+        FROM (
+            SELECT *,
+                -- a solve: a move to solved (or straight to closed) from a status that was not
+                -- done; solved -> closed, or a repeated solved, is no new solve
+                st IN {DONE_STATUSES} AND coalesce(prev_st, '') NOT IN {DONE_STATUSES} AS solve,
+                -- the status interval that ends at this status event, if it ends by the last
+                -- solve (intervals after the last solve but before done_ts are in solved/closed)
+                CASE WHEN ts <= done_ts THEN {secs('prev_ts', 'ts')} END AS span_s
+            FROM (
+                SELECT {key} AS _k, e.ts, e.status_to AS st, e.status_from, e.actor_id,
+                    row_number() OVER w AS rn,
+                    lag(e.status_to) OVER w AS prev_st,
+                    lag(e.ts) OVER w AS prev_ts,
+                    -- the last solved/closed: intervals ending later are not counted
+                    max(CASE WHEN e.status_to IN {DONE_STATUSES} THEN e.ts END) OVER (w {whole}) AS done_ts
+                FROM {ev} e
+                WHERE e.ticket_id IS NOT NULL AND e.kind = 'status' AND e.status_to IS NOT NULL
+                {win}
+            )
+        )
+        GROUP BY _k
+    ), r AS (  -- routing: created, assign and priority events
+        SELECT _k,
+            arg_min(status_to, rn) FILTER (kind = 'created') AS initial_status,
+            arg_min_null(actor_type, rn) FILTER (kind = 'created') AS created_actor,
+            arg_max(assignee_id, rn) FILTER (kind = 'assign') AS last_assignee,
+            arg_max(team, rn) FILTER (kind = 'assign') AS last_team,
+            arg_max(priority, rn) FILTER (kind = 'priority') AS last_priority,
+            count(*) FILTER (kind = 'assign' AND assignee_id <> prev_assignee) AS assignee_changes,
+            count(*) FILTER (kind = 'assign' AND team <> prev_team) AS team_changes
+        FROM (
+            SELECT {key} AS _k, e.kind, e.status_to, e.actor_type, e.assignee_id, e.team, e.priority,
+                row_number() OVER w AS rn,
+                lag(CASE WHEN e.kind <> 'priority' THEN e.assignee_id END IGNORE NULLS) OVER w AS prev_assignee,
+                lag(CASE WHEN e.kind <> 'priority' THEN e.team END IGNORE NULLS) OVER w AS prev_team
+            FROM {ev} e
+            WHERE e.ticket_id IS NOT NULL AND e.kind IN ('created', 'assign', 'priority')
+            {win}
+        )
+        GROUP BY _k
+    ), h AS (  -- holds: a hold_end without a duration ends the hold_start right before it
+        SELECT _k,
+            sum(coalesce(duration_s, CASE WHEN prev_kind = 'hold_start' THEN {secs('prev_ts', 'ts')} END))
+                FILTER (kind = 'hold_end') AS hold_s
+        FROM (
+            SELECT {key} AS _k, e.kind, e.ts, e.duration_s, lag(e.kind) OVER w AS prev_kind, lag(e.ts) OVER w AS prev_ts
+            FROM {ev} e
+            WHERE e.ticket_id IS NOT NULL AND e.kind IN ('hold_start', 'hold_end')
+            {win}
+        )
+        GROUP BY _k
+    ), f AS (  -- the messages of tickets with a hand-off, or with a reply at the ts of the first bot message
+        SELECT q._k,
+            min(e.ts) FILTER ({agent_msg} AND e.ts >= q.handoff_at) AS reply_after_handoff_at,
+            max({tie_key}) FILTER ({agent_msg} AND e.ts = q.tie_at)
+                > min({tie_key}) FILTER ({bot_msg} AND e.ts = q.tie_at) AS tie_after_bot
+        FROM {ev} e
+        JOIN (
+            SELECT _k, handoff_at, CASE WHEN last_reply_at = first_bot_at THEN first_bot_at END AS tie_at
+            FROM p WHERE handoff_at IS NOT NULL OR last_reply_at = first_bot_at
+        ) q ON {key} = q._k AND (e.ts >= q.handoff_at OR e.ts = q.tie_at)
+        WHERE e.ticket_id IS NOT NULL AND {PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')
+        GROUP BY q._k
     )
-    SELECT source, ticket_id, stream,
-        count(*) AS n_events,
-        min(ts) AS first_event_at,
-        max(ts) AS last_event_at,
-        min(ts) FILTER (kind = 'created') AS created_event_at,
-        arg_min(status_to, rn) FILTER (kind = 'created') AS initial_status,
-        arg_min_null(actor_type, rn) FILTER (kind = 'created') AS created_actor,
-        min(ts) FILTER (agent_msg) AS first_reply_at,
-        min(ts) FILTER (agent_msg OR bot_msg) AS first_touch_at,
-        count(*) FILTER (agent_msg) AS agent_replies,
-        bool_or(bot_msg) AS bot_involved,
-        bool_or(kind = 'handoff' OR (agent_msg AND after_bot)) AS handed_off,
-        min(handoff_ts) AS handoff_at,
-        min(ts) FILTER (agent_msg AND ts >= handoff_ts) AS reply_after_handoff_at,
-        min(ts) FILTER (solve) AS first_solved_at,
-        max(ts) FILTER (solve) AS last_solved_at,
-        arg_max_null(actor_id, rn) FILTER (solve) AS solver_id,
-        arg_max(st, rn) AS last_status,
-        min(ts) FILTER (st IS NOT NULL) AS first_status_at,
-        count(*) FILTER (st IN {OPEN_STATUSES} AND coalesce(prev_st, status_from) IN {DONE_STATUSES}) AS reopens,
-        sum(span_s) FILTER (prev_st IN ('new', 'open', 'on-hold')) AS requester_wait_tail_s,
-        sum(span_s) FILTER (prev_st = 'pending') AS agent_wait_tail_s,
-        sum(span_s) FILTER (prev_st = 'on-hold') AS on_hold_tail_s,
-        sum(span_s) FILTER (prev_st IN ('new', 'open')) AS agent_work_tail_s,
-        arg_max(assignee_id, rn) FILTER (kind = 'assign') AS last_assignee,
-        arg_max(team, rn) FILTER (kind = 'assign') AS last_team,
-        arg_max(priority, rn) FILTER (kind = 'priority') AS last_priority,
-        count(*) FILTER (kind = 'assign' AND assignee_id <> prev_assignee) AS assignee_changes,
-        count(*) FILTER (kind = 'assign' AND team <> prev_team) AS team_changes,
-        bool_or(kind = 'merged') AS merged,
-        bool_or(kind IN ({calls})) AS has_call,
-        min(ts) FILTER (kind = 'call_queued') AS call_queued_at,
-        min(ts) FILTER (kind = 'call_answered') AS call_answered_at,
-        min(ts) FILTER (kind = 'call_abandoned') AS call_abandoned_at,
-        sum(duration_s) FILTER (kind = 'call_ended') AS talk_s,
-        sum(coalesce(duration_s, CASE WHEN prev_hold = 'hold_start' THEN {secs('prev_hold_ts', 'ts')} END))
-            FILTER (kind = 'hold_end') AS hold_s,
-        sum(duration_s) FILTER (kind = 'wrap_up_end') AS wrap_s
-    FROM marked
-    GROUP BY source, ticket_id, stream
+    SELECT p.source, p.ticket_id, p.stream, p._k, p.n_events, p.first_event_at, p.last_event_at,
+        p.created_event_at, r.initial_status, r.created_actor,
+        p.first_reply_at, p.first_touch_at, p.agent_replies, p.bot_involved,
+        -- a hand-off event, or a public human reply after a public bot message
+        p.handoff OR p.last_reply_at > p.first_bot_at OR f.tie_after_bot AS handed_off,
+        p.handoff_at, f.reply_after_handoff_at,
+        s.first_solved_at, s.last_solved_at, s.solver_id, s.last_status, s.first_status_at,
+        coalesce(s.reopens, 0) AS reopens,
+        s.requester_wait_tail_s, s.agent_wait_tail_s, s.on_hold_tail_s, s.agent_work_tail_s,
+        r.last_assignee, r.last_team, r.last_priority,
+        coalesce(r.assignee_changes, 0) AS assignee_changes,
+        coalesce(r.team_changes, 0) AS team_changes,
+        p.merged, p.has_call, p.call_queued_at, p.call_answered_at, p.call_abandoned_at,
+        p.talk_s, h.hold_s, p.wrap_s
+    FROM p
+    LEFT JOIN s ON s._k = p._k
+    LEFT JOIN r ON r._k = p._k
+    LEFT JOIN h ON h._k = p._k
+    LEFT JOIN f ON f._k = p._k
     """
 
 
@@ -170,6 +250,7 @@ def ticket_rows(scoped: bool) -> str:
             coalesce(t.source, a.source) AS source,
             coalesce(t.ticket_id, a.ticket_id) AS ticket_id,
             a.stream AS _stream,
+            a._k,
             coalesce(t.created_at, a.created_event_at, a.first_event_at) AS created_at,
             t.channel,
             coalesce(a.last_priority, t.priority) AS priority,
@@ -342,34 +423,34 @@ def update_neighbour_fcr() -> str:
     """
 
 
-def reply_intervals(scoped: bool) -> str:
+def reply_intervals(scoped: bool, key: str = HASH_KEY) -> str:
     """Step 5: the reply intervals of the tickets in `_fx_tk` created by their customer.
 
     Seq 1 runs from creation to the first reply. After that, over the public customer and
     agent messages in order, a customer message right after an agent message opens an
     interval that the next agent message closes (later customer messages before that
-    reply are part of the same wait)."""
+    reply are part of the same wait). `key` must be the key `_fx_agg` was derived with."""
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_replies AS
     WITH m AS (
-        SELECT e.source, e.ticket_id, {STREAM} AS stream, e.event_id, e.ts, e.actor_type = 'agent' AS agent
+        SELECT {key} AS _k, e.ts, e.event_id, e.actor_type = 'agent' AS agent
         FROM {events(scoped)} e
         WHERE e.ticket_id IS NOT NULL AND {PUBLIC_MESSAGE} AND e.actor_type IN ('customer', 'agent')
     ), w AS (
-        SELECT *, lag(agent) OVER w AS after_agent,
+        SELECT _k, ts, agent, lag(agent) OVER w AS after_agent,
                lead(CASE WHEN agent THEN ts END IGNORE NULLS) OVER w AS next_reply_at
         FROM m
-        WINDOW w AS (PARTITION BY source, ticket_id, stream ORDER BY ts, event_id)
+        WINDOW w AS (PARTITION BY _k ORDER BY {event_order('m')})
     ), intervals AS (
-        SELECT source, ticket_id, created_at AS started_at, first_reply_at AS replied_at
+        SELECT source, ticket_id, _k, created_at AS started_at, first_reply_at AS replied_at
         FROM _fx_tk WHERE created_by = 'customer' AND first_reply_at IS NOT NULL
         UNION ALL
-        SELECT w.source, w.ticket_id, w.ts, w.next_reply_at
-        FROM w JOIN _fx_tk t ON {keys_match('w', 't')} AND w.stream = t._stream
+        SELECT t.source, t.ticket_id, t._k, w.ts, w.next_reply_at
+        FROM w JOIN _fx_tk t ON w._k = t._k
         WHERE NOT w.agent AND w.after_agent AND w.next_reply_at > t.first_reply_at AND t.created_by = 'customer'
     )
     SELECT source, ticket_id,
-           row_number() OVER (PARTITION BY source, ticket_id ORDER BY replied_at, started_at) AS seq,
+           row_number() OVER (PARTITION BY _k ORDER BY replied_at, started_at) AS seq,
            started_at, replied_at, {secs('started_at', 'replied_at')} AS seconds
     FROM intervals
     """
