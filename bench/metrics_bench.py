@@ -138,7 +138,7 @@ HAND_SQL = {
     "tickets_created": f"""
         SELECT channel, {_PERIOD.format(t='created_at')} AS period,
             count(*) AS tickets__n,
-            count(*) FILTER (unanswered) AS unanswered__n,
+            count(*) FILTER (unanswered AND NOT solved) AS unanswered__n,
             count(frt_s) FILTER (created_by = 'customer') AS frt__n,
             median(frt_s) FILTER (created_by = 'customer') AS frt__value,
             count(frt_s) FILTER (created_by = 'customer') AS frt_mean__n,
@@ -148,7 +148,7 @@ HAND_SQL = {
             count(frt_first_touch_s) FILTER (created_by = 'customer') AS frt_first_touch__n,
             median(frt_first_touch_s) FILTER (created_by = 'customer') AS frt_first_touch__value,
             count(*) FILTER (handle_s > 0) AS aht__n,
-            median(handle_s) FILTER (handle_s > 0) AS aht__value,
+            avg(handle_s) FILTER (handle_s > 0) AS aht__value,
             count(*) FILTER (bot_involved) AS bot_resolution_rate__n,
             count(*) FILTER (bot_involved AND bot_contained) AS bot_resolution_rate__k,
             count(*) FILTER (bot_involved) AS bot_handoff_rate__n,
@@ -176,7 +176,7 @@ HAND_SQL = {
     "tickets_calls": f"""
         SELECT channel, {_PERIOD.format(t='call_queued_at')} AS period,
             count(asa_s) AS asa__n,
-            median(asa_s) AS asa__value,
+            avg(asa_s) AS asa__value,
             count(*) FILTER (NOT coalesce(short_abandon, false)) AS service_level__n,
             count(*) FILTER (NOT coalesce(short_abandon, false) AND asa_s <= 20) AS service_level__k,
             count(*) FILTER (NOT coalesce(short_abandon, false)) AS abandonment_rate__n,
@@ -337,10 +337,10 @@ def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
 
     groups = {
         ("tickets", "created_at"): [
-            pl.len().alias("tickets__n"), *count("unanswered", flag("unanswered")),
+            pl.len().alias("tickets__n"), *count("unanswered", flag("unanswered") & ~flag("solved")),
             *dur("frt", customer, "frt_s"), *dur("frt_mean", customer, "frt_s", "mean"),
             *dur("frt_p90", customer, "frt_s", "p90"), *dur("frt_first_touch", customer, "frt_first_touch_s"),
-            *dur("aht", col("handle_s") > 0, "handle_s"),
+            *dur("aht", col("handle_s") > 0, "handle_s", "mean"),
             *prop("bot_resolution_rate", flag("bot_involved"), flag("bot_contained")),
             *prop("bot_handoff_rate", flag("bot_involved"), flag("handed_off")),
         ],
@@ -352,7 +352,7 @@ def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
             *dur("requester_wait", solved, "requester_wait_s"),
         ],
         ("tickets", "call_queued_at"): [
-            *dur("asa", lit(True), "asa_s"), *prop("service_level", offered, col("asa_s") <= 20),
+            *dur("asa", lit(True), "asa_s", "mean"), *prop("service_level", offered, col("asa_s") <= 20),
             *prop("abandonment_rate", offered, flag("call_abandoned")),
         ],
         ("surveys", "answered_at"): [

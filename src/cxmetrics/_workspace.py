@@ -25,7 +25,9 @@ from cxmetrics.ingest import _pipeline
 from cxmetrics.ingest._readers import RelationSource, detect_format, open_source
 from cxmetrics.metrics._benchmark import attach as attach_benchmarks
 from cxmetrics.metrics._compare import around, compare
+from cxmetrics.metrics._compile import check_request
 from cxmetrics.metrics._query import MetricTable, run_metrics
+from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._scorecard import scorecard
 from cxmetrics.metrics._topics import top_topics
 from cxmetrics.model import TABLES
@@ -198,12 +200,13 @@ class Workspace:
         own), target, benchmark, its statistic and source, and the gap are added."""
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         dims = [by] if isinstance(by, str) else list(by or [])
-        with translate_errors():
-            # compiling first checks every name before any work is done
-            planned = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end,
-                                  explain=True)
-            if explain:
-                return planned
+        if explain:
+            with translate_errors():
+                return run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end,
+                                   explain=True)
+        # every name and value is checked before any work is done
+        refs = [registry().resolve(n) for n in names]
+        check_request(refs, by=dims, grain=grain, where=dict(where or {}), start=start, end=end)
         self.refresh()
         with translate_errors():
             result = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end)

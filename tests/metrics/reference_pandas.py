@@ -305,7 +305,9 @@ class Rowsets:
         first = replies.groupby(["source", "ticket_id"])["replied_at"].transform("min")
         r = replies.loc[replies["replied_at"].gt(first)]
         r = r.merge(facts.loc[~facts["excluded"], ["source", "ticket_id", "channel"]], how="inner")
-        return cls(facts.loc[~facts["excluded"]].reset_index(drop=True), survey_rows(surveys, facts), r)
+        tickets = facts.loc[~facts["excluded"]].reset_index(drop=True)
+        tickets["unanswered_open"] = tickets["unanswered"].astype(bool) & ~tickets["solved"].astype(bool)
+        return cls(tickets, survey_rows(surveys, facts), r)
 
 
 # -- metrics -----------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import pyarrow as pa
 import sqlglot
 
 from cxmetrics.errors import UserError
-from cxmetrics.metrics._compile import QUANTILES
 from cxmetrics.metrics._query import aggregates
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
@@ -168,4 +167,4 @@ def parse_period(text: str) -> Period:
     return start, end
 
 
-__all__ = ["QUANTILES", "around", "compare", "parse_period"]
+__all__ = ["around", "compare", "parse_period"]

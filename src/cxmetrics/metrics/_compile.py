@@ -139,6 +139,22 @@ def check_dimensions(by: list[str], where: dict[str, object]) -> None:
             raise UserError(f"'{name}' can be grouped by but not filtered on; filter with --from/--to instead.")
 
 
+def check_request(refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
+                  start: object, end: object) -> None:
+    """Every name and value of a request checked, without building any SQL."""
+    if grain is not None and grain not in GRAINS:
+        raise UnknownNameError("grain", grain, GRAINS)
+    check_instant(start, "start (--from)")
+    check_instant(end, "end (--to)")
+    check_dimensions(by, where)
+    for ref in refs:
+        if ref.spec.kind is not Kind.CUSTOM:
+            for d in [*by, *where]:
+                if d in CUSTOMER_ONLY:
+                    raise UserError(f"'{d}' is a customer dimension: it applies to customer, activity and funnel "
+                                    f"metrics, not to {ref.name} (over {ref.spec.source}).")
+
+
 def compile_queries(
     refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
     start: date | datetime | None, end: date | datetime | None,

@@ -14,7 +14,7 @@ import pyarrow as pa
 from cxmetrics.metrics._compile import QUANTILES, CompiledQuery, compile_queries
 from cxmetrics.metrics._custom import run_custom
 from cxmetrics.metrics._registry import MetricRef, registry
-from cxmetrics.metrics._spec import Kind, Unit
+from cxmetrics.metrics._spec import Kind
 from cxmetrics.metrics._stats import mean_interval, nps_interval, quantile_interval, wilson
 
 
@@ -90,7 +90,8 @@ def run_metrics(
         records += _records(con, q, grain)
     if by or grain:
         # a group another metric of the same query has, with no rows for this one
-        records = [r for r in records if r["n"] or r["metric"] not in {x.name for x in refs if x.spec.kind is not Kind.COUNT}]
+        counts = {x.name for x in refs if x.spec.kind is Kind.COUNT}
+        records = [r for r in records if r["n"] or r["metric"] in counts]
     for ref in refs:
         if ref.spec.kind is Kind.CUSTOM:
             sql, rows = run_custom(con, ref, by=by, grain=grain, where=where, start=start, end=end)
@@ -155,4 +156,4 @@ def _to_arrow(records: list[dict[str, Any]], by: list[str], has_period: bool) ->
     return pa.table(arrays)
 
 
-__all__ = ["MetricTable", "Unit", "run_metrics"]
+__all__ = ["MetricTable", "run_metrics"]
