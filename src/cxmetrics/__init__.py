@@ -11,6 +11,7 @@ from cxmetrics._workspace import Workspace, open
 from cxmetrics.errors import (
     CxError,
     ImportFileError,
+    InternalError,
     MappingError,
     SettingsError,
     StoreError,
@@ -26,6 +27,7 @@ __all__ = [
     "CxError",
     "ImportFileError",
     "ImportSummary",
+    "InternalError",
     "KINDS",
     "Mapping",
     "MappingError",

@@ -140,7 +140,7 @@ class Workspace:
         src = open_source(path, m, fmt)
         with translate_errors():
             return _pipeline.run(
-                self.con, spec, src, file_label=str(path), path=path, mapping=m, default_source=source,
+                self.con, spec, src, file_label=str(path.resolve()), path=path, mapping=m, default_source=source,
                 timezone_name=self.settings.timezone, currency=self.settings.currency, show_progress=progress,
                 tmp_dir=self._tmp_dir(),
             )

@@ -6,7 +6,8 @@
     │   ├── SettingsError        workspace settings are wrong (also ValueError)
     │   ├── ImportFileError      a file cannot be read at all (also ValueError)
     │   └── UnknownNameError     a name is not known; suggests the closest (also KeyError)
-    └── StoreError               the database failed (duckdb.Error translated at the boundary)
+    ├── StoreError               the database failed (duckdb.Error translated at the boundary)
+    └── InternalError            we have a bug: an invariant broke (please report it)
 """
 
 from __future__ import annotations
@@ -51,3 +52,7 @@ class UnknownNameError(UserError, KeyError):
 
 class StoreError(CxError):
     """The database engine failed; the message carries the engine's own words."""
+
+
+class InternalError(CxError):
+    """An invariant of cxmetrics broke: a bug to report, not something the user can fix."""

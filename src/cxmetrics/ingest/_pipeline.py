@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cxmetrics.errors import ImportFileError
+from cxmetrics.errors import ImportFileError, InternalError
 from cxmetrics.ingest._columns import column_sql, ident, lit, period_end_sql, period_start_sql, text_value
 from cxmetrics.ingest._kinds import ImportKind
 from cxmetrics.ingest._mapping import Mapping
@@ -204,7 +204,8 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
             import_id, kind.name, file_label, read, counts.inserted, counts.updated, counts.unchanged,
             quarantined, tuple(ignored), time.perf_counter() - started,
         )
-        assert summary.read == summary.inserted + summary.updated + summary.unchanged + summary.quarantined, summary
+        if summary.read != summary.inserted + summary.updated + summary.unchanged + summary.quarantined:
+            raise InternalError(f"import counts do not reconcile, nothing was stored: {summary.to_dict()}")
         con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?)",
             [import_id, kind.name, file_label, source.format, checksum, src_name, started_at,
