@@ -159,11 +159,7 @@ def compile_queries(
     refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
     start: date | datetime | None, end: date | datetime | None,
 ) -> list[CompiledQuery]:
-    if grain is not None and grain not in GRAINS:
-        raise UnknownNameError("grain", grain, GRAINS)
-    check_instant(start, "start (--from)")
-    check_instant(end, "end (--to)")
-    check_dimensions(by, where)
+    check_request(refs, by=by, grain=grain, where=where, start=start, end=end)
     groups: dict[tuple[str, str], list[MetricRef]] = {}
     for ref in refs:
         if ref.spec.kind is Kind.CUSTOM:
@@ -172,12 +168,6 @@ def compile_queries(
     out = []
     for index_base, ((source_name, time), group) in enumerate(groups.items()):
         source = SOURCES[source_name]
-        for d in [*by, *where]:
-            if d in CUSTOMER_ONLY:
-                raise UserError(
-                    f"'{d}' is a customer dimension: it applies to customer, activity and funnel metrics, "
-                    f"not to {', '.join(r.name for r in group)} (over {source_name})."
-                )
         t = exp.column(time)
         select: list[exp.Expression] = []
         for d in by:
