@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from contextlib import contextmanager
@@ -70,15 +71,42 @@ class Workspace:
         self.settings = Settings.load(settings_path)
         if not settings_path.exists() and not read_only:
             self.settings.save(settings_path)
+        # writes (imports, facts refreshes) from cursors of one workspace take turns
+        self._write_lock = threading.RLock()
+        self.auto_refresh = True
         with translate_errors():
             self.con = duckdb.connect(str(self.path / DB_FILE), read_only=read_only)
             self._configure()
             if not read_only:
                 _migrations.migrate(self.con)
 
+    def cursor(self, *, auto_refresh: bool = True) -> Workspace:
+        """This workspace on a connection of its own to the same database, for another
+        thread (a server handles each request on one). Writes from the cursors of one
+        workspace take turns; reads run side by side and see committed data. With
+        `auto_refresh=False`, queries do not bring the facts up to date first (the
+        server refreshes once after each write instead). Close it when done.
+
+        >>> import tempfile, cxmetrics
+        >>> with cxmetrics.open(tempfile.mkdtemp()) as ws, ws.cursor() as cur:
+        ...     cur.counts()["events"]
+        0
+        """
+        view = object.__new__(Workspace)
+        view.path, view.settings = self.path, self.settings
+        view._write_lock, view.auto_refresh = self._write_lock, auto_refresh
+        with translate_errors():
+            view.con = self.con.cursor()
+            view._configure_session()
+        return view
+
+    def _configure_session(self) -> None:
+        """Settings that belong to one connection (a cursor needs them again)."""
+        self.con.execute(f"SET TimeZone = '{self.settings.timezone}'")
+
     def _configure(self) -> None:
         s = self.settings
-        self.con.execute(f"SET TimeZone = '{s.timezone}'")
+        self._configure_session()
         self.con.execute(f"SET memory_limit = '{s.memory_limit}'")
         self.con.execute(f"SET temp_directory = '{self.path / 'tmp'}'")
         if s.threads != "0":
@@ -138,7 +166,7 @@ class Workspace:
         m = mapping if isinstance(mapping, Mapping) else Mapping() if mapping is None else Mapping.load(mapping)
         fmt = detect_format(path, m, file_format)
         src = open_source(path, m, fmt)
-        with translate_errors():
+        with self._write_lock, translate_errors():
             return _pipeline.run(
                 self.con, spec, src, file_label=str(path.resolve()), path=path, mapping=m, default_source=source,
                 timezone_name=self.settings.timezone, currency=self.settings.currency, show_progress=progress,
@@ -155,7 +183,7 @@ class Workspace:
         shape (see `cxmetrics formats`): they are checked and merged, nothing implied."""
         spec = canonical_kind(kind) if canonical else import_kind(kind)
         name = "_cx_arrow_source"
-        with translate_errors():
+        with self._write_lock, translate_errors():
             self.con.register(name, table)
             try:
                 return _pipeline.run(
@@ -178,8 +206,12 @@ class Workspace:
         `full`); returns how many tickets were refreshed."""
         from cxmetrics.facts import refresh_facts
 
-        with translate_errors():
+        with self._write_lock, translate_errors():
             return refresh_facts(self.con, full=full)
+
+    def _auto_refresh(self) -> None:
+        if self.auto_refresh:
+            self.refresh()
 
     def metrics(
         self,
@@ -207,7 +239,7 @@ class Workspace:
         # every name and value is checked before any work is done
         refs = [registry().resolve(n) for n in names]
         check_request(refs, by=dims, grain=grain, where=dict(where or {}), start=start, end=end)
-        self.refresh()
+        self._auto_refresh()
         with translate_errors():
             result = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end)
         if benchmark is not None:
@@ -237,7 +269,7 @@ class Workspace:
             a, b = around(self.annotation_time(annotation), days)
         if a is None or b is None:
             raise UserError("compare needs two periods (a and b) or an annotation.")
-        self.refresh()
+        self._auto_refresh()
         with translate_errors():
             return compare(self.con, names, a, b, by=dims, where=where)  # type: ignore[arg-type]
 
@@ -245,7 +277,7 @@ class Workspace:
                   where: dict[str, object] | None = None, min_n: int = 30, rank_by: str = "csat") -> pa.Table:
         """Agents and bots on the same KPIs (solved, first touch, FRT, AHT, FCR, reopen
         rate, CSAT), ranked by `rank_by` among those with at least `min_n` observations."""
-        self.refresh()
+        self._auto_refresh()
         with translate_errors():
             return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by)
 
@@ -253,7 +285,7 @@ class Workspace:
                where: dict[str, object] | None = None, limit: int = 10) -> pa.Table:
         """Top topics by volume in [start, end): share, change against the period of the
         same length before (tested), and each topic's CSAT and median FRT."""
-        self.refresh()
+        self._auto_refresh()
         with translate_errors():
             return top_topics(self.con, start=start, end=end, where=where, limit=limit)
 
