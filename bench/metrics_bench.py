@@ -63,14 +63,16 @@ GRAIN = "week"
 RUNS = ("cx_events", "cx_facts", "sql_facts", "polars_facts", "pandas_facts", "pandas_events")
 
 FACT_COLUMNS = [
-    "source", "ticket_id", "excluded", "channel", "created_by", "created_at", "last_solved_at", "call_queued_at",
+    "source", "ticket_id", "excluded", "channel", "created_by", "created_at", "last_solved_at",
     "solved", "frt_s", "frt_first_touch_s", "unanswered", "first_resolution_s", "full_resolution_s", "reopens",
-    "public_agent_replies", "fcr", "asa_s", "handle_s", "short_abandon", "call_abandoned", "bot_involved",
+    "public_agent_replies", "fcr", "bot_involved",
     "bot_contained", "handed_off", "requester_wait_s",
 ]
+CONTACT_SELECT = ("source, ticket_id, kind, contact_at, offered_at, answered_at, abandoned, wait_s, short_abandon, "
+                  "handle_s")
 SURVEY_COLUMNS = ["source", "ticket_id", "kind", "scale", "scale_min", "scale_max", "score", "sent_at",
                   "responded_at"]
-EVENT_COLUMNS = ["source", "ticket_id", "event_id", "ts", "kind", "actor_type", "public", "status_from", "status_to",
+EVENT_COLUMNS = ["source", "ticket_id", "event_id", "ts", "kind", "actor_type", "actor_id", "public", "status_from", "status_to",
                  "duration_s", "origin"]
 TICKET_COLUMNS = ["source", "ticket_id", "created_at", "channel", "requester_id", "topic", "created_by", "status",
                   "reopens_reported", "replies_reported", "handle_s_reported"]
@@ -147,8 +149,6 @@ HAND_SQL = {
             quantile_cont(frt_s, 0.9) FILTER (created_by = 'customer') AS frt_p90__value,
             count(frt_first_touch_s) FILTER (created_by = 'customer') AS frt_first_touch__n,
             median(frt_first_touch_s) FILTER (created_by = 'customer') AS frt_first_touch__value,
-            count(*) FILTER (handle_s > 0) AS aht__n,
-            avg(handle_s) FILTER (handle_s > 0) AS aht__value,
             count(*) FILTER (bot_involved) AS bot_resolution_rate__n,
             count(*) FILTER (bot_involved AND bot_contained) AS bot_resolution_rate__k,
             count(*) FILTER (bot_involved) AS bot_handoff_rate__n,
@@ -173,15 +173,24 @@ HAND_SQL = {
             median(requester_wait_s) FILTER (solved) AS requester_wait__value
         FROM ticket_facts WHERE NOT excluded AND last_solved_at IS NOT NULL
         GROUP BY ALL""",
-    "tickets_calls": f"""
-        SELECT channel, {_PERIOD.format(t='call_queued_at')} AS period,
-            count(asa_s) AS asa__n,
-            avg(asa_s) AS asa__value,
-            count(*) FILTER (NOT coalesce(short_abandon, false)) AS service_level__n,
-            count(*) FILTER (NOT coalesce(short_abandon, false) AND asa_s <= 20) AS service_level__k,
-            count(*) FILTER (NOT coalesce(short_abandon, false)) AS abandonment_rate__n,
-            count(*) FILTER (NOT coalesce(short_abandon, false) AND call_abandoned) AS abandonment_rate__k
-        FROM ticket_facts WHERE NOT excluded AND call_queued_at IS NOT NULL
+    "contacts_handled": f"""
+        SELECT f.channel, {_PERIOD.format(t='c.contact_at')} AS period,
+            count(*) AS aht__n,
+            avg(c.handle_s) AS aht__value
+        FROM contacts c JOIN ticket_facts f ON f.source = c.source AND f.ticket_id = c.ticket_id
+        WHERE NOT f.excluded AND c.contact_at IS NOT NULL AND c.handle_s > 0
+        GROUP BY ALL""",
+    "contacts_offered": f"""
+        SELECT f.channel, {_PERIOD.format(t='c.offered_at')} AS period,
+            count(*) FILTER (c.kind = 'call' AND c.answered_at IS NOT NULL) AS asa__n,
+            avg(c.wait_s) FILTER (c.kind = 'call' AND c.answered_at IS NOT NULL) AS asa__value,
+            count(*) FILTER (settled) AS service_level__n,
+            count(*) FILTER (settled AND c.answered_at IS NOT NULL AND c.wait_s <= 20) AS service_level__k,
+            count(*) FILTER (settled) AS abandonment_rate__n,
+            count(*) FILTER (settled AND c.abandoned) AS abandonment_rate__k
+        FROM (SELECT *, (answered_at IS NOT NULL OR abandoned) AND NOT short_abandon AS settled FROM contacts) c
+        JOIN ticket_facts f ON f.source = c.source AND f.ticket_id = c.ticket_id
+        WHERE NOT f.excluded AND c.offered_at IS NOT NULL
         GROUP BY ALL""",
     "surveys": f"""
         SELECT f.channel, {_PERIOD.format(t='coalesce(s.responded_at, s.sent_at)')} AS period,
@@ -264,12 +273,13 @@ def child_pandas_facts(path: str, repeat: int) -> dict[str, Any]:
             facts = _read(ws, "ticket_facts", FACT_COLUMNS).to_pandas()
             replies = ws.sql("SELECT source, ticket_id, seq, replied_at, seconds FROM reply_intervals").to_pandas()
             surveys = _read(ws, "surveys", SURVEY_COLUMNS).to_pandas()
+            contacts = ws.sql(f"SELECT {CONTACT_SELECT} FROM contacts").to_pandas()
             t1 = time.perf_counter()
-            rows = ref.Rowsets.from_facts(facts, replies, surveys)
+            rows = ref.Rowsets.from_facts(facts, replies, surveys, contacts)
             result = ref.compute(rows, SUITE, by=BY, grain=GRAIN, tz=tz)
             times.append(time.perf_counter() - t0)
             loads.append(t1 - t0)
-            del facts, replies, surveys, rows
+            del facts, replies, surveys, contacts, rows
     result = result.loc[result["n"] > 0, ["metric", "channel", "period", "value", "n"]]
     return {"seconds": min(times), "runs": times, "load_s": min(loads),
             "result": pa.Table.from_pandas(result, preserve_index=False)}
@@ -295,7 +305,7 @@ def child_pandas_events(path: str, repeat: int) -> dict[str, Any]:
             "events": len(events), "result": pa.Table.from_pandas(result, preserve_index=False)}
 
 
-def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
+def polars_suite(facts: Any, replies: Any, surveys: Any, contacts: Any, tz: str) -> Any:
     """The suite in Polars from the facts (the reference's definitions)."""
     import polars as pl
 
@@ -311,7 +321,7 @@ def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
     facts = facts.filter(~col("excluded"))
     customer = col("created_by") == "customer"
     solved = flag("solved")
-    offered = ~flag("short_abandon")
+    offered = (col("answered_at").is_not_null() | flag("abandoned")) & ~flag("short_abandon")
     scale, score, lo, hi = col("scale"), col("score"), col("scale_min"), col("scale_max")
     top = (pl.when(scale == "1-5").then(score >= 4).when(scale == "1-10").then(score >= 8)
            .when(scale == "good/bad").then(score == 1).otherwise(score >= lo + 0.75 * (hi - lo)))
@@ -340,7 +350,6 @@ def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
             pl.len().alias("tickets__n"), *count("unanswered", flag("unanswered") & ~flag("solved")),
             *dur("frt", customer, "frt_s"), *dur("frt_mean", customer, "frt_s", "mean"),
             *dur("frt_p90", customer, "frt_s", "p90"), *dur("frt_first_touch", customer, "frt_first_touch_s"),
-            *dur("aht", col("handle_s") > 0, "handle_s", "mean"),
             *prop("bot_resolution_rate", flag("bot_involved"), flag("bot_contained")),
             *prop("bot_handoff_rate", flag("bot_involved"), flag("handed_off")),
         ],
@@ -351,9 +360,11 @@ def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
             *prop("fcr", solved, flag("fcr")), *mean("agent_touches", solved, col("public_agent_replies")),
             *dur("requester_wait", solved, "requester_wait_s"),
         ],
-        ("tickets", "call_queued_at"): [
-            *dur("asa", lit(True), "asa_s", "mean"), *prop("service_level", offered, col("asa_s") <= 20),
-            *prop("abandonment_rate", offered, flag("call_abandoned")),
+        ("contacts", "contact_at"): [*dur("aht", col("handle_s") > 0, "handle_s", "mean")],
+        ("contacts", "offered_at"): [
+            *dur("asa", (col("kind") == "call") & col("answered_at").is_not_null(), "wait_s", "mean"),
+            *prop("service_level", offered, col("answered_at").is_not_null() & (col("wait_s") <= 20)),
+            *prop("abandonment_rate", offered, flag("abandoned")),
         ],
         ("surveys", "answered_at"): [
             *prop("csat", col("kind") == "csat", top), *prop("dsat", col("kind") == "csat", bottom),
@@ -371,6 +382,8 @@ def polars_suite(facts: Any, replies: Any, surveys: Any, tz: str) -> Any:
                     .join(links, on=["source", "ticket_id"], how="left")
                     .filter(~flag("excluded"))
                     .with_columns(pl.coalesce("responded_at", "sent_at").alias("answered_at"))),
+        "contacts": contacts.join(facts.select("source", "ticket_id", "channel"), on=["source", "ticket_id"],
+                                  how="inner"),
         "replies": replies.filter(col("seq") > 1).join(facts.select("source", "ticket_id", "channel"),
                                                        on=["source", "ticket_id"], how="inner"),
     }
@@ -393,11 +406,12 @@ def child_polars_facts(path: str, repeat: int) -> dict[str, Any]:
             facts = pl.from_arrow(_read(ws, "ticket_facts", FACT_COLUMNS))
             replies = pl.from_arrow(ws.sql("SELECT source, ticket_id, seq, replied_at, seconds FROM reply_intervals"))
             surveys = pl.from_arrow(_read(ws, "surveys", SURVEY_COLUMNS))
+            contacts = pl.from_arrow(ws.sql(f"SELECT {CONTACT_SELECT} FROM contacts"))
             t1 = time.perf_counter()
-            tidy = polars_suite(facts, replies, surveys, tz)
+            tidy = polars_suite(facts, replies, surveys, contacts, tz)
             times.append(time.perf_counter() - t0)
             loads.append(t1 - t0)
-            del facts, replies, surveys
+            del facts, replies, surveys, contacts
     return {"seconds": min(times), "runs": times, "load_s": min(loads), "result": pa.Table.from_pylist(tidy)}
 
 
@@ -493,6 +507,8 @@ def main() -> None:
         run_child_main(args.child, args.workspace, args.result, args.repeat)
         return
 
+    if args.workspace and not (Path(args.workspace) / "cxmetrics.duckdb").exists():
+        parser.error(f"{args.workspace} holds no workspace; leave out --workspace to generate one")
     path = args.workspace or make_workspace(args.tickets, args.seed)
     import cxmetrics
 

@@ -64,8 +64,9 @@ def intervals(ws: cxmetrics.Workspace, ticket_id: str) -> list[tuple[int, float]
     ]
 
 
-def snapshot(ws: cxmetrics.Workspace) -> tuple[list[tuple], list[tuple]]:
-    """Every fact and reply interval, sorted, as comparable tuples."""
+def snapshot(ws: cxmetrics.Workspace) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Every fact, reply interval and contact, sorted, as comparable tuples."""
     f = ws.sql("SELECT * EXCLUDE (_event_rows, _ticket_row) FROM ticket_facts ORDER BY source, ticket_id")
     r = ws.sql("SELECT * FROM reply_intervals ORDER BY source, ticket_id, seq")
-    return [tuple(x.values()) for x in f.to_pylist()], [tuple(x.values()) for x in r.to_pylist()]
+    c = ws.sql("SELECT * FROM contacts ORDER BY source, ticket_id, contact_no")
+    return tuple([tuple(x.values()) for x in t.to_pylist()] for t in (f, r, c))  # type: ignore[return-value]

@@ -10,7 +10,7 @@ import pytest
 from _facts_scenario import HEADER, expand, facts, import_events, intervals, load, snapshot
 
 import cxmetrics
-from cxmetrics.facts import FACT_COLUMNS, REPLY_INTERVAL_COLUMNS, refresh_facts
+from cxmetrics.facts import CONTACT_COLUMNS, FACT_COLUMNS, REPLY_INTERVAL_COLUMNS, refresh_facts
 from cxmetrics.facts import _sql
 
 THREE = """
@@ -31,6 +31,7 @@ def test_the_tables_have_the_declared_columns(ws):
 
     assert columns("ticket_facts") == [c.name for c in FACT_COLUMNS] + ["_event_rows", "_ticket_row"]
     assert columns("reply_intervals") == [c.name for c in REPLY_INTERVAL_COLUMNS]
+    assert columns("contacts") == [c.name for c in CONTACT_COLUMNS]
     assert all(c.name.endswith("_s") for c in FACT_COLUMNS if c.type == "number")
 
 
@@ -108,6 +109,7 @@ def test_full_and_incremental_refreshes_agree(ws, tmp_path):
     assert refresh_facts(ws.con, full=True) == 60
     assert snapshot(ws) == incremental
     assert len(incremental[0]) == 60 and any(seq > 1 for _, _, seq, *_ in incremental[1])
+    assert any(no > 1 for _, _, no, *_ in incremental[2])  # call-backs
 
 
 def test_time_in_status_adds_up_to_the_resolution_time(ws, tmp_path):
@@ -174,7 +176,8 @@ def synthetic(rng: random.Random, tickets: int) -> list[str]:
             minute += rng.choice([0, 0, 5, 30, 90])  # repeated timestamps on purpose
             if minute >= 14 * 60:
                 break
-            kind = rng.choice(["agent", "agent", "customer", "bot", "note", "status", "assign", "handoff", "hold"])
+            kind = rng.choice(["agent", "agent", "customer", "bot", "note", "status", "assign", "handoff", "hold",
+                               "call"])
             if kind in ("agent", "customer", "bot"):
                 add("message", kind, f"{kind[0].upper()}1")
             elif kind == "note":
@@ -185,6 +188,13 @@ def synthetic(rng: random.Random, tickets: int) -> list[str]:
                 add("assign", "system", "", "", "", f",,{rng.choice(['Tier 1', 'Tier 2'])},A{rng.randrange(3)},,,")
             elif kind == "handoff":
                 add("handoff", "bot", "B1")
+            elif kind == "call":  # a call (or a call-back), answered or not
+                add("call_queued", "system")
+                if rng.random() < 0.7:
+                    add("call_answered", "agent", f"A{rng.randrange(3)}")
+                    add("call_ended", "agent", "A1", "", "", f",,,,,,{rng.choice(['', '120'])}")
+                else:
+                    add("call_abandoned", "customer", req)
             else:
                 add("hold_start", "agent", "A1")
                 add("hold_end", "agent", "A1", "", "", f",,,,,,{rng.choice(['', '30'])}")

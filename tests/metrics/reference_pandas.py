@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,7 @@ SHORT_ABANDON_S = 5.0
 SERVICE_LEVEL_S = 20.0
 Z95 = 1.959963984540054
 
-EVENT_COLUMNS = ["source", "ticket_id", "event_id", "ts", "kind", "actor_type", "public", "status_from",
+EVENT_COLUMNS = ["source", "ticket_id", "event_id", "ts", "kind", "actor_type", "actor_id", "public", "status_from",
                  "status_to", "duration_s", "origin"]
 TICKET_COLUMNS = ["source", "ticket_id", "created_at", "channel", "requester_id", "topic", "created_by", "status",
                   "reopens_reported", "replies_reported", "handle_s_reported"]
@@ -257,6 +257,77 @@ def next_reply_intervals(tv: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame
     return out.reset_index(drop=True)
 
 
+def contact_rows(tv: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Contacts: each call of a ticket (each call_queued starts one; call events before the
+    first belong to the first), each chat its customer opened that reached agents (at
+    creation, or at a bot's hand-off; a chat the bot kept is not offered), and each other
+    ticket that reports a handle time. With the ticket's channel; counted tickets only."""
+    ev = events if "_key" in events else order_events(events)
+    keep = tv.loc[~tv["excluded"] & tv["_key"].notna()]
+    by_key = keep.set_index(keep["_key"].to_numpy("int64"))
+
+    # calls
+    c_ev = ev.loc[ev["kind"].isin(CALL_KINDS), ["_key", "ts", "kind", "duration_s", "actor_id"]].copy()
+    c_ev["call_no"] = c_ev["kind"].eq("call_queued").astype(int).groupby(c_ev["_key"]).cumsum().clip(lower=1)
+    holds = c_ev.loc[c_ev["kind"].isin(["hold_start", "hold_end"])]
+    hg = holds.groupby("_key")
+    hold_len = holds["duration_s"].fillna(
+        seconds(hg["ts"].shift(), holds["ts"]).where(hg["kind"].shift().eq("hold_start")))
+    c_ev["hold_len"] = hold_len.where(holds["kind"].eq("hold_end"))
+    keys = [c_ev["_key"], c_ev["call_no"]]
+
+    def first(kind: str) -> pd.Series:
+        m = c_ev["kind"].eq(kind)
+        return c_ev["ts"][m].groupby([k[m] for k in keys]).min()
+
+    def total(values: pd.Series) -> pd.Series:
+        m = values.notna()
+        return values[m].groupby([k[m] for k in keys]).sum()
+
+    calls = pd.DataFrame({"first_at": c_ev["ts"].groupby(keys).min()})
+    calls["offered_at"] = first("call_queued")
+    calls["answered_at"] = first("call_answered")
+    hung_up = first("call_abandoned")
+    calls["abandoned"] = calls["answered_at"].isna() & hung_up.reindex(calls.index).notna()
+    calls["abandoned_at"] = hung_up.reindex(calls.index).where(calls["abandoned"])
+    parts = pd.DataFrame({
+        "talk": total(c_ev["duration_s"].where(c_ev["kind"].eq("call_ended"))),
+        "hold": total(c_ev["hold_len"]),
+        "wrap": total(c_ev["duration_s"].where(c_ev["kind"].eq("wrap_up_end"))),
+    }).reindex(calls.index)
+    calls["handle_s"] = parts.sum(axis=1, min_count=1)
+    calls["contact_at"] = calls["offered_at"].fillna(calls["answered_at"]).fillna(calls["first_at"])
+    calls["kind"] = "call"
+    calls = calls.reset_index()
+    calls = calls.loc[calls["_key"].isin(by_key.index)]
+    for col in ("source", "ticket_id", "channel"):
+        calls[col] = calls["_key"].map(by_key[col])
+
+    # chats and other tickets
+    t = keep.loc[~keep["has_call"]].copy()
+    chat = t["channel"].eq("chat") & t["created_by"].eq("customer") & (~t["bot_involved"] | t["handed_off"])
+    handoff_at = t["_key"].map(ev["ts"][ev["kind"].eq("handoff")].groupby(ev["_key"]).min())
+    t["offered_at"] = t["created_at"].where(~t["bot_involved"], handoff_at.fillna(t["created_at"])).where(chat)
+    public = ~ev["public"].eq(False).fillna(False).astype(bool)
+    replies = ev.loc[ev["kind"].eq("message") & public & ev["actor_type"].eq("agent"), ["_key", "ts"]]
+    offers = t.loc[chat, ["_key", "offered_at"]]
+    after = replies.merge(offers, on="_key")
+    after = after.loc[after["ts"].ge(after["offered_at"])]
+    t["answered_at"] = t["_key"].map(after.groupby("_key")["ts"].min()).where(chat)
+    t["abandoned"] = (t["answered_at"].isna() & t["solved"] & t["first_solved_at"].notna()).where(chat)
+    t["abandoned_at"] = t["first_solved_at"].where(t["abandoned"].eq(True))
+    t["handle_s"] = t["handle_s_reported"] if "handle_s_reported" in t else np.nan
+    t["kind"] = np.where(chat, "chat", "ticket")
+    t["contact_at"] = t["offered_at"].fillna(t["created_at"])
+    t = t.loc[chat | t["handle_s"].notna()]
+
+    cols = ["source", "ticket_id", "kind", "channel", "contact_at", "offered_at", "answered_at", "abandoned", "abandoned_at", "handle_s"]
+    out = pd.concat([calls[cols], t[cols]], ignore_index=True)
+    out["wait_s"] = seconds(out["offered_at"], out["answered_at"].fillna(out["abandoned_at"]))
+    out["short_abandon"] = out["abandoned"].eq(True) & seconds(out["offered_at"], out["abandoned_at"]).lt(SHORT_ABANDON_S)
+    return out
+
+
 def top_box(scale: pd.Series, score: pd.Series, lo: pd.Series, hi: pd.Series) -> pd.Series:
     """CSAT top box: 4-5 on 1-5, 8-10 on 1-10, good (1) on good/bad; else the top quarter."""
     out = score >= lo + 0.75 * (hi - lo)
@@ -291,23 +362,28 @@ class Rowsets:
     tickets: pd.DataFrame  # one row per counted ticket (deleted, spam and merged left out)
     surveys: pd.DataFrame  # one row per survey answer
     replies: pd.DataFrame  # one row per next-reply interval
+    contacts: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per call, offered chat, handled ticket
 
     @classmethod
     def from_raw(cls, tickets: pd.DataFrame, events: pd.DataFrame, surveys: pd.DataFrame) -> Rowsets:
         ev = order_events(events)
         tv = ticket_values(tickets, ev)
         return cls(tv.loc[~tv["excluded"]].reset_index(drop=True), survey_rows(surveys, tv),
-                   next_reply_intervals(tv, ev))
+                   next_reply_intervals(tv, ev), contact_rows(tv, ev))
 
     @classmethod
-    def from_facts(cls, facts: pd.DataFrame, replies: pd.DataFrame, surveys: pd.DataFrame) -> Rowsets:
-        """The same row sets from the engine's ticket_facts and reply_intervals (benchmark only)."""
+    def from_facts(cls, facts: pd.DataFrame, replies: pd.DataFrame, surveys: pd.DataFrame,
+                   contacts: pd.DataFrame | None = None) -> Rowsets:
+        """The same row sets from the engine's ticket_facts, reply_intervals and contacts
+        (benchmark only)."""
         first = replies.groupby(["source", "ticket_id"])["replied_at"].transform("min")
         r = replies.loc[replies["replied_at"].gt(first)]
         r = r.merge(facts.loc[~facts["excluded"], ["source", "ticket_id", "channel"]], how="inner")
         tickets = facts.loc[~facts["excluded"]].reset_index(drop=True)
         tickets["unanswered_open"] = tickets["unanswered"].astype(bool) & ~tickets["solved"].astype(bool)
-        return cls(tickets, survey_rows(surveys, facts), r)
+        c = pd.DataFrame() if contacts is None else contacts.merge(
+            facts.loc[~facts["excluded"], ["source", "ticket_id", "channel"]], how="inner")
+        return cls(tickets, survey_rows(surveys, facts), r, c)
 
 
 # -- metrics -----------------------------------------------------------------------------
@@ -315,7 +391,7 @@ class Rowsets:
 
 @dataclass(frozen=True)
 class Metric:
-    rows: str  # tickets, surveys or replies
+    rows: str  # tickets, surveys, replies or contacts
     time: str  # the timestamp that places a row in a period
     kind: str  # count, proportion, mean, duration, nps
     where: Callable[[pd.DataFrame], pd.Series]
@@ -347,8 +423,10 @@ def _solved(d: pd.DataFrame) -> pd.Series:
 
 
 def _offered(d: pd.DataFrame) -> pd.Series:
-    """Offered calls, short abandons (under 5 s) left out of both sides."""
-    return d["call_queued_at"].notna() & ~d["short_abandon"].astype("boolean").fillna(False).astype(bool)
+    """Offered calls and chats that were answered or abandoned, short abandons (under 5 s)
+    left out of both sides."""
+    settled = d["answered_at"].notna() | d["abandoned"].eq(True)
+    return d["offered_at"].notna() & settled & ~d["short_abandon"].astype("boolean").fillna(False).astype(bool)
 
 
 def _bot(d: pd.DataFrame) -> pd.Series:
@@ -378,11 +456,12 @@ METRICS: dict[str, Metric] = {
     "one_touch": Metric("tickets", "last_solved_at", "proportion", _solved, lambda d: d["public_agent_replies"].eq(1)),
     "fcr": Metric("tickets", "last_solved_at", "proportion", _solved, _flag("fcr")),
     "agent_touches": Metric("tickets", "last_solved_at", "mean", _solved, _col("public_agent_replies")),
-    "asa": Metric("tickets", "call_queued_at", "duration", _has("asa_s"), _col("asa_s")),
-    "aht": Metric("tickets", "created_at", "duration", lambda d: d["handle_s"].gt(0), _col("handle_s")),
-    "service_level": Metric("tickets", "call_queued_at", "proportion", _offered,
-                            lambda d: d["asa_s"].le(SERVICE_LEVEL_S)),
-    "abandonment_rate": Metric("tickets", "call_queued_at", "proportion", _offered, _flag("call_abandoned")),
+    "asa": Metric("contacts", "offered_at", "duration", lambda d: d["kind"].eq("call") & d["answered_at"].notna(),
+                  _col("wait_s")),
+    "aht": Metric("contacts", "contact_at", "duration", lambda d: d["handle_s"].gt(0), _col("handle_s")),
+    "service_level": Metric("contacts", "offered_at", "proportion", _offered,
+                            lambda d: d["answered_at"].notna() & d["wait_s"].le(SERVICE_LEVEL_S)),
+    "abandonment_rate": Metric("contacts", "offered_at", "proportion", _offered, _flag("abandoned")),
     "bot_resolution_rate": Metric("tickets", "created_at", "proportion", _bot, _flag("bot_contained")),
     "bot_handoff_rate": Metric("tickets", "created_at", "proportion", _bot, _flag("handed_off")),
     "tickets": Metric("tickets", "created_at", "count", _all),

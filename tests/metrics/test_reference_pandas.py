@@ -105,6 +105,12 @@ def test_the_demo_exercises_the_edge_cases(reference_rows: ref.Rowsets) -> None:
     assert (t["reopens"] > 0).any() and t["bot_contained"].any() and t["handed_off"].any()
     assert t["short_abandon"].any() and t["call_abandoned"].any() and (t["created_by"] != "customer").any()
     assert reference_rows.surveys["channel"].isna().any()  # answers without a ticket
+    c = reference_rows.contacts
+    calls = c.loc[c["kind"].eq("call")]
+    assert calls.groupby(["source", "ticket_id"]).size().gt(1).any()  # a ticket with a call-back
+    # (the demo's chats are never left before a reply: that case is in test_speed_metrics only)
+    chats = t.loc[t["channel"].eq("chat")]
+    assert (chats["bot_involved"] & chats["handed_off"]).any()  # chats offered at a hand-off
 
 
 # -- the reference itself, on METRICS.md's worked checks and the README's example --------

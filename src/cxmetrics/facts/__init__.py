@@ -1,12 +1,15 @@
 """Ticket facts: what happened to each ticket, derived from its events in the engine.
 
-`refresh_facts(con)` keeps two tables up to date with the imported data:
+`refresh_facts(con)` keeps three tables up to date with the imported data:
 
 - `ticket_facts`, one row per ticket (`FACT_COLUMNS`): its dimensions, first reply,
   resolutions, reopens, replies, time in each status, routing, bot involvement, call
   times and first contact resolution, every duration in calendar seconds (`_s`);
 - `reply_intervals`, one row per agent response interval of a ticket its customer
-  created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time.
+  created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time;
+- `contacts`, one row per call (each `call_queued` starts one), per chat offered to
+  agents and per other ticket with reported handle time (`CONTACT_COLUMNS`): for handle
+  time, speed of answer, service level and abandonment, which count calls, not tickets.
 
 The exact definitions are METRICS.md's; the column docs say how each is derived. A
 ticket's events are taken in order of ts, then of event id in natural order (`T1-9`
@@ -21,7 +24,7 @@ before `T1-10`: the shorter id first).
 
 from __future__ import annotations
 
-from cxmetrics.facts._columns import FACT_COLUMNS, FCR_REPEAT_DAYS, REPLY_INTERVAL_COLUMNS
+from cxmetrics.facts._columns import CONTACT_COLUMNS, FACT_COLUMNS, FCR_REPEAT_DAYS, REPLY_INTERVAL_COLUMNS
 from cxmetrics.facts._refresh import refresh_facts
 
-__all__ = ["FACT_COLUMNS", "FCR_REPEAT_DAYS", "REPLY_INTERVAL_COLUMNS", "refresh_facts"]
+__all__ = ["CONTACT_COLUMNS", "FACT_COLUMNS", "FCR_REPEAT_DAYS", "REPLY_INTERVAL_COLUMNS", "refresh_facts"]

@@ -100,6 +100,25 @@ REPLY_INTERVAL_COLUMNS: tuple[Column, ...] = (
     C("seconds", T.NUMBER, doc="started_at -> replied_at, calendar seconds"),
 )
 
+CONTACT_COLUMNS: tuple[Column, ...] = (
+    C("source", required=True),
+    C("ticket_id", required=True),
+    C("contact_no", T.INTEGER, required=True, doc="1, 2... per ticket: each call_queued starts a new call"),
+    C("kind", required=True, doc="call (from call events), chat (offered to agents) or ticket (handle time only)"),
+    C("contact_at", T.TIMESTAMP, doc="when the contact happened: offered, else answered, else its first event"),
+    C("offered_at", T.TIMESTAMP, doc="call: queued; chat: created, or handed off by a bot; NULL for other tickets"),
+    C("answered_at", T.TIMESTAMP, doc="call: answered; chat: the first public human reply after the offer"),
+    C("abandoned", T.BOOLEAN, doc="call: hung up before an answer; chat: closed before any human reply"),
+    C("abandoned_at", T.TIMESTAMP),
+    C("wait_s", T.NUMBER, doc="offered_at -> answered_at, or -> abandoned_at"),
+    C("short_abandon", T.BOOLEAN, doc="abandoned within 5 seconds of the offer"),
+    C("talk_s", T.NUMBER, doc="sum of duration_s of the call's call_ended events"),
+    C("hold_s", T.NUMBER, doc="the call's holds: duration_s of hold_end, else hold_start -> hold_end"),
+    C("wrap_s", T.NUMBER, doc="sum of duration_s of the call's wrap_up_end events"),
+    C("handle_s", T.NUMBER, doc="talk + hold + wrap when the call has them, else the ticket's reported handle time"),
+    C("agent_id", doc="who answered the call, else the ticket's assignee"),
+)
+
 # how many days after a ticket another ticket from its requester on its topic is a repeat contact
 FCR_REPEAT_DAYS = 7
 # an abandon sooner than this many seconds after queueing is a short abandon

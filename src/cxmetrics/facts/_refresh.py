@@ -38,7 +38,7 @@ _JOIN_FILTER_MAX = 20_000
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
-    """Recompute `ticket_facts` and `reply_intervals` for the tickets whose events or
+    """Recompute `ticket_facts`, `reply_intervals` and `contacts` for the tickets whose events or
     ticket row changed since the last refresh (all tickets with `full=True`, or when
     the facts were never refreshed). Returns how many tickets were refreshed: their
     facts rewritten, or removed when the ticket is gone.
@@ -68,6 +68,9 @@ def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(_sql.reply_intervals(scoped=False, key=key))
     con.execute("DELETE FROM reply_intervals")
     con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
+    con.execute(_sql.contacts(scoped=False, key=key))
+    con.execute("DELETE FROM contacts")
+    con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
     con.execute("DELETE FROM facts_state")
     con.execute("""
         INSERT INTO facts_state
@@ -103,6 +106,9 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(_sql.reply_intervals(scoped=True, key=key))
         con.execute(f"DELETE FROM reply_intervals r USING _fx_targets k WHERE {_sql.keys_match('r', 'k')}")
         con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
+        con.execute(_sql.contacts(scoped=True, key=key))
+        con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
+        con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
     con.execute("""
         INSERT INTO facts_state
         SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL

@@ -16,6 +16,8 @@ over tickets. The steps, each a temp table or view that the next one reads:
 4. `_fx_repeat`: whether another ticket of the same requester on the same topic was
    created within 7 days after (for FCR), by a RANGE window.
 5. reply intervals, from a window pass over public customer and agent messages.
+6. contacts: calls (a window pass numbering the call events by the call_queued events
+   before them), and chats offered to agents, from the ticket rows.
 
 The order of a ticket's events is by ts, then, for events at the same instant, by
 event id in natural order: the shorter id first, then as text (`event_order`), so
@@ -45,7 +47,9 @@ PUBLIC_MESSAGE = "e.kind = 'message' AND coalesce(e.public, true)"
 # (see the module docstring)
 HASH_KEY = f"hash(e.source, e.ticket_id, {STREAM})"
 STRUCT_KEY = f"struct_pack(s := e.source, t := e.ticket_id, m := {STREAM})"
-TEMP_TABLES = ("_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_replies")
+TEMP_TABLES = (
+    "_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_replies", "_fx_contacts",
+)
 TEMP_VIEWS = ("_fx_new",)
 # the columns of `events` the facts read (not body: texts are long)
 EVENT_COLUMNS = (
@@ -453,4 +457,77 @@ def reply_intervals(scoped: bool, key: str = HASH_KEY) -> str:
            row_number() OVER (PARTITION BY _k ORDER BY replied_at, started_at) AS seq,
            started_at, replied_at, {secs('started_at', 'replied_at')} AS seconds
     FROM intervals
+    """
+
+
+def contacts(scoped: bool, key: str = HASH_KEY) -> str:
+    """Step 6: `_fx_contacts`, the contacts of the tickets in `_fx_tk`.
+
+    Calls: a ticket's call events, in order, belong to the call that the latest
+    call_queued before them started (those before the first call_queued, to the first
+    call), so a call-back on the same ticket is a second call with its own wait and
+    handling. Chats: a chat its customer opened is offered to agents at creation, or,
+    when a bot took it first, only if the bot handed it off (at the hand-off); it is
+    answered at the first public human reply after the offer, and abandoned when it was
+    closed before one. A bot-contained chat was never offered. Tickets without calls
+    that report a handle time are a contact for handle time only. `key` must be the key
+    `_fx_agg` was derived with."""
+    calls = ", ".join(f"'{k}'" for k in CALL_KINDS)
+    holds = "e.kind IN ('hold_start', 'hold_end')"
+    handle = "CASE WHEN coalesce(c.talk_s, c.hold_s, c.wrap_s) IS NOT NULL " \
+             "THEN coalesce(c.talk_s, 0) + coalesce(c.hold_s, 0) + coalesce(c.wrap_s, 0) END"
+    chat_offered = "(channel = 'chat' AND created_by = 'customer' AND (NOT bot_involved OR handed_off))"
+    return f"""
+    CREATE OR REPLACE TEMP TABLE _fx_contacts AS
+    WITH ce AS (
+        SELECT {key} AS _k, e.ts, e.kind, e.actor_id, e.duration_s,
+            greatest(count(*) FILTER (e.kind = 'call_queued') OVER (
+                PARTITION BY {key} ORDER BY {event_order('e')} ROWS UNBOUNDED PRECEDING), 1) AS call_no,
+            lag(e.kind) OVER (PARTITION BY {key}, {holds} ORDER BY {event_order('e')}) AS prev_kind,
+            lag(e.ts) OVER (PARTITION BY {key}, {holds} ORDER BY {event_order('e')}) AS prev_ts
+        FROM {events(scoped)} e
+        WHERE e.ticket_id IS NOT NULL AND e.kind IN ({calls})
+    ), c AS (
+        SELECT _k, call_no,
+            min(ts) AS first_at,
+            min(ts) FILTER (kind = 'call_queued') AS queued_at,
+            min(ts) FILTER (kind = 'call_answered') AS answered_at,
+            arg_min(actor_id, ts) FILTER (kind = 'call_answered') AS answered_by,
+            min(ts) FILTER (kind = 'call_abandoned') AS hung_up_at,
+            sum(duration_s) FILTER (kind = 'call_ended') AS talk_s,
+            sum(coalesce(duration_s, CASE WHEN prev_kind = 'hold_start' THEN {secs('prev_ts', 'ts')} END))
+                FILTER (kind = 'hold_end') AS hold_s,
+            sum(duration_s) FILTER (kind = 'wrap_up_end') AS wrap_s
+        FROM ce GROUP BY _k, call_no
+    ), calls AS (
+        SELECT t.source, t.ticket_id, c.call_no AS contact_no, 'call' AS kind,
+            coalesce(c.queued_at, c.answered_at, c.first_at) AS contact_at,
+            c.queued_at AS offered_at, c.answered_at,
+            c.answered_at IS NULL AND c.hung_up_at IS NOT NULL AS abandoned,
+            CASE WHEN c.answered_at IS NULL THEN c.hung_up_at END AS abandoned_at,
+            c.talk_s, c.hold_s, c.wrap_s, {handle} AS handle_s,
+            coalesce(c.answered_by, t.assignee_id) AS agent_id
+        FROM c JOIN _fx_tk t ON t._k = c._k
+    ), others AS (
+        SELECT source, ticket_id, 1 AS contact_no, CASE WHEN chat THEN 'chat' ELSE 'ticket' END AS kind,
+            coalesce(offered_at, created_at) AS contact_at, offered_at, answered_at,
+            CASE WHEN chat THEN answered_at IS NULL AND solved AND first_solved_at IS NOT NULL END AS abandoned,
+            CASE WHEN chat AND answered_at IS NULL AND solved THEN first_solved_at END AS abandoned_at,
+            NULL::DOUBLE AS talk_s, NULL::DOUBLE AS hold_s, NULL::DOUBLE AS wrap_s, handle_s_reported AS handle_s,
+            assignee_id AS agent_id
+        FROM (
+            SELECT *, {chat_offered} AS chat,
+                CASE WHEN {chat_offered} THEN
+                    CASE WHEN bot_involved THEN coalesce(handoff_at, created_at) ELSE created_at END END AS offered_at,
+                CASE WHEN {chat_offered} THEN
+                    CASE WHEN bot_involved AND handoff_at IS NOT NULL THEN reply_after_handoff_at
+                         ELSE first_reply_at END END AS answered_at
+            FROM _fx_tk WHERE NOT has_call
+        )
+        WHERE chat OR handle_s_reported IS NOT NULL
+    )
+    SELECT *, {secs('offered_at', 'coalesce(answered_at, abandoned_at)')} AS wait_s,
+        CASE WHEN abandoned IS NOT NULL THEN coalesce(abandoned AND {secs('offered_at', 'abandoned_at')} < {SHORT_ABANDON_S},
+                                                    false) END AS short_abandon
+    FROM (SELECT * FROM calls UNION ALL BY NAME SELECT * FROM others)
     """

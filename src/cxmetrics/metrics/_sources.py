@@ -107,6 +107,17 @@ SOURCES: dict[str, Source] = {
             ("seq", "seconds", "started_at", "replied_at"),
             doc="one row per customer message answered by an agent",
         ),
+        Source(
+            "contacts",
+            f"""SELECT c.*, f.channel, coalesce(c.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
+               FROM contacts c JOIN ticket_facts f ON f.source = c.source AND f.ticket_id = c.ticket_id
+               WHERE NOT f.excluded""",
+            ("contact_at", "offered_at", "answered_at"),
+            ("contact_no", "kind", "contact_at", "offered_at", "answered_at", "abandoned", "abandoned_at", "wait_s",
+             "short_abandon", "talk_s", "hold_s", "wrap_s", "handle_s"),
+            doc="one row per call, per chat offered to agents and per other ticket with handle time; "
+                "the agent is who answered",
+        ),
         # Business tables. Their dimensions use the ticket sources' column names
         # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.
         Source(
