@@ -289,6 +289,36 @@ E5,R2,2025-01-08T10:00:00Z,status,agent,pending
         "2025-01-01": 1.0, "2025-02-01": 2.0}
 
 
+def test_backlog_age_is_the_median_age_of_the_open_tickets(tickets_ws):
+    # end of January (1 February 00:00): open T2 (created 20 Jan 10:00: 11 d 14 h), T3 (25 Jan
+    # 10:00: 6 d 14 h), T4 (10 Jan 10:00: 21 d 14 h), T7 (31 Jan 23:59:59: 1 s); the median of
+    # 4 is the mean of the middle two: (6 d 14 h + 11 d 14 h) / 2 = 9 d 2 h
+    day, hour = 86400, 3600
+    jan = (6 * day + 14 * hour + 11 * day + 14 * hour) / 2
+    # end of February (1 March 00:00): T3 (25 Jan 10:00 -> 25 Feb 10:00 is 31 d, then 3 d 14 h:
+    # 34 d 14 h), T4 (49 d 14 h), T5 (28 d): the median is T3's
+    feb = 34 * day + 14 * hour
+    rows = tickets_ws.metrics(["backlog_age", "backlog"], grain="month").to_pylist()
+    got = {(r["metric"], r["period"]): (r["value"], r["n"]) for r in rows}
+    assert got[("backlog_age", "2025-01-01")] == (approx(jan), 4)
+    assert got[("backlog_age", "2025-02-01")] == (approx(feb), 3)
+    # n is the backlog
+    assert [got[("backlog", p)][0] for p in ("2025-01-01", "2025-02-01")] == [4.0, 3.0]
+    # by channel at the end of January: email T2, T4 -> (11 d 14 h + 21 d 14 h) / 2; chat T3, T7
+    rows = tickets_ws.metrics(["backlog_age"], by="channel", end="2025-02-01").to_pylist()
+    assert {r["channel"]: (r["value"], r["n"]) for r in rows} == {
+        "email": (approx(16 * day + 14 * hour), 2), "chat": (approx((6 * day + 14 * hour + 1) / 2), 2)}
+
+
+def test_backlog_age_is_undefined_without_open_tickets(tickets_ws):
+    # on 4 January 00:00 only T8 (created 3 January, closed) existed... and it is closed: nothing open
+    at = one(tickets_ws, "backlog_age", end="2025-01-04T00:00:00Z")
+    assert (at["value"], at["n"]) == (None, 0)
+    # on 6 January 00:00: T1 (created 5 Jan 10:00, open for 14 h)
+    at = one(tickets_ws, "backlog_age", end="2025-01-06T00:00:00Z")
+    assert (at["value"], at["n"]) == (approx(14 * 3600), 1)
+
+
 # -- cost_per_resolution -----------------------------------------------------------------------
 
 COSTS = """period,category,amount,currency

@@ -182,18 +182,35 @@ def _wilson(k: str, n: str) -> str:
 # -- volume and cost -------------------------------------------------------------------------
 
 
-def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object], start: Any,
-            end: Any) -> str:
-    """Unsolved tickets at the end of each period (without a grain: at `end`, else now).
-
-    A ticket is open from its creation to its first solve; one whose status is unsolved
-    although it was solved was reopened after its last solve, at its first status event
-    back to an open status (else, for flat imports that carry no reopen time, at the solve)
-    and is open from then on. A done ticket without a solve time is solved at its last event.
-    """
+def backlog_age(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object], start: Any,
+                end: Any) -> str:
+    """The median age (seconds since creation) of the tickets unsolved at the end of each
+    period (without a grain: at `end`, else now): the same tickets `backlog` counts, so
+    n is the backlog. A period without open tickets has value None and n 0."""
     ask = _ask(ref, by, grain, where, start, end, TICKET_DIMS)
+    keys = ", ".join(ask.keys)
     return f"""
-    WITH pop AS (SELECT * FROM ({SOURCES['tickets'].sql}) t WHERE {ask.where('t')}),
+    WITH {_open_spans(ask)},
+    spine AS ({_spine(ask, '(SELECT min(created_at) FROM tk)',
+                      '(SELECT max(greatest(created_at, solve_ts, reopen_ts)) FROM tk)', open_end='now()')}),
+    open_at AS (
+        SELECT s.b, {ask.key_select('t')}, (epoch_us(s.p_hi) - epoch_us(t.created_at)) / 1e6 AS age_s
+        FROM tk t JOIN spine s ON t.created_at < s.p_hi
+        WHERE t.solve_ts IS NULL OR t.solve_ts >= s.p_hi OR t.reopen_ts < s.p_hi
+    ),
+    grp AS ({_groups(ask, 'open_at')}),
+    agg AS (SELECT b, {keys}, median(age_s) AS value, count(*) AS n FROM open_at GROUP BY ALL)
+    SELECT {ask.out_keys('g')}a.value, coalesce(a.n, 0) AS n
+    FROM spine s CROSS JOIN grp g
+    LEFT JOIN agg a ON a.b IS NOT DISTINCT FROM s.b AND {ask.match('a', 'g')}
+    """
+
+
+def _open_spans(ask: _Ask) -> str:
+    """CTEs `pop`, `reopen`, `tk`: the tickets asked for, each with when it was (first)
+    solved and when it was reopened for good (see `backlog`)."""
+    return f"""
+    pop AS (SELECT * FROM ({SOURCES['tickets'].sql}) t WHERE {ask.where('t')}),
     reopen AS (
         SELECT e.source, e.ticket_id, min(e.ts) AS reopened_at
         FROM events e JOIN pop p ON e.source = p.source AND e.ticket_id = p.ticket_id
@@ -210,7 +227,21 @@ def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, o
                     THEN coalesce(r.reopened_at, p.last_solved_at) END AS reopen_ts
         FROM pop p LEFT JOIN reopen r ON r.source = p.source AND r.ticket_id = p.ticket_id
         WHERE p.created_at IS NOT NULL
-    ),
+    )"""
+
+
+def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object], start: Any,
+            end: Any) -> str:
+    """Unsolved tickets at the end of each period (without a grain: at `end`, else now).
+
+    A ticket is open from its creation to its first solve; one whose status is unsolved
+    although it was solved was reopened after its last solve, at its first status event
+    back to an open status (else, for flat imports that carry no reopen time, at the solve)
+    and is open from then on. A done ticket without a solve time is solved at its last event.
+    """
+    ask = _ask(ref, by, grain, where, start, end, TICKET_DIMS)
+    return f"""
+    WITH {_open_spans(ask)},
     spine AS ({_spine(ask, '(SELECT min(created_at) FROM tk)',
                       '(SELECT max(greatest(created_at, solve_ts, reopen_ts)) FROM tk)', open_end='now()')}),
     ev AS (
@@ -525,6 +556,7 @@ def _typed(builder: _custom.Builder) -> _custom.Builder:
 
 _custom.BUILDERS.update({name: _typed(builder) for name, builder in {
     "backlog": backlog,
+    "backlog_age": backlog_age,
     "cost_per_resolution": cost_per_resolution,
     "employee_turnover": employee_turnover,
     "crr": crr,
