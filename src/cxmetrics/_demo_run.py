@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from cxmetrics._output import compare_table_for_screen, metric_table_for_screen, render
+import pyarrow as pa
+
+from cxmetrics._output import compare_table_for_screen, metric_table_for_screen, render, shown
 from cxmetrics._workspace import Workspace
 from cxmetrics.demo import DemoConfig, generate
+from cxmetrics.demo._config_files import SLA_TOML, schedules_toml
 from cxmetrics.model import TABLES
 
 SOURCE = "demo"
@@ -35,8 +38,26 @@ def clear_demo(ws: Workspace) -> None:
         raise
 
 
+def write_config_files(ws: Workspace, config: DemoConfig) -> list[str]:
+    """The demo's business hours and SLA policies, into files the workspace does not have
+    yet (a user's own are never overwritten); returns the names written."""
+    from cxmetrics.calendar import SCHEDULES_FILE
+    from cxmetrics.sla import POLICY_FILE
+
+    written = []
+    for name, text in ((SCHEDULES_FILE, schedules_toml(config.timezone)), (POLICY_FILE, SLA_TOML)):
+        path = ws.path / name
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+            written.append(name)
+    return written
+
+
 def run_demo(ws: Workspace, config: DemoConfig, echo: Callable[[str], None] = print) -> str:
     started = time.perf_counter()
+    written = write_config_files(ws, config)
+    if written:
+        echo(f"  wrote the demo's {' and '.join(written)} into {ws.path}")
     clear_demo(ws)
     quarantined = 0
     done = 0
@@ -49,6 +70,17 @@ def run_demo(ws: Workspace, config: DemoConfig, echo: Callable[[str], None] = pr
         if config.tickets >= 500_000:
             echo(f"  generated {done:,} of {config.tickets:,} tickets ({time.perf_counter() - started:.0f} s)")
     return summary_report(ws, config, time.perf_counter() - started, quarantined)
+
+
+def sla_table_for_screen(table: pa.Table) -> pa.Table:
+    rows = table.to_pylist()
+    keep = [c for c in ("policy", "metric") if c in table.column_names]
+    return pa.table({
+        **{c: [r[c] for r in rows] for c in keep},
+        "compliance": [shown(r["compliance"], "percent") for r in rows],
+        "targets": [r["n"] for r in rows],
+        "breached": [r["breached"] for r in rows],
+    })
 
 
 def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantined: int) -> str:
@@ -66,6 +98,10 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
     headline = ws.metrics(HEADLINE, benchmark="all").table
     launch = ws.compare(["bot_involvement_rate", "frt_first_touch", "csat"], annotation="Chat Assistant launched",
                         where={"channel": ["chat", "messaging"]})
+    from cxmetrics.sla import compliance, refresh_sla
+
+    refresh_sla(ws)
+    sla = compliance(ws.con, by=["policy", "metric"])
     lines = [
         f"Demo organisation generated in {seconds:.1f} s (seed {config.seed}) into {ws.path}",
         f"  tickets created {span[0]} .. {span[1]}; rows quarantined: {quarantined}",
@@ -84,6 +120,9 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
         "",
         "Chat and messaging, 28 days before vs after the Chat Assistant launch:",
         render(compare_table_for_screen(launch)),
+        "",
+        "SLA compliance by policy and SLA metric (sla.toml; targets settled, whole year):",
+        render(sla_table_for_screen(sla)),
         "",
         "Next: cxmetrics -w " + str(ws.path) + " metrics csat,frt --by channel --grain month   (catalogue: cxmetrics catalogue)",
     ]

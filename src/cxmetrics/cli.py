@@ -27,10 +27,15 @@ from cxmetrics._output import (
     shown,
 )
 from cxmetrics._workspace import DEFAULT_PATH
+from cxmetrics.alerts._cli import watch as sla_watch
+from cxmetrics.api._cli import keys as keys_group
+from cxmetrics.api._cli import serve as serve_cmd
+from cxmetrics.calendar._cli import schedule_group
 from cxmetrics.errors import CxError
 from cxmetrics.ingest import KINDS
 from cxmetrics.model import ColType
 from cxmetrics.settings import SETTINGS
+from cxmetrics.sla._cli import sla as sla_group
 
 
 def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -193,11 +198,15 @@ def formats(kind: str | None) -> None:
 @click.option("--tickets", type=click.IntRange(1_000, 10_000_000), default=100_000, show_default=True,
               help="Tickets to generate (12 months).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed: the same seed gives the same data.")
-@click.option("--no-serve", is_flag=True, help="Do not open the dashboard afterwards.")
+@click.option("--no-serve", is_flag=True, help="Do not serve the dashboard afterwards.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True,
+              help="Port of the dashboard the demo ends by serving (on 127.0.0.1).")
+@click.option("--no-open", is_flag=True, help="Serve, but do not open a browser.")
 @click.pass_context
 @_fail_cleanly
-def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool) -> None:
-    """Generate a realistic support organisation into the workspace and summarise it.
+def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool, port: int, no_open: bool) -> None:
+    """Generate a realistic support organisation into the workspace, summarise it, and
+    serve the dashboard over it (until Ctrl+C; --no-serve skips that).
 
     Replaces earlier demo data (source 'demo'); your own imports are left alone."""
     from cxmetrics.demo import DemoConfig
@@ -205,10 +214,13 @@ def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool) -> None:
 
     with _open(ctx, create=True) as ws:
         report = run_demo(ws, DemoConfig(tickets=tickets, seed=seed), echo=click.echo)
+        path = ws.path
     click.echo(report)
     if not no_serve:
-        click.echo("\nThe dashboard is not part of this version yet; the numbers above are in the workspace for "
-                   "`cxmetrics status` and the Python API (cxmetrics.open(...)).")
+        from cxmetrics.api._serve import DEFAULT_HOST, serve as run_server
+
+        click.echo("")
+        run_server(path, DEFAULT_HOST, port, open_browser=not no_open, echo=click.echo)
 
 
 def _parse_where(items: tuple[str, ...]) -> dict[str, list[str]]:
@@ -346,3 +358,12 @@ def topics_cmd(ctx: click.Context, start: str, end: str, where: tuple[str, ...],
             "csat": [shown(r["csat"], "percent") for r in rows], "frt": [shown(r["frt"], "seconds") for r in rows],
         })
     click.echo(render(table, fmt))
+
+
+# -- command groups that live with their packages ----------------------------------------------
+
+main.add_command(serve_cmd)
+main.add_command(keys_group)
+main.add_command(schedule_group)
+main.add_command(sla_group)
+sla_group.add_command(sla_watch)

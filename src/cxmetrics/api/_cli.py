@@ -1,0 +1,109 @@
+"""`cxmetrics serve` and `cxmetrics keys ...`: click commands the main CLI adds.
+
+Both read the workspace from the main group's context (`ctx.obj["workspace"]`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+import cxmetrics
+from cxmetrics.api._serve import DEFAULT_HOST, DEFAULT_PORT
+from cxmetrics.errors import CxError
+
+
+def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CxError as exc:
+            click.echo(f"{type(exc).__name__}: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _path(ctx: click.Context) -> Path:
+    obj = ctx.obj or {}
+    return Path(obj.get("workspace", "cxmetrics-workspace"))
+
+
+def _open_existing(ctx: click.Context) -> cxmetrics.Workspace:
+    path = _path(ctx)
+    if not (path / "cxmetrics.duckdb").exists():
+        raise cxmetrics.StoreError(
+            f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
+            "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one."
+        )
+    return cxmetrics.open(path)
+
+
+@click.command("serve")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Address to listen on; anything but loopback lets other machines connect (a warning is printed).")
+@click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True)
+@click.option("--no-open", is_flag=True, help="Do not open a browser.")
+@click.option("--new-key", is_flag=True, help="Create and print a new admin key at start.")
+@click.pass_context
+@_fail_cleanly
+def serve(ctx: click.Context, host: str, port: int, no_open: bool, new_key: bool) -> None:
+    """Serve the dashboard and the REST API (/api/v1) over the workspace.
+
+    The server holds the workspace while it runs (other commands that open it wait until
+    it stops). On the first start it creates an admin key and prints it once."""
+    from cxmetrics.api._serve import serve as run
+
+    run(_path(ctx), host, port, open_browser=not no_open, new_key=new_key, echo=click.echo)
+
+
+@click.group("keys")
+def keys() -> None:
+    """Manage API keys (admin: read and write; viewer: read only). Stop the server first."""
+
+
+@keys.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="viewer", show_default=True)
+@click.pass_context
+@_fail_cleanly
+def keys_create(ctx: click.Context, name: str, role: str) -> None:
+    """Create a key named NAME and print it (only this once: it is stored hashed)."""
+    from cxmetrics.api._keys import create_key
+
+    with _open_existing(ctx) as ws:
+        key_id, token = create_key(ws, name, role)
+    click.echo(f"Created {role} key {key_id} ({name}). The key, shown only now:\n\n    {token}\n")
+
+
+@keys.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+@_fail_cleanly
+def keys_list(ctx: click.Context, fmt: str) -> None:
+    """List keys: id, name, role, created, revoked, last used (never the key itself)."""
+    from cxmetrics._output import render
+    from cxmetrics.api._keys import list_keys
+
+    with _open_existing(ctx) as ws:
+        table = list_keys(ws)
+    click.echo(render(table, fmt))
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.pass_context
+@_fail_cleanly
+def keys_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke the key KEY_ID (its dashboard sessions end too)."""
+    from cxmetrics.api._keys import revoke_key
+
+    with _open_existing(ctx) as ws:
+        changed = revoke_key(ws, key_id)
+    click.echo(f"Revoked key {key_id}." if changed else f"Key {key_id} was revoked already.")

@@ -1,0 +1,131 @@
+"""Query parameters shared by the endpoints: lists, filters, periods, and the cache.
+
+Filters are repeated ``where=DIM:VALUE`` parameters (``where=channel:email&where=channel:chat``
+means channel is email or chat; different dimensions must all hold). Dimension names come
+from the allow-list (`cxmetrics.metrics._sources.DIMENSIONS`); values are data, never SQL.
+
+>>> parse_where(["channel:email", "channel:chat", "team:Tier 1"])
+{'channel': ['email', 'chat'], 'team': ['Tier 1']}
+>>> split(["csat,frt", "nps"])
+['csat', 'frt', 'nps']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from fastapi import Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from cxmetrics._workspace import Workspace
+from cxmetrics.api._errors import Rendered, dumps
+from cxmetrics.errors import UserError
+
+T = TypeVar("T")
+
+WHERE_DOC = ("Filter `DIM:VALUE`, repeatable; values of one dimension are alternatives, different dimensions "
+             "must all hold (e.g. `where=channel:email&where=team:Billing`). Dimensions: see GET /dimensions.")
+WhereQuery = Query([], description=WHERE_DOC, examples=[["channel:email"]])
+FromQuery = Query(None, alias="from", description="Period start (inclusive), a date or ISO time, e.g. 2025-01-01; "
+                  "read in the workspace's time zone unless it has an offset.", examples=["2025-01-01"])
+ToQuery = Query(None, alias="to", description="Period end (exclusive), e.g. 2025-02-01.", examples=["2025-02-01"])
+
+
+def split(values: list[str] | None) -> list[str]:
+    """Comma-separated or repeated values as one list, blanks dropped."""
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def parse_where(items: list[str] | None) -> dict[str, list[str]]:
+    where: dict[str, list[str]] = {}
+    for item in items or []:
+        dim, sep, value = item.partition(":")
+        if not sep or not dim.strip():
+            raise UserError(f"where '{item}' is not DIM:VALUE (e.g. where=channel:email).")
+        where.setdefault(dim.strip(), []).append(value.strip())
+    return where
+
+
+def parse_instant(value: str | None, name: str) -> date | datetime | None:
+    """A date (2025-03-01) or a time (2025-03-01T09:00, with or without offset)."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{name} '{value}' is not a date or time such as 2025-03-01, 2025-03-01T09:00 or "
+                        "2025-03-01T09:00+01:00.") from None
+
+
+def check_period(start: date | datetime | None, end: date | datetime | None) -> None:
+    if start is None or end is None:
+        return
+    a, b = _as_datetime(start), _as_datetime(end)
+    if (a.tzinfo is None) != (b.tzinfo is None):
+        raise UserError("give from and to both with a UTC offset or both without one.")
+    if b <= a:
+        raise UserError(f"to ({end}) must be after from ({start}).")
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+
+
+def previous_period(start: date | datetime, end: date | datetime) -> tuple[date | datetime, date | datetime]:
+    """The period of the same length just before [start, end).
+
+    >>> previous_period(date(2025, 3, 1), date(2025, 3, 29))
+    (datetime.date(2025, 2, 1), datetime.date(2025, 3, 1))
+    """
+    length = _as_datetime(end) - _as_datetime(start)
+    if isinstance(start, datetime):
+        return start - length, start
+    days = length.days if length.seconds == 0 else None
+    if days is not None:
+        return start - timedelta(days=days), start
+    return _as_datetime(start) - length, start
+
+
+def parse_span(text: str) -> tuple[date | datetime, date | datetime]:
+    """`START..END` (END excluded)."""
+    a, sep, b = text.partition("..")
+    if not sep:
+        raise UserError(f"compare_to '{text}' is neither 'previous' nor START..END (e.g. 2025-01-01..2025-02-01).")
+    start, end = parse_instant(a, "compare_to start"), parse_instant(b, "compare_to end")
+    if start is None or end is None:
+        raise UserError(f"compare_to '{text}' needs both a start and an end (START..END).")
+    check_period(start, end)
+    return start, end
+
+
+def cached(request: Request, name: str, params: Any, compute: Callable[[Workspace], T]) -> T:
+    """`compute(ws)`'s answer, cached under the current hub version and the request; it
+    runs on a cursor of its own (it may run again later, in the background)."""
+    state = request.app.state
+
+    def fresh() -> T:
+        with state.workspace.cursor(auto_refresh=False) as ws:
+            return compute(ws)
+
+    return state.cache.get_or_compute((state.hub.version, name, repr(params)), fresh)
+
+
+async def answer(request: Request, name: str, params: Any, compute: Callable[[Workspace], Any]) -> Rendered:
+    """The cached JSON answer, looked up on the event loop; on a miss `compute(ws)` runs in
+    a worker thread on a cursor of its own, and the rendered JSON is kept."""
+    state = request.app.state
+    key = (state.hub.version, name, repr(params))
+
+    def fresh() -> Rendered:
+        with state.workspace.cursor(auto_refresh=False) as ws:
+            return Rendered(dumps(compute(ws)))
+
+    found, value = state.cache.peek(key, fresh)
+    if found:
+        return value  # type: ignore[no-any-return]
+    return await run_in_threadpool(state.cache.get_or_compute, key, fresh)

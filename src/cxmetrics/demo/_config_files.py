@@ -1,0 +1,88 @@
+"""The demo organisation's configuration files: its business hours and SLA policies.
+
+`cxmetrics demo` writes them into the workspace (only where the file does not exist yet,
+so a user's own never gets overwritten), so that business-hours durations, SLA compliance
+and the dashboard's SLA page have something true to show. Both follow the generator: the
+schedules are the hours its agents answer in (`_channels.SCHEDULES`, in the demo's time
+zone), and the first-reply targets are those its "Urgent tickets: 1-hour first reply
+target" policy annotation announces.
+"""
+
+from __future__ import annotations
+
+from cxmetrics.demo._channels import CHANNEL_SPECS, SCHEDULES
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hours(schedule: str) -> str:
+    """`{ mon-fri = ["08:00-18:00"], sat = [...] }` from the generator's weekly hours."""
+    week = SCHEDULES[schedule]
+    parts = []
+    if len(set(week[:5])) == 1 and week[0] is not None:
+        parts.append(f'mon-fri = ["{week[0][0]:02d}:00-{week[0][1]:02d}:00"]')
+        rest = range(5, 7)
+    else:
+        rest = range(7)
+    for day in rest:
+        hours = week[day]
+        parts.append(f'{_DAYS[day]} = ["{hours[0]:02d}:00-{hours[1]:02d}:00"]' if hours else f"{_DAYS[day]} = []")
+    return "{ " + ", ".join(parts) + " }"
+
+
+def schedules_toml(timezone: str) -> str:
+    extended = [c.name for c in CHANNEL_SPECS if c.schedule == "extended"]
+    return f"""# Written by `cxmetrics demo`: the demo organisation's business hours (edit freely;
+# see docs/business-time.md). Tickets on the live channels are answered on extended hours.
+default = "office"
+
+[schedules.office]
+timezone = "{timezone}"
+hours = {_hours("office")}
+holiday_calendars = [{{ country = "GB", subdiv = "ENG" }}]
+
+[schedules.extended]
+timezone = "{timezone}"
+hours = {_hours("extended")}
+
+[[schedule_rules]]
+schedule = "extended"
+when = {{ channel = [{", ".join(f'"{c}"' for c in extended)}] }}
+"""
+
+
+SLA_TOML = """# Written by `cxmetrics demo`: the demo organisation's SLA policies (edit freely; see
+# docs/sla.md). The first policy whose conditions a ticket meets applies.
+
+[[policy]]
+name = "VIP"
+description = "The VIP team's customers"
+conditions = { team = ["VIP"] }
+
+[policy.targets]
+first_reply      = { urgent = "30m", high = "1h", default = "2h", hours = "business" }
+next_reply       = { urgent = "1h", default = "4h", hours = "business" }
+requester_wait   = { default = "16h", hours = "business" }
+total_resolution = { default = "72h", hours = "calendar" }
+
+[[policy]]
+name = "Live channels"
+description = "Chat, phone and messaging: answered within minutes"
+conditions = { channel = ["chat", "phone", "messaging"] }
+
+[policy.targets]
+first_reply      = { urgent = "5m", high = "10m", default = "30m", hours = "business" }
+total_resolution = { default = "48h", hours = "calendar" }
+
+[[policy]]
+name = "Everyone else"
+description = "Email, web and social"
+
+[policy.targets]
+first_reply      = { urgent = "1h", high = "4h", normal = "8h", low = "24h", hours = "business" }
+next_reply       = { urgent = "2h", default = "8h", hours = "business" }
+periodic_update  = { default = "24h", hours = "calendar" }
+pausable_update  = { default = "16h", hours = "business" }
+agent_work_time  = { default = "24h", hours = "business" }
+total_resolution = { urgent = "24h", default = "120h", hours = "calendar" }
+"""

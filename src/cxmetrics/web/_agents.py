@@ -1,0 +1,83 @@
+"""Agents and bots: the scorecard (`ws.scorecard`) measuring humans and bots on the same
+KPIs, ranked only among those with at least `min_n` observations of the ranking KPI, and
+humans against bots overall (by who resolved the ticket)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxmetrics._workspace import Workspace
+from cxmetrics.errors import UserError
+from cxmetrics.metrics._registry import registry
+from cxmetrics.metrics._scorecard import KPIS
+from cxmetrics.web import _format as fmt
+from cxmetrics.web._data import drill_href
+from cxmetrics.web._filters import Filters
+
+COLUMNS: dict[str, str] = {
+    "solved_tickets": "Solved", "frt_first_touch": "First touch", "frt": "First response", "aht": "Handle time",
+    "fcr": "FCR", "reopen_rate": "Reopened", "csat": "CSAT",
+}
+RANK_BY = ("csat", "fcr", "solved_tickets")
+DEFAULT_MIN_N = 30
+MAX_MIN_N = 100_000
+
+
+def check(min_n: str | int | None, rank_by: str | None) -> tuple[int, str]:
+    """The scorecard controls, checked: min_n a whole number >= 1, rank_by one of RANK_BY."""
+    try:
+        n = DEFAULT_MIN_N if min_n in (None, "") else int(str(min_n))
+    except ValueError:
+        raise UserError(f"min_n '{min_n}' is not a whole number; use e.g. min_n=30.") from None
+    if not 1 <= n <= MAX_MIN_N:
+        raise UserError(f"min_n must be between 1 and {MAX_MIN_N:,}, got {n}.")
+    rank = rank_by or "csat"
+    if rank not in RANK_BY:
+        raise UserError(f"rank_by '{rank}' is not one of {', '.join(RANK_BY)}.")
+    return n, rank
+
+
+def agents(ws: Workspace, f: Filters, *, min_n: int = DEFAULT_MIN_N, rank_by: str = "csat") -> dict[str, Any]:
+    reg = registry()
+    units = {k: reg.resolve(k).spec.unit.value for k in KPIS}
+    min_ns = {k: reg.resolve(k).spec.min_n for k in KPIS}
+    rows = ws.scorecard(start=f.start, end=f.end, where=f.where, min_n=min_n, rank_by=rank_by).to_pylist()
+    out = []
+    for r in rows:
+        cells = []
+        for k in KPIS:
+            n = r.get(f"{k}_n") or 0
+            small = units[k] != "count" and n < min_ns[k]
+            cells.append({
+                "metric": k, "value": r.get(k), "text": fmt.value(r.get(k), units[k]), "n": n,
+                "small": small and r.get(k) is not None,
+                "href": drill_href(f, k, assignee=r["agent_id"]) if r.get(k) is not None else None,
+            })
+        out.append({"rank": r["rank"], "agent_id": r["agent_id"], "name": r["name"] or r["agent_id"],
+                    "type": r["type"], "team": r["team"] or "", "cells": cells, "ranked": r["rank"] is not None})
+    summary = ws.metrics(list(KPIS), by=["agent_type"], where=f.where, start=f.start, end=f.end).to_pylist()
+    by_type: dict[str, dict[str, Any]] = {}
+    for r in summary:
+        t = r["agent_type"] or "unresolved"
+        by_type.setdefault(t, {})[r["metric"]] = r
+    types = []
+    for t in ("human", "bot"):
+        if t not in by_type:
+            continue
+        cells = []
+        for k in KPIS:
+            r = by_type[t].get(k)
+            cells.append({"metric": k, "text": fmt.value(r["value"] if r else None, units[k]),
+                          "n": r["n"] if r else 0, "ci": fmt.interval(r["ci_low"], r["ci_high"], units[k]) if r else "",
+                          "small": bool(r and "small_sample" in r["flags"]),
+                          "href": drill_href(f, k, agent_type=t)})
+        types.append({"type": t, "cells": cells})
+    # the library ranks those with enough data; the rest follow, busiest first
+    out.sort(key=lambda r: (not r["ranked"], r["rank"] or 0, -(r["cells"][0]["value"] or 0), r["agent_id"]))
+    ranked = sum(1 for r in out if r["ranked"])
+    return {"rows": out, "columns": [{"metric": k, "label": COLUMNS[k]} for k in KPIS], "types": types,
+            "min_n": min_n, "rank_by": rank_by, "ranked": ranked, "unranked": len(out) - ranked,
+            "bots": sum(1 for r in out if r["type"] == "bot"), "humans": sum(1 for r in out if r["type"] != "bot")}
+
+
+__all__ = ["RANK_BY", "agents", "check"]

@@ -1,0 +1,306 @@
+"""The dashboard's routes: sign-in, the seven pages, and the static files.
+
+Pages are rendered on the server (Jinja2) from the data functions of `_data` and its
+siblings; a small script draws the Plotly charts and keeps the page live. A request
+with the `X-CXM-Fragment: 1` header gets only the page's content (what the live update
+swaps in). Page answers are cached per data version (the hub's), so twenty open
+dashboards cost one computation per change.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import threading
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+
+from cxmetrics._workspace import Workspace
+from cxmetrics.api.auth import login, logout, optional_principal, workspace_cursor
+from cxmetrics.errors import StoreError, UserError
+from cxmetrics.web import _agents, _channels, _data, _sla, _surveys, _tickets, _trends
+from cxmetrics.web import _format as fmt
+from cxmetrics.web._filters import DIMENSIONS, PRESETS, Filters
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger("cxmetrics.web")
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("cxmetrics.web", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+)
+_TEMPLATES.filters["count"] = fmt.count
+
+_ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
+    "overview": '<rect x="3" y="3" width="7" height="7" rx="1.5"/><rect x="14" y="3" width="7" height="7" rx="1.5"/>'
+                '<rect x="3" y="14" width="7" height="7" rx="1.5"/><rect x="14" y="14" width="7" height="7" rx="1.5"/>',
+    "trends": '<polyline points="3 17 9 11 13 15 21 7"/><polyline points="15 7 21 7 21 13"/>',
+    "channels": '<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/>',
+    "agents": '<circle cx="9" cy="8" r="4"/><path d="M2 21v-1a7 7 0 0 1 14 0v1"/><path d="M16 4.1a4 4 0 0 1 0 7.8"/>'
+              '<path d="M22 21v-1a6 6 0 0 0-4-5.6"/>',
+    "sla": '<circle cx="12" cy="12" r="9"/><polyline points="12 7 12 12 15.5 14"/>',
+    "surveys": '<polygon points="12 2.5 15 8.6 21.6 9.6 16.8 14.2 18 20.8 12 17.6 6 20.8 7.2 14.2 2.4 9.6 9 8.6"/>',
+    "tickets": '<line x1="9" y1="6" x2="21" y2="6"/><line x1="9" y1="12" x2="21" y2="12"/>'
+               '<line x1="9" y1="18" x2="21" y2="18"/><circle cx="4.5" cy="6" r="1"/><circle cx="4.5" cy="12" r="1"/>'
+               '<circle cx="4.5" cy="18" r="1"/>',
+}
+#: The left navigation: (path, label, icon markup).
+NAV = tuple((path, label, Markup(f'<svg viewBox="0 0 24 24" aria-hidden="true">{_ICONS[key]}</svg>'))
+            for path, label, key in (("/", "Overview", "overview"), ("/trends", "Trends", "trends"),
+                                     ("/channels", "Channels", "channels"), ("/agents", "Agents & bots", "agents"),
+                                     ("/sla", "SLA", "sla"), ("/surveys", "Surveys", "surveys"),
+                                     ("/tickets", "Tickets", "tickets")))
+FRAGMENT_HEADER = "x-cxm-fragment"
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in request.query_params.multi_items():
+        out.setdefault(k, []).append(v)
+    return out
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this server (no scheme, no other host) may follow a sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _login_redirect(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.headers.get(FRAGMENT_HEADER):
+        return Response(status_code=401)
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+def _cached(request: Request, name: str, compute: Callable[[], Any]) -> Any:
+    """`compute()`, cached under the hub's data version and the request's query string."""
+    state = request.app.state
+    cache, hub = getattr(state, "cache", None), getattr(state, "hub", None)
+    if cache is None or hub is None:
+        return compute()
+    return cache.get_or_compute((hub.version, "web", name, request.url.query), compute)
+
+
+def _render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
+    html = _TEMPLATES.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store", "Vary": "X-CXM-Fragment"})
+
+
+def _page(request: Request, ws: Workspace, page: str, title: str,
+          build: Callable[[Filters, dict[str, list[str]]], dict[str, Any]], keep: tuple[str, ...] = ()) -> Response:
+    """Render a page: check the sign-in, read the filters, build its data (cached), and
+    answer the whole page or, for a live update, only its content."""
+    principal = optional_principal(request)
+    if principal is None:
+        return _login_redirect(request)
+    params = _params(request)
+    error, code, data = None, 200, None
+    try:
+        anchor = _data.anchor_day(ws)
+        f = Filters.parse(params, anchor=anchor)
+    except UserError as exc:
+        f, error, code = Filters.parse({}, anchor=_data.anchor_day(ws)), str(exc), 400
+    if error is None:
+        try:
+            data = _cached(request, page, lambda: {"page": build(f, params), "status": _data.data_status(ws),
+                                                  "options": _data.filter_options(ws)})
+        except UserError as exc:
+            error, code = str(exc), 400
+        except StoreError as exc:
+            error, code = f"the store could not answer ({exc}); the page tries again on the next change.", 503
+        except Exception:  # a bug: logged with its traceback; the page still renders, saying so
+            log.exception("the %s page failed on %s", page, request.url)
+            error, code = "internal error: this is a bug in cxmetrics; the server log has the details.", 500
+    if data is None:
+        data = {"page": None, "status": _data.data_status(ws), "options": _data.filter_options(ws)}
+    hidden = [(k, v) for k in keep for v in params.get(k, []) if v.strip()]
+    context = {
+        "page": page, "title": title, "f": f, "d": data["page"], "status": data["status"], "options": data["options"],
+        "error": error, "principal": principal, "nav": NAV, "dimensions": DIMENSIONS, "presets": PRESETS,
+        "hidden": hidden, "nav_query": f.query(), "fmt": fmt, "path": request.url.path,
+    }
+    if request.headers.get(FRAGMENT_HEADER):
+        return _render(f"{page}.html", code, fragment=True, **context)
+    return _render(f"{page}.html", code, fragment=False, **context)
+
+
+# -- sign in ---------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    if optional_principal(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _render("login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+def login_submit(request: Request, key: str = Form(""), next: str = Form("/")) -> Response:
+    target = _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    if not key.strip():
+        return _render("login.html", 400, next=target, error="Paste an API key to sign in.")
+    try:
+        login(request, response, key)
+    except HTTPException:
+        return _render("login.html", 401, next=target,
+                       error="That key is not valid (unknown, revoked or mistyped). Check it and try again.")
+    return response
+
+
+@router.post("/logout")
+def logout_submit() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    logout(response)
+    return response
+
+
+# -- pages -----------------------------------------------------------------------------
+
+
+def _sla_clock(request: Request, ws: Workspace) -> Callable[[], None] | None:
+    """Bring the SLA clocks to now the way the API does (at most every few seconds)."""
+    if not _sla.available():
+        return None
+    from cxmetrics.api._routes_sla import fresh
+
+    return lambda: fresh(request, ws)
+
+
+@router.get("/")
+def overview_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        bench = (params.get("benchmark") or [""])[-1].strip() or None
+        return _data.overview(ws, f, benchmark=bench, evaluate_sla=_sla_clock(request, ws))
+
+    return _page(request, ws, "overview", "Overview", build, keep=("benchmark",))
+
+
+@router.get("/trends")
+def trends_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        def one(name: str) -> str | None:
+            return (params.get(name) or [""])[-1].strip() or None
+
+        data = _trends.trends(ws, f, one("metric") or _trends.DEFAULT_METRIC, one("by"), one("grain"))
+        return {**data, "choices": _trends.metric_choices(), "splits": _trends.SPLITS, "grains": _trends.GRAINS,
+                "grain_asked": one("grain") or ""}
+
+    return _page(request, ws, "trends", "Trends", build, keep=("metric", "by", "grain"))
+
+
+@router.get("/channels")
+def channels_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    return _page(request, ws, "channels", "Channels", lambda f, params: _channels.channels(ws, f))
+
+
+@router.get("/agents")
+def agents_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        min_n, rank_by = _agents.check((params.get("min_n") or [""])[-1].strip(),
+                                       (params.get("rank_by") or [""])[-1].strip() or None)
+        return _agents.agents(ws, f, min_n=min_n, rank_by=rank_by)
+
+    return _page(request, ws, "agents", "Agents & bots", build, keep=("min_n", "rank_by"))
+
+
+@router.get("/sla")
+def sla_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        within = (params.get("within") or [""])[-1].strip() or _sla.DEFAULT_WITHIN
+        return _sla.sla(ws, f, within=within, evaluate=_sla_clock(request, ws))
+
+    return _page(request, ws, "sla", "SLA", build, keep=("within",))
+
+
+@router.get("/surveys")
+def surveys_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    return _page(request, ws, "surveys", "Surveys", lambda f, params: _surveys.surveys(ws, f))
+
+
+@router.get("/tickets")
+def tickets_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        metric = (params.get("metric") or [""])[-1].strip() or "tickets"
+        page_text = (params.get("page") or ["1"])[-1].strip() or "1"
+        if not page_text.isdigit() or int(page_text) < 1:
+            raise UserError(f"page '{page_text}' is not a page number (1, 2, ...).")
+        extra = _tickets.extra_where(params)
+        data = _tickets.tickets(ws, f, metric, extra, page=min(int(page_text), 1_000_000))
+        base = [(k, v) for k, vs in params.items() if k != "page" for v in vs]
+        data["prev_href"] = "/tickets?" + urlencode(base + [("page", str(data["page"] - 1))]) if data["page"] > 1 else None
+        data["next_href"] = ("/tickets?" + urlencode(base + [("page", str(data["page"] + 1))])
+                             if data["page"] < data["pages"] else None)
+        data["choices"] = _tickets.drillable_choices()
+        return data
+
+    return _page(request, ws, "tickets", "Tickets", build, keep=("metric", *_tickets.EXTRA))
+
+
+# -- static files ----------------------------------------------------------------------
+
+_STATIC = resources.files("cxmetrics.web") / "static"
+_TYPES = {".css": "text/css; charset=utf-8", ".js": "application/javascript; charset=utf-8",
+          ".svg": "image/svg+xml"}
+_gzipped: dict[str, bytes] = {}
+_gzip_lock = threading.Lock()
+
+
+def _plotly_path() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _served(name: str, data_fn: Callable[[], bytes], media: str, request: Request, max_age: int) -> Response:
+    """A static file, gzipped once in memory when the browser accepts it."""
+    headers = {"Cache-Control": f"public, max-age={max_age}", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        with _gzip_lock:
+            if name not in _gzipped:
+                _gzipped[name] = gzip.compress(data_fn(), compresslevel=6)
+        return Response(_gzipped[name], media_type=media, headers={**headers, "Content-Encoding": "gzip"})
+    return Response(data_fn(), media_type=media, headers=headers)
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js(request: Request) -> Response:
+    """Plotly's browser bundle from the installed plotly package (no CDN: works offline)."""
+    path = _plotly_path()
+    if not path.is_file():
+        raise HTTPException(404, "plotly.min.js is missing from the installed plotly package: reinstall plotly.")
+    return _served("plotly", path.read_bytes, _TYPES[".js"], request, 86400)
+
+
+@router.get("/static/{name}")
+def static_file(name: str, request: Request) -> Response:
+    suffix = Path(name).suffix
+    if "/" in name or name.startswith(".") or suffix not in _TYPES:
+        raise HTTPException(404, f"no static file '{quote(name)}'")
+    item = _STATIC / name
+    if not item.is_file():
+        raise HTTPException(404, f"no static file '{quote(name)}'")
+    return _served(name, item.read_bytes, _TYPES[suffix], request, 300)
+
+
+@router.get("/favicon.ico")
+def favicon(request: Request) -> Response:
+    return _served("favicon.svg", (_STATIC / "favicon.svg").read_bytes, _TYPES[".svg"], request, 86400)
+
+
+__all__ = ["NAV", "router"]

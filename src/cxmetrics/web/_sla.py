@@ -1,0 +1,191 @@
+"""SLA: compliance by policy and metric over the period, and the live list of targets at
+risk (active, due within the next `within`) with the time left, from `cxmetrics.sla`.
+
+Compliance is the SLA package's: achieved / (achieved + breached) over the targets that
+settled in the period (an achieved target at its completion, a breached one at its due
+time), with a Wilson 95% interval. The view's channel, team, priority and tier filters
+apply (the package groups by them; groups are summed here before the share is taken);
+SLA targets have no agent type, so that filter does not apply to them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from cxmetrics._workspace import Workspace
+from cxmetrics.errors import CxError, UserError
+from cxmetrics.metrics._stats import wilson
+from cxmetrics.web import _format as fmt
+from cxmetrics.web._charts import ACCENT, layout
+from cxmetrics.web._filters import Filters
+
+#: Global filters -> the SLA package's group names (agent type has no SLA column).
+SLA_GROUPS = {"channel": "channel", "team": "team", "priority": "priority", "tier": "tier"}
+#: Columns of at-risk rows the global filters compare against.
+TARGET_FILTER_COLUMNS = {"channel": "channel", "team": "team", "priority": "priority", "tier": "customer_tier"}
+WITHIN = {"30m": 1800.0, "1h": 3600.0, "4h": 4 * 3600.0, "1d": 86400.0}
+DEFAULT_WITHIN = "1h"
+AT_RISK_LIMIT = 200
+EXAMPLE = """[[policy]]
+name = "Standard"
+[policy.targets]
+first_reply = { urgent = "1h", high = "4h", default = "8h", hours = "calendar" }
+total_resolution = { urgent = "8h", high = "1d", default = "3d", hours = "calendar" }"""
+METRIC_LABELS = {"first_reply": "First reply", "next_reply": "Next reply", "periodic_update": "Periodic update",
+                 "pausable_update": "Pausable update", "requester_wait": "Requester wait",
+                 "agent_work_time": "Agent work time", "total_resolution": "Total resolution"}
+
+
+def available() -> bool:
+    """Whether this installation has the SLA package with what the page reads."""
+    try:
+        if importlib.util.find_spec("cxmetrics.sla") is None:
+            return False
+        from cxmetrics import sla
+    except Exception:  # noqa: BLE001 - a broken SLA package: the rest of the dashboard still shows
+        return False
+    return all(hasattr(sla, n) for n in ("at_risk", "compliance", "refresh_sla", "load_policies"))
+
+
+def status(ws: Workspace) -> tuple[bool, str]:
+    """(configured, why not): SLAs need the package and at least one policy in sla.toml."""
+    if not available():
+        return False, "this installation has no SLA module (cxmetrics.sla)."
+    from cxmetrics.sla import load_policies
+
+    try:
+        policies = load_policies(ws)
+    except UserError as exc:
+        return False, f"the policy file has errors: {exc}"
+    if not policies.policies:
+        return False, f"no SLA policies yet ({ws.path / 'sla.toml'} does not exist or is empty)."
+    return True, ""
+
+
+def _sum(rows: list[dict[str, Any]], keys: tuple[str, ...], f: Filters) -> list[dict[str, Any]]:
+    """Settled targets summed over the filter groups, per `keys`, with compliance and its
+    Wilson interval recomputed from the sums."""
+    wanted = {SLA_GROUPS[d]: set(v) for d, v in f.dims.items() if d in SLA_GROUPS}
+    acc: dict[tuple[Any, ...], list[int]] = {}
+    for r in rows:
+        if any(r.get(g) not in values for g, values in wanted.items()):
+            continue
+        cell = acc.setdefault(tuple(r[k] for k in keys), [0, 0])
+        cell[0] += r["achieved"]
+        cell[1] += r["breached"]
+    out = []
+    for key, (k, b) in sorted(acc.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        n = k + b
+        lo, hi = wilson(k, n)
+        value = 100.0 * k / n if n else None
+        out.append({**dict(zip(keys, key, strict=True)), "achieved": k, "breached": b, "n": n, "value": value,
+                    "text": fmt.value(value, "percent"),
+                    "ci": fmt.interval(None if lo is None else 100 * lo, None if hi is None else 100 * hi, "percent")})
+    return out
+
+
+def compliance_rows(ws: Workspace, f: Filters, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Compliance per `keys` (SLA group names) in the view."""
+    from cxmetrics.sla import compliance
+
+    groups = list(dict.fromkeys([*keys, *(SLA_GROUPS[d] for d in f.dims if d in SLA_GROUPS)]))
+    rows = compliance(ws.con, by=groups, start=f.start, end=f.end).to_pylist()
+    return _sum(rows, keys, f)
+
+
+def at_risk_rows(ws: Workspace, f: Filters, within_s: float) -> list[dict[str, Any]]:
+    """Active targets due within `within_s` of the last clock evaluation, soonest first."""
+    from cxmetrics.sla import at_risk
+
+    rows = at_risk(ws.con, within_s=within_s).to_pylist()
+    tz = ZoneInfo(ws.settings.timezone)
+    out = []
+    for r in rows:
+        if any(r.get(TARGET_FILTER_COLUMNS[d]) not in set(v) for d, v in f.dims.items() if d in TARGET_FILTER_COLUMNS):
+            continue
+        due = r["due_at"]
+        out.append({
+            "ticket_id": r["ticket_id"], "source": r["source"], "policy": r["policy"],
+            "metric": METRIC_LABELS.get(r["metric"], r["metric"]), "priority": r["priority"] or "",
+            "channel": r["channel"] or "", "team": r["team"] or "", "assignee": r["assignee_id"] or "unassigned",
+            "left": fmt.duration(r["due_in_s"]), "left_s": r["due_in_s"],
+            "due": due.astimezone(tz).strftime("%d %b %H:%M") if isinstance(due, datetime) else str(due),
+            "target": fmt.duration(r["target_s"]), "urgent": r["due_in_s"] is not None and r["due_in_s"] < 900,
+        })
+        if len(out) >= AT_RISK_LIMIT:
+            break
+    return out
+
+
+def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
+        evaluate: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The SLA page: `evaluate` brings the clocks to now first (the server's, else the
+    package's `refresh_sla`)."""
+    if within not in WITHIN:
+        raise UserError(f"within '{within}' is not one of {', '.join(WITHIN)}.")
+    ok, why = status(ws)
+    if not ok:
+        return {"configured": False, "title": "SLAs are not configured", "reason": why, "example": EXAMPLE}
+    try:
+        if evaluate is not None:
+            evaluate()
+        else:
+            from cxmetrics.sla import refresh_sla
+
+            with ws._write_lock:
+                refresh_sla(ws)
+        overall = compliance_rows(ws, f, ())
+        by_metric = compliance_rows(ws, f, ("metric",))
+        by_policy = compliance_rows(ws, f, ("policy", "metric"))
+        risk = at_risk_rows(ws, f, WITHIN[within])
+    except UserError:
+        raise
+    except (CxError, duckdb.Error) as exc:  # a store without the SLA tables, a failing clock
+        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return {"configured": False, "title": "SLA figures are unavailable",
+                "reason": f"the SLA figures could not be read: {line}", "example": EXAMPLE}
+    for r in [*by_metric, *by_policy]:
+        r["label"] = METRIC_LABELS.get(r["metric"], r["metric"])
+    figure = {
+        "data": [{
+            "type": "bar", "orientation": "h", "y": [r["label"] for r in by_metric], "x": [r["value"] for r in by_metric],
+            # no colour judgement: SLA targets say what is due, not what share is good enough
+            "marker": {"color": ACCENT},
+            "error_x": {"type": "data", "symmetric": False, "color": "#374151", "thickness": 1.2, "width": 3,
+                        "array": [_hi(r) for r in by_metric], "arrayminus": [_lo(r) for r in by_metric]},
+            "text": [f"{r['text']} (n={r['n']:,}, 95% CI {r['ci']})" for r in by_metric], "textposition": "none",
+            "hovertemplate": "%{y}: %{text}<extra></extra>",
+        }],
+        "layout": layout(hovermode="closest", margin={"l": 180, "t": 8, "r": 24}, showlegend=False,
+                         xaxis={"range": [0, 102], "ticksuffix": "%", "dtick": 20},
+                         yaxis={"autorange": "reversed", "rangemode": "normal",
+                                "ticktext": [f"{r['label']}  {r['text']}" for r in by_metric],
+                                "tickvals": [r["label"] for r in by_metric]}),
+    }
+    head = overall[0] if overall else {"text": "—", "n": 0, "ci": "", "breached": 0, "achieved": 0, "value": None}
+    return {"configured": True, "overall": head, "by_metric": by_metric, "by_policy": by_policy, "figure": figure,
+            "at_risk": risk, "within": within, "withins": list(WITHIN), "ignores_agent_type": "agent_type" in f.dims}
+
+
+def _interval_bounds(r: dict[str, Any]) -> tuple[float | None, float | None]:
+    lo, hi = wilson(r["achieved"], r["n"])
+    return (None, None) if lo is None or hi is None else (100 * lo, 100 * hi)
+
+
+def _hi(r: dict[str, Any]) -> float | None:
+    _, hi = _interval_bounds(r)
+    return None if hi is None or r["value"] is None else hi - r["value"]
+
+
+def _lo(r: dict[str, Any]) -> float | None:
+    lo, _ = _interval_bounds(r)
+    return None if lo is None or r["value"] is None else r["value"] - lo
+
+
+__all__ = ["EXAMPLE", "WITHIN", "available", "sla", "status"]

@@ -1,0 +1,208 @@
+"""Trends: any metric over time, split by any dimension, with 95% bands where the metric
+has an interval, annotations drawn as vertical lines, and each annotation's before/after
+effect tested (`ws.compare(..., annotation=id)`)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from cxmetrics._workspace import Workspace
+from cxmetrics.errors import UnknownNameError, UserError
+from cxmetrics.metrics._registry import registry
+from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
+from cxmetrics.metrics._spec import Kind
+from cxmetrics.web import _format as fmt
+from cxmetrics.web._charts import PALETTE, layout, rgba, scale_for
+from cxmetrics.web._data import tone
+from cxmetrics.web._filters import Filters
+
+#: Dimensions a trend may be split by (ticket dimensions; `segment` belongs to customers).
+SPLITS: dict[str, str] = {d: d.replace("_", " ").capitalize() for d in LIBRARY_DIMENSIONS if d != "segment"}
+SPLITS["tier"] = "Customer tier"
+GRAINS = ("hour", "day", "week", "month", "quarter")
+MAX_SERIES = 8
+EFFECT_DAYS = 28
+DEFAULT_METRIC = "csat"
+
+
+def auto_grain(f: Filters) -> str:
+    """A grain that gives a readable number of points for the period's length."""
+    if f.days <= 2:
+        return "hour"
+    if f.days <= 31:
+        return "day"
+    if f.days <= 190:
+        return "week"
+    return "month"
+
+
+def metric_choices() -> list[dict[str, str]]:
+    """Every metric a trend can show: id and label (durations with their statistics)."""
+    out = []
+    for s in registry():
+        if s.kind is Kind.DURATION:
+            for stat in ("median", "mean", "p90"):
+                name = s.id if stat == s.stat else f"{s.id}_{stat}"
+                out.append({"id": name, "label": f"{s.label} ({stat})"})
+        else:
+            out.append({"id": s.id, "label": s.label})
+    return sorted(out, key=lambda m: m["label"].lower())
+
+
+def check(metric: str, by: str | None, grain: str | None, f: Filters) -> tuple[str, str | None, str]:
+    """The request, checked: unknown names raise UserError with the fix."""
+    registry().resolve(metric)
+    if by and by not in SPLITS:
+        raise UnknownNameError("split dimension", by, SPLITS)
+    g = grain or auto_grain(f)
+    if g not in GRAINS:
+        raise UserError(f"grain '{g}' is not one of {', '.join(GRAINS)}.")
+    if g == "hour" and f.days > 14:
+        raise UserError("an hourly trend covers at most 14 days; choose a shorter period or grain=day.")
+    return metric, by or None, g
+
+
+def _period_end(start: date, grain: str) -> date:
+    if grain in ("hour", "day"):
+        return start + timedelta(days=1)
+    if grain == "week":
+        return start + timedelta(days=7)
+    months = {"month": 1, "quarter": 3}[grain]
+    m = start.month - 1 + months
+    return date(start.year + m // 12, m % 12 + 1, 1)
+
+
+def period_view(f: Filters, period: str, grain: str) -> Filters:
+    """The view narrowed to one period of a chart (clipped to the view's own period)."""
+    start = date.fromisoformat(period[:10])
+    end = _period_end(start, grain)
+    return Filters(start=max(start, f.start), end=min(end, f.end), period="custom", dims=f.dims)
+
+
+def _drill(f: Filters, metric: str, by: str | None, group: Any, period: str, grain: str) -> str:
+    view = period_view(f, period, grain)
+    extra = {by: str(group)} if by and group is not None else {}
+    return "/tickets?" + urlencode(view.drill_params(metric, **extra))
+
+
+def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | None = None,
+           grain: str | None = None) -> dict[str, Any]:
+    """A metric over time (split by `by`), as a Plotly figure plus the annotation effects."""
+    metric, by, grain = check(metric, by, grain, f)
+    ref = registry().resolve(metric)
+    unit = ref.spec.unit.value
+    rows = ws.metrics([metric], by=[by] if by else None, grain=grain, where=f.where, start=f.start,
+                      end=f.end).to_pylist()
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r.get(by) if by else "all", []).append(r)
+    ranked = sorted(groups, key=lambda g: (-sum(r["n"] or 0 for r in groups[g]), str(g)))
+    shown, hidden = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
+    divisor, suffix = scale_for(unit, [r["value"] for r in rows] + [r["ci_high"] for r in rows])
+    traces: list[dict[str, Any]] = []
+    for i, g in enumerate(shown):
+        series = sorted(groups[g], key=lambda r: str(r["period"]))
+        colour = PALETTE[i % len(PALETTE)]
+        x = [str(r["period"]) for r in series]
+        name = str(g) if by else ref.spec.label
+        if any(r["ci_low"] is not None for r in series):
+            traces.append({"type": "scatter", "x": x, "y": [_s(r["ci_high"], divisor) for r in series],
+                           "mode": "lines", "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False,
+                           "legendgroup": name})
+            traces.append({"type": "scatter", "x": x, "y": [_s(r["ci_low"], divisor) for r in series],
+                           "mode": "lines", "line": {"width": 0}, "fill": "tonexty",
+                           # many overlapping bands would hide the lines: fainter then
+                           "fillcolor": rgba(colour, 0.13 if len(shown) <= 3 else 0.06), "hoverinfo": "skip",
+                           "showlegend": False,
+                           "legendgroup": name})
+        small = ["small_sample" in r["flags"] for r in series]
+        traces.append({
+            "type": "scatter", "mode": "lines+markers", "name": name, "x": x, "legendgroup": name,
+            "y": [_s(r["value"], divisor) for r in series],
+            "line": {"color": colour, "width": 2},
+            "marker": {"size": [7 if s else 5 for s in small], "color": ["#fff" if s else colour for s in small],
+                       "line": {"color": colour, "width": 1.5}},
+            "customdata": [_drill(f, metric, by, None if g == "all" else g, str(r["period"]), grain) for r in series],
+            "text": [f"{fmt.value(r['value'], unit)} (n={r['n']:,})"
+                     + (f", 95% CI {fmt.interval(r['ci_low'], r['ci_high'], unit)}" if r["ci_low"] is not None else "")
+                     + (" · small sample" if s else "") for r, s in zip(series, small, strict=True)],
+            "hovertemplate": "%{text}<extra>" + name + "</extra>",
+        })
+    notes = annotations(ws, f)
+    shapes, labels = [], []
+    for i, a in enumerate(notes):
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": a["x"], "x1": a["x"], "y0": 0, "y1": 1,
+                       "line": {"color": "#9ca3af", "width": 1.2, "dash": "dot"}})
+        labels.append({"x": a["x"], "xref": "x", "yref": "paper", "y": 1.0 - 0.09 * (i % 3), "yanchor": "top",
+                       "xanchor": "left", "text": a["short"], "showarrow": False, "hovertext": a["label"],
+                       "font": {"size": 11, "color": "#4b5563"}, "bgcolor": "rgba(255,255,255,0.85)"})
+    yaxis: dict[str, Any] = {"title": {"text": suffix or _unit_title(unit)}}
+    if unit == "percent":
+        yaxis["ticksuffix"] = "%"
+    figure = {"data": traces, "layout": layout(shapes=shapes, annotations=labels, yaxis=yaxis, showlegend=len(shown) > 1,
+                                               margin={"t": 16}, legend={"y": -0.12, "yanchor": "top"})}
+    effects = effects_of(ws, f, metric, notes)
+    return {
+        "metric": metric, "label": ref.spec.label, "description": ref.spec.description, "unit": unit, "by": by,
+        "grain": grain, "figure": figure, "empty": not rows, "hidden_groups": [str(g) for g in hidden],
+        "annotations": notes, "effects": effects, "has_bands": ref.spec.kind not in (Kind.COUNT, Kind.RATIO, Kind.CUSTOM),
+    }
+
+
+def _s(v: float | None, divisor: float) -> float | None:
+    return None if v is None else v / divisor
+
+
+def _unit_title(unit: str) -> str:
+    return {"percent": "%", "count": "count", "points": "points", "score": "score", "currency": "cost"}.get(unit, unit)
+
+
+def annotations(ws: Workspace, f: Filters) -> list[dict[str, Any]]:
+    """Annotations whose time falls in the view's period, oldest first."""
+    rows = ws.sql(
+        "SELECT annotation_id, label, kind, description, strftime(ts, '%Y-%m-%dT%H:%M') AS x, "
+        "strftime(ts, '%d %b %Y') AS day FROM annotations "
+        "WHERE ts >= CAST(? AS TIMESTAMPTZ) AND ts < CAST(? AS TIMESTAMPTZ) ORDER BY ts, annotation_id",
+        [f.start.isoformat(), f.end.isoformat()],
+    ).to_pylist()
+    for r in rows:
+        r["short"] = r["label"] if len(r["label"]) <= 26 else r["label"][:25] + "…"
+    return rows
+
+
+def effects_of(ws: Workspace, f: Filters, metric: str, notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each annotation's effect on the metric: the 28 days before against the 28 days from
+    it, in the view's filters, tested as `cxmetrics compare --annotation` does."""
+    ref = registry().resolve(metric)
+    unit = ref.spec.unit.value
+    out = []
+    for a in notes:
+        try:
+            rows = ws.compare([metric], annotation=a["annotation_id"], days=EFFECT_DAYS, where=f.where).to_pylist()
+        except UserError as exc:
+            out.append({**a, "error": str(exc)})
+            continue
+        r = rows[0] if rows else None
+        if r is None or r["a_value"] is None or r["b_value"] is None:
+            out.append({**a, "error": "not enough data on both sides"})
+            continue
+        delta = r["change"] if r["change"] is not None else r["b_value"] - r["a_value"]
+        sig = r["significant"]
+        out.append({
+            **a, "error": None,
+            "before": fmt.value(r["a_value"], unit), "before_n": fmt.count(r["a_n"]),
+            "after": fmt.value(r["b_value"], unit), "after_n": fmt.count(r["b_n"]),
+            "change": fmt.change(delta, unit), "ci": "" if r["ci_low"] is None else _ci_change(r, unit),
+            "p": fmt.p_value(r["p_value"]), "verdict": "not tested" if sig is None else ("real change" if sig else "noise"),
+            "tone": tone(delta, ref.spec.direction, sig), "test": r["test"] or "",
+        })
+    return out
+
+
+def _ci_change(r: dict[str, Any], unit: str) -> str:
+    return f"{fmt.change(r['ci_low'], unit)} to {fmt.change(r['ci_high'], unit)}"
+
+
+__all__ = ["GRAINS", "SPLITS", "auto_grain", "metric_choices", "trends"]

@@ -1,0 +1,101 @@
+"""The watcher running on the real clock: in a thread (the server's way), as an asyncio
+task, woken by notify() and by new data, and stopped cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from alerts._alerts_helpers import config
+
+import cxmetrics
+from cxmetrics.alerts import Watcher
+
+POLICIES = """
+[[policy]]
+name = "Urgent"
+conditions = { priority = ["urgent"] }
+[policy.targets]
+first_reply = { urgent = "1h" }
+"""
+
+
+def created(tmp_path, ticket_id: str, minutes_ago: float):
+    """An events file creating an urgent ticket `minutes_ago` before now (its first
+    reply is due 60 min after creation)."""
+    ts = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+    path = tmp_path / f"{ticket_id}.csv"
+    path.write_text("event_id,ticket_id,ts,kind,actor_type,priority\n"
+                    f"{ticket_id}-c,{ticket_id},{ts},created,customer,urgent\n")
+    return path
+
+
+def wait_for(predicate, timeout: float = 20.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_thread_on_the_servers_workspace_alerts_and_wakes_on_notify(tmp_path, hooks):
+    path = tmp_path / "ws"
+    (path).mkdir()
+    (path / "sla.toml").write_text(POLICIES)
+    with cxmetrics.open(path) as ws:
+        ws.import_file("events", created(tmp_path, "T-1", 50))  # due in 10 min: at risk
+        w = Watcher(ws, config=config(hooks), interval=3600)  # the clock alone would not tick again
+        w.start()
+        try:
+            assert w.running
+            assert wait_for(lambda: len(hooks.accepted) == 2)  # webhook and Slack
+            assert {p.json["ticket"]["ticket_id"] for p in hooks.at("/hook")} == {"T-1"}
+            ws.import_file("events", created(tmp_path, "T-2", 55))  # events arrive (as the API imports them)
+            w.notify()
+            assert wait_for(lambda: len(hooks.accepted) == 4, timeout=10)
+        finally:
+            w.stop()
+        assert not w.running
+    assert sorted(p.json["ticket"]["ticket_id"] for p in hooks.at("/hook")) == ["T-1", "T-2"]
+
+
+def test_a_watcher_over_a_folder_notices_imports_by_other_connections(tmp_path, hooks):
+    path = tmp_path / "ws"
+    path.mkdir()
+    (path / "sla.toml").write_text(POLICIES)
+    cxmetrics.open(path).close()
+    w = Watcher(path, config=config(hooks), interval=3600)
+    w.start()
+    try:
+        time.sleep(0.5)  # the first step finds nothing
+        with cxmetrics.open(path) as ws:  # the watcher holds the workspace only during a step
+            ws.import_file("events", created(tmp_path, "T-9", 45))
+        assert wait_for(lambda: len(hooks.accepted) == 2, timeout=15)  # seen within the 2 s change poll
+    finally:
+        w.stop()
+
+
+def test_an_asyncio_task_runs_until_cancelled(tmp_path, hooks):
+    path = tmp_path / "ws"
+    path.mkdir()
+    (path / "sla.toml").write_text(POLICIES)
+    with cxmetrics.open(path) as ws:
+        ws.import_file("events", created(tmp_path, "T-1", 50))
+        w = Watcher(ws, config=config(hooks), interval=3600)
+
+        async def main() -> None:
+            task = asyncio.create_task(w.run_async())
+            for _ in range(400):
+                if len(hooks.accepted) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+        asyncio.run(main())
+    assert len(hooks.accepted) == 2

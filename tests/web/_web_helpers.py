@@ -1,0 +1,58 @@
+"""Helpers shared by the dashboard's browser tests (imported by conftest and the tests)."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cxmetrics
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+# SLA policies for the test workspaces (calendar hours: no schedule needed)
+SLA_TOML = """[[policy]]
+name = "VIP"
+conditions = { customer_tier = ["enterprise"] }
+[policy.targets]
+first_reply = { urgent = "30m", default = "2h", hours = "calendar" }
+
+[[policy]]
+name = "Standard"
+[policy.targets]
+first_reply = { urgent = "1h", high = "4h", default = "8h", hours = "calendar" }
+total_resolution = { default = "3d", hours = "calendar" }
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server: its base URL, keys, and the app (for reference numbers)."""
+
+    url: str
+    admin: str
+    viewer: str
+    app: Any
+    path: Path
+
+    def cursor(self) -> cxmetrics.Workspace:
+        """A read view of the server's own workspace (the reference for what pages show)."""
+        return self.app.state.workspace.cursor(auto_refresh=False)
+
+
+class Console:
+    """What a page logged: errors and uncaught exceptions (a page must log none)."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))

@@ -1,0 +1,150 @@
+"""Fixtures for the dashboard tests.
+
+- `demo_path`: a 3,000-ticket demo workspace, generated once per session (facts refreshed).
+- `tiny`: a hand-made workspace of three tickets whose numbers are checked by hand.
+- `server`: the app (API + dashboard) over a copy of the demo, served by uvicorn on a free
+  loopback port in a thread, with an admin and a viewer key.
+- `browser`: Debian's Chromium driven by Playwright's sync API. Missing Chromium fails the
+  tests (with the fix), it never skips them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SLA_TOML, Console, Server, free_port
+
+import cxmetrics
+from cxmetrics.demo import DemoConfig, generate
+
+DEMO_TICKETS = 3000
+ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", "activity", "funnel", "costs",
+         "annotations")
+
+# Three tickets in the week of Monday 2 March 2026 (UTC workspace), answered by hand:
+#   T1 09:00 -> reply 09:30 (1,800 s), CSAT 5;  T2 10:00 -> 11:00 (3,600 s), CSAT 4;
+#   T3 11:00 -> 13:00 (7,200 s), CSAT 2.   All solved the same day, by email.
+TINY_CSV = """ticket_id,created_at,channel,priority,status,requester_id,assignee_id,team,topic,first_reply_at,solved_at,csat
+T1,2026-03-02T09:00:00Z,email,normal,solved,C1,A1,Billing,billing,2026-03-02T09:30:00Z,2026-03-02T15:00:00Z,5
+T2,2026-03-03T10:00:00Z,email,high,solved,C2,A1,Billing,billing,2026-03-03T11:00:00Z,2026-03-03T16:00:00Z,4
+T3,2026-03-04T11:00:00Z,chat,normal,solved,C3,A2,Tier 1,login,2026-03-04T13:00:00Z,2026-03-04T17:00:00Z,2
+"""
+
+
+def import_demo(path: Path, tickets: int = DEMO_TICKETS, seed: int = 11) -> None:
+    with cxmetrics.open(path) as ws:
+        for batch in generate(DemoConfig(tickets=tickets, seed=seed)):
+            for name in ORDER:
+                if name in batch and batch[name].num_rows:
+                    ws.import_table(name, batch[name], source="demo", label=f"demo:{name}", canonical=True)
+        ws.refresh()
+
+
+@pytest.fixture(scope="session")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("web-demo") / "ws"
+    import_demo(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_ws(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[cxmetrics.Workspace]:
+    """A read-only view of a copy of the demo (for page-data tests)."""
+    copy = tmp_path_factory.mktemp("web-demo-ro") / "ws"
+    shutil.copytree(demo_path, copy)
+    with cxmetrics.open(copy) as ws:
+        yield ws
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Iterator[cxmetrics.Workspace]:
+    csv = tmp_path / "tiny.csv"
+    csv.write_text(TINY_CSV, encoding="utf-8")
+    with cxmetrics.open(tmp_path / "ws") as ws:
+        ws.import_file("tickets", csv)
+        ws.refresh()
+        yield ws
+
+
+@pytest.fixture(scope="session")
+def server(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    import uvicorn
+
+    from cxmetrics.api import create_app
+    from cxmetrics.api.auth import create_key
+
+    path = tmp_path_factory.mktemp("web-server") / "ws"
+    shutil.copytree(demo_path, path)
+    (path / "sla.toml").write_text(SLA_TOML, encoding="utf-8")
+    app = create_app(path, watch_alerts=False)
+    _, admin = create_key(app.state.workspace, "browser admin", "admin")
+    _, viewer = create_key(app.state.workspace, "browser viewer", "viewer")
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="cxmetrics-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield Server(f"http://127.0.0.1:{port}", admin, viewer, app, path)
+    finally:
+        srv.should_exit = True
+        thread.join(10)
+
+
+def _chromium_missing() -> str:
+    return (f"Chromium is not installed at {CHROMIUM}: the browser tests drive Debian's Chromium. Run the project's "
+            "test command, ./scripts/test, which installs it (or: apt-get install chromium).")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(_chromium_missing(), pytrace=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is not installed: run ./scripts/test (it installs the test extras).", pytrace=False)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def signed_in(browser: Any, server: Server) -> Iterator[Any]:
+    """A browser context at 1440x900 holding an admin session (one sign-in per session)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    r = context.request.post(server.url + "/login", form={"key": server.admin, "next": "/favicon.ico"})
+    assert r.ok, r.status
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(signed_in: Any) -> Iterator[Any]:
+    """A new page in the signed-in context, with its console recorded as `page.console`."""
+    pg = signed_in.new_page()
+    pg.console = Console(pg)  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        pg.close()

@@ -1,0 +1,286 @@
+"""The data behind each page, without a browser: the library is the reference (the pages
+must show exactly its numbers), plus figures checked by hand on a three-ticket workspace."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from web._web_helpers import SLA_TOML
+
+import cxmetrics
+from cxmetrics.errors import UserError
+from cxmetrics.web import _format as fmt
+from cxmetrics.web._agents import agents, check
+from cxmetrics.web._channels import channels
+from cxmetrics.web._data import TILES, anchor_day, filter_options, overview, spark_window
+from cxmetrics.web._filters import Filters
+from cxmetrics.web._sla import status as sla_status
+from cxmetrics.web._surveys import surveys
+from cxmetrics.web._tickets import drillable_choices, tickets
+from cxmetrics.web._trends import trends
+
+PLAIN = ["csat", "nps", "ces", "frt", "full_resolution_time", "fcr", "tickets", "bot_resolution_rate"]
+
+
+def view(ws: cxmetrics.Workspace, **params: str) -> Filters:
+    return Filters.parse({k: [v] for k, v in params.items()}, anchor=anchor_day(ws))
+
+
+def tiles_by_metric(data: dict) -> dict:
+    return {t["metric"]: t for t in data["tiles"]}
+
+
+# -- overview --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params", [{}, {"channel": "email"}, {"period": "90d", "team": "Tier 1"},
+                                    {"agent_type": "bot", "period": "365d"}])
+def test_overview_values_are_the_librarys(demo_ws: cxmetrics.Workspace, params: dict) -> None:
+    f = view(demo_ws, **params)
+    data = tiles_by_metric(overview(demo_ws, f))
+    ref = {r["metric"]: r for r in demo_ws.metrics(PLAIN, where=f.where, start=f.start, end=f.end).to_pylist()}
+    for metric in PLAIN:
+        tile, want = data[metric], ref[metric]
+        assert tile["value"] == want["value"], metric
+        assert tile["n"] == want["n"], metric
+        assert tile["value_text"] == fmt.value(want["value"], want["unit"]), metric
+        assert tile["href"].startswith(f"/tickets?metric={metric}&from={f.start}&to={f.end}")
+    backlog = demo_ws.metrics(["backlog"], where=f.where, start=f.start, end=f.end).to_pylist()[0]
+    assert data["backlog"]["value"] == backlog["value"]
+
+
+def test_overview_changes_are_the_librarys_tests(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="90d")
+    data = tiles_by_metric(overview(demo_ws, f))
+    tests = {r["metric"]: r for r in demo_ws.compare(PLAIN, f.previous(), (f.start, f.end)).to_pylist()}
+    for metric in ("csat", "frt", "fcr", "tickets"):
+        change, test = data[metric]["change"], tests[metric]
+        assert change["delta"] == pytest.approx(test["change"])
+        assert change["significant"] is test["significant"]
+        assert change["previous_text"] == fmt.value(test["a_value"], test["unit"])
+        # good/bad follows the direction, and only a significant change gets a colour
+        if not test["significant"]:
+            assert change["tone"] == "neutral"
+
+
+def test_sparklines_are_weekly_library_values(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws)
+    s0, s1 = spark_window(f)
+    assert s0.weekday() == 0 and s1.weekday() == 0 and (s1 - s0).days == 84  # 12 complete ISO weeks
+    data = tiles_by_metric(overview(demo_ws, f))
+    weekly = demo_ws.metrics(["tickets"], start=s0, end=s1, grain="week").to_pylist()
+    assert [p["value"] for p in data["tickets"]["spark_points"]] == [r["value"] for r in weekly]
+    assert data["tickets"]["spark"]["path"].startswith("M")
+
+
+def test_cost_tile_is_the_last_complete_month(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="90d")
+    cost = tiles_by_metric(overview(demo_ws, f))["cost_per_resolution"]
+    month_start = date(f.end.year, f.end.month, 1)
+    prev = date(month_start.year - (month_start.month == 1), (month_start.month - 2) % 12 + 1, 1)
+    ref = demo_ws.metrics(["cost_per_resolution"], grain="month", start=prev, end=month_start).to_pylist()
+    assert cost["value"] == ref[-1]["value"]
+    # costs have no channel: a channel filter says so instead of showing a wrong number
+    filtered = tiles_by_metric(overview(demo_ws, view(demo_ws, channel="chat")))["cost_per_resolution"]
+    assert not filtered["available"] and "Channel" in filtered["note"]
+
+
+def test_hand_checked_figures_on_three_tickets(tiny: cxmetrics.Workspace) -> None:
+    f = Filters.parse({"from": ["2026-03-02"], "to": ["2026-03-09"]}, anchor=date(2026, 3, 9))
+    data = tiles_by_metric(overview(tiny, f))
+    # CSAT: scores 5, 4, 2 on 1-5 -> 2 of 3 in the top box = 66.7%.
+    # Wilson 95% for 2/3 (z = 1.96): centre (0.6667 + 0.6403) / 2.2805 = 0.5731,
+    # half-width 1.96 * sqrt(0.07407 + 0.10671) / 2.2805 = 0.3654 -> 20.8% .. 93.9%.
+    assert data["csat"]["value_text"] == "66.7%"
+    assert data["csat"]["n"] == 3
+    assert data["csat"]["ci_text"] == "20.8–93.9%"
+    assert data["csat"]["small_sample"] is True  # 3 answers < 30
+    # first replies after 30 min, 1 h and 2 h: the median is 1 h
+    assert data["frt"]["value_text"] == "1h 00m"
+    # each solved 6 h after creation
+    assert data["full_resolution_time"]["value_text"] == "6h 00m"
+    assert data["tickets"]["value_text"] == "3"
+    assert data["tickets"]["sub_text"] == "0.4 a day"  # 3 tickets / 7 days
+    assert data["backlog"]["value_text"] == "0"
+    # the week before holds nothing: no change to claim
+    assert data["csat"]["change"] is None
+    # CSAT's declared target is 80%: 66.7% misses it
+    assert data["csat"]["target"] == {"text": "80.0%", "met": False}
+    email = tiles_by_metric(overview(tiny, f.with_dims(channel="email")))
+    assert email["csat"]["value_text"] == "100.0%" and email["tickets"]["value_text"] == "2"
+
+
+def test_sla_tile_says_how_to_configure(demo_ws: cxmetrics.Workspace) -> None:
+    configured, why = sla_status(demo_ws)
+    assert not configured and "sla.toml" in why
+    tile = tiles_by_metric(overview(demo_ws, view(demo_ws)))["sla_compliance"]
+    assert not tile["available"] and "not configured" in tile["note"]
+
+
+def test_every_tile_is_there(demo_ws: cxmetrics.Workspace) -> None:
+    data = overview(demo_ws, view(demo_ws))
+    assert [t["key"] for t in data["tiles"]] == [t.key for t in TILES]
+
+
+def test_filter_options_count_tickets(demo_ws: cxmetrics.Workspace) -> None:
+    options = filter_options(demo_ws)
+    total = demo_ws.sql("SELECT count(*) AS n FROM ticket_facts WHERE NOT excluded").to_pylist()[0]["n"]
+    assert sum(o["n"] for o in options["channel"]) == total
+    assert {o["value"] for o in options["agent_type"]} <= {"human", "bot"}
+
+
+# -- trends ----------------------------------------------------------------------------
+
+
+def test_trend_series_are_the_librarys(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="365d")
+    data = trends(demo_ws, f, "tickets", "channel", "month")
+    lines = [t for t in data["figure"]["data"] if t.get("mode") == "lines+markers"]
+    ref = demo_ws.metrics(["tickets"], by=["channel"], grain="month", start=f.start, end=f.end).to_pylist()
+    assert sum(v for t in lines for v in t["y"] if v) == sum(r["value"] for r in ref)
+    assert {t["name"] for t in lines} == {r["channel"] for r in ref}
+    # counts have no interval: no bands
+    assert not data["has_bands"] and all(t.get("fill") is None for t in data["figure"]["data"])
+
+
+def test_trend_has_bands_annotations_and_effects(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="365d")
+    data = trends(demo_ws, f, "csat")
+    notes = demo_ws.sql(f"SELECT count(*) AS n FROM annotations WHERE ts >= '{f.start}' AND ts < '{f.end}'").to_pylist()
+    assert len(data["figure"]["layout"]["shapes"]) == notes[0]["n"] == len(data["effects"]) > 0
+    assert any(t.get("fill") == "tonexty" for t in data["figure"]["data"])  # the 95% band
+    launch = next(e for e in data["effects"] if e["label"] == "Chat Assistant launched")
+    ref = demo_ws.compare(["csat"], annotation="Chat Assistant launched", days=28).to_pylist()[0]
+    assert launch["before"] == fmt.value(ref["a_value"], "percent")
+    assert launch["after"] == fmt.value(ref["b_value"], "percent")
+
+
+def test_trend_checks_its_request(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws)
+    with pytest.raises(UserError, match="Did you mean 'csat'"):
+        trends(demo_ws, f, "csta")
+    with pytest.raises(UserError, match="split dimension"):
+        trends(demo_ws, f, "csat", "colour")
+    with pytest.raises(UserError, match="grain"):
+        trends(demo_ws, f, "csat", None, "fortnight")
+
+
+# -- channels, agents, surveys, tickets --------------------------------------------------
+
+
+def test_channels_match_the_library(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="90d")
+    data = channels(demo_ws, f)
+    total = demo_ws.metrics(["tickets"], start=f.start, end=f.end).to_pylist()[0]["value"]
+    heat = data["heatmap"]["data"][0]["z"]
+    assert sum(map(sum, heat)) == total  # every ticket in one hour-of-week cell
+    frt = {r["channel"]: r for r in demo_ws.metrics(["frt"], by=["channel"], start=f.start, end=f.end).to_pylist()}
+    for row in data["table"]:
+        assert row["cells"][0]["text"] == fmt.value(frt[row["channel"]]["value"], "seconds")
+
+
+def test_scorecard_is_the_librarys(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="365d")
+    data = agents(demo_ws, f, min_n=20, rank_by="csat")
+    ref = demo_ws.scorecard(start=f.start, end=f.end, min_n=20, rank_by="csat").to_pylist()
+    assert {r["agent_id"]: r["rank"] for r in data["rows"]} == {r["agent_id"]: r["rank"] for r in ref}
+    assert data["ranked"] == sum(1 for r in ref if r["rank"] is not None) > 0
+    assert data["bots"] >= 1  # bots are on the same scorecard
+    ranked = [r["rank"] for r in data["rows"] if r["ranked"]]
+    assert ranked == sorted(ranked)
+    with pytest.raises(UserError, match="min_n"):
+        check("0", None)
+    with pytest.raises(UserError, match="whole number"):
+        check("many", None)
+    with pytest.raises(UserError, match="rank_by"):
+        check("30", "speed")
+
+
+def test_survey_distributions_add_up_to_n(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="365d")
+    data = surveys(demo_ws, f)
+    ref = {r["metric"]: r for r in demo_ws.metrics(["csat", "nps", "ces", "survey_response_rate"], start=f.start,
+                                                   end=f.end).to_pylist()}
+    for card in data["cards"]:
+        assert card["answers"] == ref[card["metric"]]["n"]
+    csat_bars = next(c for c in data["cards"] if c["kind"] == "csat")["figure"]["data"][0]
+    assert csat_bars["x"] == ["1", "2", "3", "4", "5"]  # the whole scale, given or not
+    sent = sum(r["sent"] for r in data["rates"])
+    answered = sum(r["answered"] for r in data["rates"])
+    assert sent == ref["survey_response_rate"]["n"]
+    assert 100 * answered / sent == pytest.approx(ref["survey_response_rate"]["value"])
+    for c in data["comments"]:
+        assert (c["kind"] == "csat" and c["score"] <= 2) or (c["kind"] == "nps" and c["score"] <= 6)
+    assert data["comments"], "the demo has comments behind low scores"
+
+
+@pytest.mark.parametrize("metric", ["csat", "frt", "tickets", "backlog", "fcr"])
+def test_tickets_behind_a_number_are_its_n(demo_ws: cxmetrics.Workspace, metric: str) -> None:
+    f = view(demo_ws, channel="email")
+    data = tickets(demo_ws, f, metric)
+    ref = demo_ws.metrics([metric], where=f.where, start=f.start, end=f.end).to_pylist()[0]
+    assert data["total"] == ref["n"]
+    assert len(data["rows"]) == min(50, ref["n"])
+    assert data["csv_href"].startswith(f"/api/v1/tickets.csv?metric={metric}&from=")
+    assert "where=channel%3Aemail" in data["csv_href"]
+
+
+def test_every_metric_the_tickets_page_offers_has_rows_behind_it(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="7d")
+    choices = drillable_choices()
+    assert {"csat", "frt", "frt_p90", "backlog", "tickets", "survey_response_rate"} <= {c["id"] for c in choices}
+    assert not {"crr", "cost_per_resolution", "dau"} & {c["id"] for c in choices}
+    for c in choices:
+        tickets(demo_ws, f, c["id"], page_size=1)  # no UserError: each has a drill-down
+
+
+def test_tickets_pages_and_extra_filters(demo_ws: cxmetrics.Workspace) -> None:
+    f = view(demo_ws, period="90d")
+    first, second = tickets(demo_ws, f, "tickets", page=1), tickets(demo_ws, f, "tickets", page=2)
+    assert first["pages"] == -(-first["total"] // 50) and second["first"] == 51
+    assert {r["ticket_id"] for r in first["rows"]}.isdisjoint(r["ticket_id"] for r in second["rows"])
+    monday_9 = tickets(demo_ws, f, "tickets", {"weekday": ["1"], "hour_of_day": ["9"]})
+    heat = channels(demo_ws, f)["heatmap"]["data"][0]["z"]
+    assert monday_9["total"] == heat[0][9]
+    assert "weekday: Monday" in monday_9["filters_text"]
+    with pytest.raises(UserError):
+        tickets(demo_ws, f, "crr")  # customers, not tickets: nothing to list
+
+
+
+
+@pytest.fixture
+def sla_ws(demo_path, tmp_path):  # type: ignore[no-untyped-def]
+    import shutil
+
+    shutil.copytree(demo_path, tmp_path / "ws")
+    (tmp_path / "ws" / "sla.toml").write_text(SLA_TOML, encoding="utf-8")
+    with cxmetrics.open(tmp_path / "ws") as ws:
+        yield ws
+
+
+def test_sla_page_is_the_sla_packages(sla_ws: cxmetrics.Workspace) -> None:
+    from cxmetrics.sla import compliance
+    from cxmetrics.web._sla import sla
+
+    f = view(sla_ws, period="90d")
+    data = sla(sla_ws, f)  # evaluates the clocks now, then reads
+    assert data["configured"]
+    ref = compliance(sla_ws.con, start=f.start, end=f.end).to_pylist()[0]
+    assert (data["overall"]["n"], data["overall"]["achieved"]) == (ref["n"], ref["achieved"]) and ref["n"] > 0
+    assert data["overall"]["text"] == fmt.value(ref["compliance"], "percent")
+    by = {(r["policy"], r["metric"]): r for r in compliance(sla_ws.con, by=["policy", "metric"], start=f.start,
+                                                              end=f.end).to_pylist()}
+    assert {(r["policy"], r["metric"]): r["n"] for r in data["by_policy"]} == {k: r["n"] for k, r in by.items()}
+    # a filter sums the package's groups: email's compliance is the package's for email
+    email = sla(sla_ws, f.with_dims(channel="email"))["overall"]
+    ref_email = next(r for r in compliance(sla_ws.con, by=["channel"], start=f.start, end=f.end).to_pylist()
+                     if r["channel"] == "email")
+    assert (email["n"], email["achieved"]) == (ref_email["n"], ref_email["achieved"])
+    # the overview's tile agrees, and the change is tested
+    tile = tiles_by_metric(overview(sla_ws, f))["sla_compliance"]
+    assert tile["available"] and tile["value_text"] == data["overall"]["text"] and tile["n"] == ref["n"]
+    assert tile["change"] is None or tile["change"]["verdict"] in ("real change", "noise")
+    with pytest.raises(UserError, match="within"):
+        sla(sla_ws, f, within="1y")
