@@ -204,10 +204,12 @@ class Workspace:
     def refresh(self, full: bool = False) -> int:
         """Bring ticket_facts up to date with the events (only touched tickets unless
         `full`); returns how many tickets were refreshed."""
+        from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet
         from cxmetrics.facts import refresh_facts
 
+        schedules = ScheduleSet.load(self.path / SCHEDULES_FILE)
         with self._write_lock, translate_errors():
-            return refresh_facts(self.con, full=full)
+            return refresh_facts(self.con, full=full, schedules=schedules)
 
     def _auto_refresh(self) -> None:
         if self.auto_refresh:
@@ -240,6 +242,10 @@ class Workspace:
         refs = [registry().resolve(n) for n in names]
         check_request(refs, by=dims, grain=grain, where=dict(where or {}), start=start, end=end)
         self._auto_refresh()
+        if self.auto_refresh and any(r.spec.source == "sla_targets" for r in refs):
+            from cxmetrics.sla import refresh_sla
+
+            refresh_sla(self)
         with translate_errors():
             result = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end)
         if benchmark is not None:

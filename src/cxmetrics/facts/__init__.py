@@ -9,7 +9,11 @@
   created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time;
 - `contacts`, one row per call (each `call_queued` starts one), per chat offered to
   agents and per other ticket with reported handle time (`CONTACT_COLUMNS`): for handle
-  time, speed of answer, service level and abandonment, which count calls, not tickets.
+  time, speed of answer, service level and abandonment, which count calls, not tickets;
+- `ticket_facts_bh` and `reply_intervals_bh`, the business-time twins of every ticket
+  duration and reply interval (`BUSINESS_FACT_COLUMNS`, `REPLY_INTERVAL_BH_COLUMNS`):
+  the same spans and status times counting only the business hours of the ticket's
+  schedule (`schedules.toml`; without one they equal the calendar durations).
 
 The exact definitions are METRICS.md's; the column docs say how each is derived. A
 ticket's events are taken in order of ts, then of event id in natural order (`T1-9`
@@ -24,7 +28,30 @@ before `T1-10`: the shorter id first).
 
 from __future__ import annotations
 
-from cxmetrics.facts._columns import CONTACT_COLUMNS, FACT_COLUMNS, FCR_REPEAT_DAYS, REPLY_INTERVAL_COLUMNS
+from cxmetrics.facts._business import BusinessRefresh
+from cxmetrics.facts._business import last_refresh as last_business_refresh
+from cxmetrics.facts._columns import (
+    BUSINESS_FACT_COLUMNS,
+    BUSINESS_TWINS,
+    CONTACT_COLUMNS,
+    FACT_COLUMNS,
+    FCR_REPEAT_DAYS,
+    REPLY_BUSINESS_TWINS,
+    REPLY_INTERVAL_BH_COLUMNS,
+    REPLY_INTERVAL_COLUMNS,
+)
 from cxmetrics.facts._refresh import refresh_facts
 
-__all__ = ["CONTACT_COLUMNS", "FACT_COLUMNS", "FCR_REPEAT_DAYS", "REPLY_INTERVAL_COLUMNS", "refresh_facts"]
+__all__ = [
+    "BUSINESS_FACT_COLUMNS",
+    "BUSINESS_TWINS",
+    "CONTACT_COLUMNS",
+    "FACT_COLUMNS",
+    "FCR_REPEAT_DAYS",
+    "REPLY_BUSINESS_TWINS",
+    "REPLY_INTERVAL_BH_COLUMNS",
+    "REPLY_INTERVAL_COLUMNS",
+    "BusinessRefresh",
+    "last_business_refresh",
+    "refresh_facts",
+]

@@ -123,3 +123,39 @@ CONTACT_COLUMNS: tuple[Column, ...] = (
 FCR_REPEAT_DAYS = 7
 # an abandon sooner than this many seconds after queueing is a short abandon
 SHORT_ABANDON_S = 5
+
+# -- business time (facts/_business.py) -----------------------------------------------
+# Every calendar duration above with a business-time twin: the twin is the same span (or
+# the same sum of status intervals), counting only the business hours of the ticket's
+# schedule (schedules.toml). Call times (asa_s, abandon_wait_s, talk_s, hold_s, wrap_s,
+# handle_s) have none: a call is handled live, while the line is open, and its
+# service-level clock runs in seconds of the caller's wait.
+BUSINESS_TWINS: dict[str, str] = {
+    "frt_s": "frt_bh_s",
+    "frt_first_touch_s": "frt_first_touch_bh_s",
+    "first_resolution_s": "first_resolution_bh_s",
+    "full_resolution_s": "full_resolution_bh_s",
+    "requester_wait_s": "requester_wait_bh_s",
+    "agent_wait_s": "agent_wait_bh_s",
+    "on_hold_s": "on_hold_bh_s",
+    "agent_work_s": "agent_work_bh_s",
+    "frt_after_handoff_s": "frt_after_handoff_bh_s",
+}
+# the reply intervals' calendar column -> its twin
+REPLY_BUSINESS_TWINS: dict[str, str] = {"seconds": "seconds_bh"}
+
+BUSINESS_FACT_COLUMNS: tuple[Column, ...] = (
+    C("source", required=True),
+    C("ticket_id", required=True),
+    C("schedule", doc="the ticket's schedule: the first schedule rule of schedules.toml its current dimensions "
+                      "match, else the default"),
+    *(C(twin, T.NUMBER, doc=f"{name} in business seconds under the ticket's schedule (NULL when {name} is)")
+      for name, twin in BUSINESS_TWINS.items()),
+)
+
+REPLY_INTERVAL_BH_COLUMNS: tuple[Column, ...] = (
+    C("source", required=True),
+    C("ticket_id", required=True),
+    C("seq", T.INTEGER, required=True, doc="the reply interval's seq"),
+    C("seconds_bh", T.NUMBER, doc="started_at -> replied_at in business seconds under the ticket's schedule"),
+)

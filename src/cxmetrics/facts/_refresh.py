@@ -31,19 +31,26 @@ from contextlib import contextmanager
 
 import duckdb
 
-from cxmetrics.facts import _sql
+from cxmetrics.calendar import ScheduleSet
+from cxmetrics.facts import _business, _sql
 
 _MAX_LISTED_IMPORTS = 5_000  # beyond this many imports, new rows are found by a join
 _JOIN_FILTER_MAX = 20_000
 
 
-def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
+def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedules: ScheduleSet | None = None) -> int:
     """Recompute `ticket_facts`, `reply_intervals` and `contacts` for the tickets whose events or
     ticket row changed since the last refresh (all tickets with `full=True`, or when
-    the facts were never refreshed). Returns how many tickets were refreshed: their
-    facts rewritten, or removed when the ticket is gone.
+    the facts were never refreshed), and their business-time twins (`ticket_facts_bh`,
+    `reply_intervals_bh`) under `schedules` (default: the `schedules.toml` next to the
+    database file, else 24/7 UTC); all tickets when the schedules changed since the last
+    refresh. Returns how many tickets were refreshed: their facts rewritten, or removed
+    when the ticket is gone (`last_business_refresh(con)` says how many tickets' twins
+    changed).
 
     One transaction: a failure leaves the facts as they were."""
+    if schedules is None:
+        schedules = _business.workspace_schedules(con)
     # (a join whose build side has at most _JOIN_FILTER_MAX keys pushes them into the scan
     # of the other side as a list, so only matching rows are read whole: measured 2x
     # faster than the default min/max range for up to 10k tickets in scope, no gain at 100k)
@@ -51,7 +58,9 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
     with _settings(con, **settings), _transaction(con):
         if not full and _scalar(con, "SELECT count(*) FROM facts_state") == 0:
             full = True  # never refreshed: every row is new, and the full path is faster
-        n = _refresh_all(con) if full else _refresh_changed(con)
+        if not full and _business.stale(con, schedules):
+            full = True  # new schedules (or none recorded): every ticket's business time changes
+        n = _refresh_all(con, schedules) if full else _refresh_changed(con, schedules)
         # (a rollback drops them too)
         for name in _sql.TEMP_VIEWS:
             con.execute(f"DROP VIEW IF EXISTS {name}")
@@ -60,7 +69,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> int:
         return n
 
 
-def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
+def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     key = _derive(con, scoped=False)
     con.execute(_sql.repeat_flags(scoped=False))
     con.execute("DELETE FROM ticket_facts")
@@ -71,6 +80,7 @@ def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
     con.execute(_sql.contacts(scoped=False, key=key))
     con.execute("DELETE FROM contacts")
     con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
+    _business.refresh_business(con, schedules, scoped=False, key=key)
     con.execute("DELETE FROM facts_state")
     con.execute("""
         INSERT INTO facts_state
@@ -81,7 +91,7 @@ def _refresh_all(con: duckdb.DuckDBPyConnection) -> int:
     return _scalar(con, "SELECT count(*) FROM _fx_tk")
 
 
-def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
+def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     new = _new_rows(con)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_fresh AS
@@ -109,6 +119,7 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection) -> int:
         con.execute(_sql.contacts(scoped=True, key=key))
         con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
         con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
+        _business.refresh_business(con, schedules, scoped=True, key=key)
     con.execute("""
         INSERT INTO facts_state
         SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL

@@ -24,6 +24,7 @@ GRAINS = ("hour", "day", "week", "month", "quarter", "year")
 TIME_DIMENSIONS = {"hour_of_day": "hour({t})", "weekday": "isodow({t})"}
 QUANTILES = {"median": 0.5, "p90": 0.9}
 CUSTOMER_ONLY = ("segment",)  # dimensions ticket-level sources do not have
+SLA_ONLY = ("policy", "sla_metric")  # dimensions of SLA targets only
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ def check_request(refs: list[MetricRef], *, by: list[str], grain: str | None, wh
                 if d in CUSTOMER_ONLY:
                     raise UserError(f"'{d}' is a customer dimension: it applies to customer, activity and funnel "
                                     f"metrics, not to {ref.name} (over {ref.spec.source}).")
+                if d in SLA_ONLY and ref.spec.source != "sla_targets":
+                    raise UserError(f"'{d}' is an SLA dimension: it applies to sla_compliance and sla_breaches, "
+                                    f"not to {ref.name}.")
 
 
 def compile_queries(

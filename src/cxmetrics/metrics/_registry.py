@@ -10,6 +10,8 @@ a broken declaration stops the registry from loading (a wrong number is worse th
 'median'
 >>> r.resolve("aht").stat
 'mean'
+>>> r.resolve("frt_bh_p90").spec.expr   # the business-hours twin of frt, generated
+'frt_bh_s'
 """
 
 from __future__ import annotations
@@ -24,12 +26,75 @@ import sqlglot
 import yaml
 from pydantic import ValidationError
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from cxmetrics.errors import CxError, UnknownNameError
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import BUSINESS_SOURCES, DIMENSIONS, SOURCES
 from cxmetrics.metrics._spec import Kind, MetricSpec
 
 STATS = ("median", "mean", "p90")
+
+# Business-hours twins. A metric whose value is a ticket duration (or a share or mean of
+# one) is also offered in business time as `<id>_bh`, generated from its declaration: the
+# same declaration over its source's business twin (BUSINESS_SOURCES), every duration
+# column replaced by its business column (`frt_s` -> `frt_bh_s`), so the same rows count
+# (the twins are NULL exactly where the calendar columns are) and only the clock differs.
+# Statistic suffixes work alike (`frt_bh_p90`). Metrics over calls and chats (`contacts`:
+# AHT, ASA, service level, abandonment) stay calendar-only: a contact is answered and
+# handled live, while the line is staffed, and the call-centre standards (answered within
+# 20 s, Erlang C staffing) count the caller's wait on the clock; a business clock would
+# only hide what happens in the queue after hours.
+TWIN_SUFFIX = "_bh"
+_TWIN_CUSTOM = ("per_ticket_mean",)  # custom builders that read only twinned columns (`seconds`)
+_VALUE_FIELDS = ("expr", "numerator", "denominator")
+_SQL_FIELDS = ("where", "numerator", "denominator", "expr", "promoter", "detractor")
+
+
+def _columns_of(text: str | None) -> set[str]:
+    if text is None:
+        return set()
+    return {c.name for c in sqlglot.parse_one(text, dialect="duckdb").find_all(exp.Column)}
+
+
+def _renamed(text: str, columns: dict[str, str]) -> str:
+    """The SQL text with these column names replaced, the rest kept as written."""
+    out, at = [], 0
+    for token in sqlglot.tokenize(text, read="duckdb"):
+        if token.token_type is TokenType.VAR and token.text in columns:
+            out += [text[at:token.start], columns[token.text]]
+            at = token.end + 1
+    return "".join(out) + text[at:]
+
+
+def business_twin(spec: MetricSpec) -> MetricSpec | None:
+    """The business-hours twin of a declaration, or None when it has none: its source
+    has no business twin, its value reads no duration, or it reads a duration that has
+    no business twin (the call times)."""
+    if spec.twin_of is not None or spec.source not in BUSINESS_SOURCES:
+        return None
+    twin_source, columns = BUSINESS_SOURCES[spec.source]
+    if spec.kind is Kind.CUSTOM:
+        if spec.sql not in _TWIN_CUSTOM:
+            return None
+    else:
+        read = set().union(*(_columns_of(getattr(spec, f)) for f in _SQL_FIELDS))
+        durations = {c for c in read if c.endswith("_s") or c in columns}
+        valued = set().union(*(_columns_of(getattr(spec, f)) for f in _VALUE_FIELDS))
+        if not valued & set(columns) or not durations <= set(columns):
+            return None
+
+    rewritten = {f: _renamed(text, columns) for f in _SQL_FIELDS
+                 if (text := getattr(spec, f)) is not None and _columns_of(text) & set(columns)}
+    return spec.model_copy(update={
+        **rewritten,
+        "id": spec.id + TWIN_SUFFIX,
+        "label": f"{spec.label} (business hours)",
+        "description": f"{spec.description} In business hours: only the business time of the ticket's schedule "
+                       f"(schedules.toml) counts; without schedules it equals {spec.id}.",
+        "source": twin_source,
+        "benchmarks": (),  # the published references are calendar times
+        "twin_of": spec.id,
+    })
 
 
 def custom_queries() -> tuple[str, ...]:
@@ -156,11 +221,30 @@ def load(texts: dict[str, str]) -> Registry:
                 issues.append(f"{label}: id '{spec.id}' is declared twice (also in {seen[spec.id]})")
                 continue
             seen[spec.id] = file
+            if spec.twin_of is not None:
+                issues.append(f"{label}, field 'twin_of': set by the registry on the business-hours twins it "
+                              f"generates; remove it")
             issues += [f"{file}: {msg}" for msg in validate(spec)]
             specs.append(spec)
     if issues:
         raise RegistryError(list(dict.fromkeys(issues)))
-    return Registry(specs)
+    return Registry(_with_twins(specs))
+
+
+def _with_twins(specs: list[MetricSpec]) -> list[MetricSpec]:
+    """The declarations, each followed by its business-hours twin (a declared metric of
+    the twin's id wins over the generated one)."""
+    declared = {s.id for s in specs}
+    out, issues = [], []
+    for spec in specs:
+        out.append(spec)
+        twin = business_twin(spec)
+        if twin is not None and twin.id not in declared:
+            issues += validate(twin)
+            out.append(twin)
+    if issues:  # a twin is generated from a valid declaration: this is a bug here, not in the YAML
+        raise RegistryError([f"business-hours twin: {msg}" for msg in issues])
+    return out
 
 
 @functools.cache

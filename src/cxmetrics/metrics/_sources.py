@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cxmetrics.facts._columns import BUSINESS_TWINS, REPLY_BUSINESS_TWINS
+
 # dimension name -> column of every source's rows (each source yields these columns)
 DIMENSIONS: dict[str, str] = {
     "channel": "channel",
@@ -25,6 +27,8 @@ DIMENSIONS: dict[str, str] = {
     "created_by": "created_by",
     "status": "status",
     "segment": "segment",  # customers, activity and funnel only
+    "policy": "policy",  # SLA targets only
+    "sla_metric": "sla_metric",  # SLA targets only (first_reply, next_reply, ...)
 }
 # the ticket's dimensions as a source joined to ticket_facts f selects them
 _TICKET_DIMS = (
@@ -63,6 +67,15 @@ _FACT_COLUMNS = (
     "requester_id", "resolved_by_type", "resolver_id", "n_events", "last_event_at",
 )
 
+_BH_COLUMNS = ", ".join(f"b.{c}" for c in BUSINESS_TWINS.values())
+
+# A source with a business-time twin: the twin source (the same rows, plus the business
+# columns) and the calendar column -> business column map of the metrics over it.
+BUSINESS_SOURCES: dict[str, tuple[str, dict[str, str]]] = {
+    "tickets": ("tickets_bh", BUSINESS_TWINS),
+    "reply_intervals": ("reply_intervals_bh", REPLY_BUSINESS_TWINS),
+}
+
 SOURCES: dict[str, Source] = {
     s.name: s
     for s in (
@@ -72,6 +85,16 @@ SOURCES: dict[str, Source] = {
             ("created_at", "first_reply_at", "first_solved_at", "last_solved_at", "call_queued_at"),
             _FACT_COLUMNS,
             doc="one row per ticket (deleted, spam and merged tickets left out)",
+        ),
+        Source(
+            "tickets_bh",
+            f"""SELECT f.*, b.schedule, {_BH_COLUMNS}
+               FROM ticket_facts f LEFT JOIN ticket_facts_bh b ON b.source = f.source AND b.ticket_id = f.ticket_id
+               WHERE NOT f.excluded""",
+            ("created_at", "first_reply_at", "first_solved_at", "last_solved_at", "call_queued_at"),
+            (*_FACT_COLUMNS, "schedule", *BUSINESS_TWINS.values()),
+            doc="the rows of tickets, with each duration's business-time twin (_bh_s): business seconds under "
+                "the ticket's schedule",
         ),
         Source(
             "surveys",
@@ -108,6 +131,19 @@ SOURCES: dict[str, Source] = {
             doc="one row per customer message answered by an agent",
         ),
         Source(
+            "reply_intervals_bh",
+            # `seconds` is business seconds here too: custom builders over reply intervals
+            # (avg_response_time's per-ticket mean) read `seconds`
+            f"""SELECT r.* REPLACE (b.seconds_bh AS seconds), b.seconds_bh, f.channel, f.assignee_id, {_TICKET_DIMS}
+               FROM reply_intervals r JOIN ticket_facts f ON f.source = r.source AND f.ticket_id = r.ticket_id
+               LEFT JOIN reply_intervals_bh b ON b.source = r.source AND b.ticket_id = r.ticket_id AND b.seq = r.seq
+               WHERE NOT f.excluded""",
+            ("replied_at", "started_at"),
+            ("seq", "seconds", "seconds_bh", "started_at", "replied_at"),
+            doc="the rows of reply_intervals in business time: seconds_bh (and seconds) are business seconds "
+                "under the ticket's schedule",
+        ),
+        Source(
             "contacts",
             f"""SELECT c.*, f.channel, coalesce(c.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
                FROM contacts c JOIN ticket_facts f ON f.source = c.source AND f.ticket_id = c.ticket_id
@@ -117,6 +153,18 @@ SOURCES: dict[str, Source] = {
              "short_abandon", "talk_s", "hold_s", "wrap_s", "handle_s"),
             doc="one row per call, per chat offered to agents and per other ticket with handle time; "
                 "the agent is who answered",
+        ),
+        Source(
+            "sla_targets",
+            """SELECT s.source, s.ticket_id, s.policy, s.metric AS sla_metric, s.cycle, s.priority, s.channel,
+                      s.team, s.assignee_id, s.customer_tier, s.business, s.schedule, s.target_s, s.started_at,
+                      s.due_at, s.completed_at, s.elapsed_s, s.seconds_left, s.state, s.breached_at, s.settled_at,
+                      f.resolved_by_type, f.topic, f.product, f.region, f.created_by, f.status
+               FROM sla_targets s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id""",
+            ("settled_at", "breached_at", "completed_at", "started_at", "due_at"),
+            ("state", "policy", "sla_metric", "cycle", "business", "schedule", "target_s", "elapsed_s",
+             "seconds_left", "started_at", "due_at", "completed_at", "breached_at", "settled_at"),
+            doc="one row per SLA target and cycle (cxmetrics.sla), evaluated at the last SLA refresh",
         ),
         # Business tables. Their dimensions use the ticket sources' column names
         # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.
