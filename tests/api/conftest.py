@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import cxmetrics
+from cxmetrics._demo_run import write_config_files
 from cxmetrics.demo import DemoConfig, generate
 
 with warnings.catch_warnings():
@@ -31,9 +32,11 @@ ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", 
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A demo workspace of 2,000 tickets with its facts refreshed (source 'demo')."""
+    """A demo workspace of 2,000 tickets with its facts refreshed (source 'demo'), and the
+    demo's schedules.toml and sla.toml."""
     path = tmp_path_factory.mktemp("api-demo") / "ws"
     with cxmetrics.open(path) as ws:
+        write_config_files(ws, DemoConfig(tickets=DEMO_TICKETS, seed=7))  # business hours, SLA policies
         for batch in generate(DemoConfig(tickets=DEMO_TICKETS, seed=7)):
             for name in ORDER:
                 if name in batch and batch[name].num_rows:

@@ -35,7 +35,7 @@ import pyarrow as pa
 from cxmetrics._workspace import Workspace, translate_errors
 from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._business import DONE, OPEN
-from cxmetrics.metrics._compile import CUSTOMER_ONLY, TIME_DIMENSIONS, check_instant
+from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_instant
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
 from cxmetrics.metrics._spec import Kind
@@ -82,6 +82,14 @@ def _value_expr(ref: MetricRef) -> str:
     return "NULL"
 
 
+def _check_applies(where: dict[str, Any], columns: list[str], metric: str, source: str) -> None:
+    """Every filtered dimension must be a column of the rows listed (`policy` is an SLA
+    target's, `segment` a customer's: not a ticket's)."""
+    for name in where:
+        if name in DIMENSIONS and DIMENSIONS[name] not in columns:
+            raise UserError(f"'{name}' does not apply to {metric} (its rows are {source}, which have no {name}).")
+
+
 def _filters(where: dict[str, Any], time: str, custom_ok: bool) -> tuple[list[str], list[Any]]:
     conds: list[str] = []
     params: list[Any] = []
@@ -100,8 +108,6 @@ def _filters(where: dict[str, Any], time: str, custom_ok: bool) -> tuple[list[st
             continue
         if name not in DIMENSIONS:
             raise UnknownNameError("dimension", name, [*DIMENSIONS, *TIME_DIMENSIONS])
-        if name in CUSTOMER_ONLY and not custom_ok:
-            raise UserError(f"'{name}' is a customer dimension: ticket and survey rows do not have it.")
         col = DIMENSIONS[name]
         given = [str(v) for v in values if v is not None and str(v) != ""]
         alternatives = [f"{col} IN ({', '.join('?' for _ in given)})"] if given else []
@@ -142,6 +148,7 @@ def drill_query(ws: Workspace, metric: str, where: dict[str, Any] | None = None,
     cols, hidden = _visible(ws, source.sql)
     if "ticket_id" not in cols:
         raise UserError(f"'{metric}' is computed over {spec.source}: there are no tickets behind it to list.")
+    _check_applies(where, cols, metric, spec.source)
     time = spec.time
     conds, params = _window(time, start, end)
     more, more_params = _filters(where, time, custom_ok=False)
@@ -161,6 +168,7 @@ def _backlog(ws: Workspace, ref: MetricRef, where: dict[str, Any], end: Instant)
     """Tickets open at `end` (else now): created before it and not solved by then, or
     reopened before it after their last solve (the backlog metric's rule)."""
     check_instant(end, "to")
+    _check_applies(where, _visible(ws, SOURCES["tickets"].sql)[0], ref.name, "tickets")
     conds, params = _filters(where, "created_at", custom_ok=False)
     at = "CAST(? AS TIMESTAMPTZ)" if end is not None else "now()"
     at_params = [str(end)] * 3 if end is not None else []
@@ -192,6 +200,7 @@ def _backlog(ws: Workspace, ref: MetricRef, where: dict[str, Any], end: Instant)
 
 def _per_ticket(ws: Workspace, ref: MetricRef, where: dict[str, Any], start: Instant, end: Instant) -> DrillQuery:
     """avg_response_time: tickets placed by their first interval's end, with their mean interval."""
+    _check_applies(where, _visible(ws, "SELECT * FROM ticket_facts")[0], ref.name, "tickets")
     conds, params = _window("t", start, end)
     more, more_params = _filters(where, "t", custom_ok=False)
     source = SOURCES[ref.spec.source]

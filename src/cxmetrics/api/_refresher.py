@@ -25,9 +25,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cxmetrics._workspace import translate_errors
-from cxmetrics.facts import refresh_facts
-
 log = logging.getLogger("cxmetrics.api")
 
 
@@ -100,9 +97,8 @@ class Refresher:
             error: BaseException | None = None
             version = self._version
             try:
-                with self.derive_lock, self.workspace._write_lock, \
-                        self.workspace.cursor(auto_refresh=False) as cur, translate_errors():
-                    refresh_facts(cur.con)
+                with self.derive_lock, self.workspace.cursor(auto_refresh=False) as cur:
+                    cur.refresh()  # under the workspace's write lock, with its schedules
                 version = self.publish(sorted(tables) + ["ticket_facts"])
                 self.refreshes += 1
                 if self.after is not None:

@@ -25,8 +25,13 @@ from cxmetrics.api._models import (
 )
 from cxmetrics.api._params import answer
 from cxmetrics.metrics._compile import CUSTOMER_ONLY, TIME_DIMENSIONS
+
+try:  # SLA-only dimensions (policy, sla_metric) exist when the SLA metrics do
+    from cxmetrics.metrics._compile import SLA_ONLY
+except ImportError:  # pragma: no cover
+    SLA_ONLY = ()
 from cxmetrics.metrics._registry import registry
-from cxmetrics.metrics._sources import DIMENSIONS
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
 
 public = APIRouter(tags=["access"])
 router = APIRouter(dependencies=[Depends(api_viewer)], responses=COMMON_ERRORS)
@@ -115,10 +120,17 @@ def get_catalogue_entry(metric_id: str = Path(max_length=200)) -> JSON:
 @router.get("/dimensions", response_model=list[Dimension], tags=["metrics"],
             summary="The allow-list of dimensions for `by` and `where`")
 def get_dimensions() -> JSON:
-    rows = [{"name": d, "group_by": True, "filter": True,
-             "applies_to": "customers" if d in CUSTOMER_ONLY else "tickets"} for d in DIMENSIONS]
+    rows = [{"name": d, "group_by": True, "filter": True, "applies_to": _applies_to(d)} for d in DIMENSIONS]
     rows += [{"name": d, "group_by": True, "filter": False, "applies_to": "time"} for d in TIME_DIMENSIONS]
     return JSON(rows)
+
+
+def _applies_to(name: str) -> str:
+    if name in CUSTOMER_ONLY:
+        return "customers"
+    if name in SLA_ONLY:
+        return "sla_targets"
+    return "tickets"
 
 
 @router.get("/dimensions/{name}/values", response_model=DimensionValues, tags=["metrics"],
@@ -128,11 +140,12 @@ async def get_dimension_values(request: Request, name: str = Path(max_length=100
     if name not in DIMENSIONS:
         raise ApiError(404, f"no dimension '{name}' (GET /api/v1/dimensions lists them).", code="unknown_name")
     col = DIMENSIONS[name]
-    table = "customers" if name in CUSTOMER_ONLY else "ticket_facts"
+    applies = _applies_to(name)
+    rows_sql = "ticket_facts" if applies == "tickets" else f"({SOURCES[applies].sql}) src"
 
     def compute(ws: Workspace) -> dict[str, Any]:
         rows = ws.con.execute(
-            f"SELECT {col} FROM {table} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {_VALUES_LIMIT + 1}"
+            f"SELECT {col} FROM {rows_sql} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {_VALUES_LIMIT + 1}"
         ).fetchall()
         values = [None if r[0] is None else str(r[0]) for r in rows]
         return {"name": name, "values": values[:_VALUES_LIMIT], "truncated": len(values) > _VALUES_LIMIT}

@@ -84,7 +84,13 @@ async def get_metrics(
     asked = {"metrics": names, "by": dims, "grain": grain, "from": _text(a), "to": _text(b), "where": filters,
              "compare_to": compare_to, "benchmark": benchmark}
 
+    sla = any(registry().resolve(n).spec.source == "sla_targets" for n in names)
+
     def compute(ws: Workspace) -> dict[str, Any]:
+        if sla and request.app.state.sla_enabled:  # SLA metrics read the clocks: evaluate them now
+            from cxmetrics.api._routes_sla import fresh
+
+            fresh(request.app.state, ws)
         rows = ws.metrics(names, by=dims, grain=grain, where=filters, start=a, end=b, benchmark=benchmark).table
         comparison = None
         if span is not None:

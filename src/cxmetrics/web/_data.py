@@ -296,8 +296,9 @@ def _next_month(d: date) -> date:
 
 
 def _sla_tile(ws: Workspace, tile: Tile, f: Filters, evaluate: Callable[[], None] | None) -> dict[str, Any]:
-    """SLA compliance from the SLA package (while the registry has no `sla_compliance`):
-    the period against the previous one with a two-proportion test, weekly history."""
+    """SLA compliance from the SLA package (the same numbers as the registry's
+    `sla_compliance`, whose clocks the package evaluates): the period against the previous
+    one with a two-proportion test, weekly history."""
     from cxmetrics.web import _sla
 
     ok, why = _sla.status(ws)
@@ -356,7 +357,10 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     counts = ws.counts()
     currency = ws.settings.currency
     specs = {t.key: spec(t.metric) for t in TILES}
-    plain = [t.metric for t in TILES if specs[t.key] is not None and specs[t.key].kind is not Kind.CUSTOM]
+    # (the SLA tile reads the SLA package, which evaluates the clocks on its own cadence and
+    # says when SLAs are not configured, rather than asking the registry)
+    plain = [t.metric for t in TILES
+             if specs[t.key] is not None and specs[t.key].kind is not Kind.CUSTOM and t.key != "sla"]
     cur = _index(ws.metrics(plain, where=f.where, start=f.start, end=f.end, benchmark=segment).to_pylist())
     s0, s1 = spark_window(f)
     spark = _series(ws.metrics(plain, where=f.where, start=s0, end=s1, grain="week").to_pylist(), week_spine(s0, s1))
@@ -364,7 +368,7 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     tiles = []
     for t in TILES:
         ms = specs[t.key]
-        if ms is None and t.key == "sla":
+        if t.key == "sla":
             try:
                 tiles.append(_sla_tile(ws, t, f, evaluate_sla))
             except (CxError, duckdb.Error) as exc:  # the SLA store may be missing or broken: the rest still shows
