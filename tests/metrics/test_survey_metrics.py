@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+import cxmetrics
+
 from conftest import write
 
 HEADER = "response_id,ticket_id,customer_id,kind,scale,score,sent_at,responded_at\n"
@@ -186,3 +188,29 @@ def test_response_rate_without_answers(ws, tmp_path):
     sends = "send_id,ticket_id,customer_id,kind,sent_at\nS1,T1,C1,nps,2025-03-01T10:00:00Z\n"
     ws.import_file("survey_sends", write(tmp_path / "sends.csv", sends))
     assert value(ws, "survey_response_rate")["value"] == 0.0
+
+
+def test_response_rate_matches_sends_without_a_ticket(ws, tmp_path):
+    # relationship NPS (no ticket): matched by customer and send time; employee surveys (no
+    # ticket, no customer): matched by count within their batch (kind and send time)
+    sends = "send_id,ticket_id,customer_id,kind,sent_at\n" + "".join([
+        "N1,,C1,nps,2025-03-01T10:00:00Z\n", "N2,,C2,nps,2025-03-01T10:00:00Z\n",
+        "N3,,C1,nps,2025-06-01T10:00:00Z\n",                       # C1 answered March's, not June's
+        "E1,,,esat,2025-03-03T09:00:00Z\n", "E2,,,esat,2025-03-03T09:00:00Z\n",
+        "E3,,,esat,2025-03-03T09:00:00Z\n", "E4,,,esat,2025-03-03T09:00:00Z\n"])
+    ws.import_file("survey_sends", write(tmp_path / "sends.csv", sends))
+    ws.import_file("surveys", write(tmp_path / "a.csv", HEADER
+                                    + "R1,,C1,nps,0-10,9,2025-03-01T10:00:00Z,2025-03-02T10:00:00Z\n"
+                                    + "R2,,,esat,1-5,4,2025-03-03T09:00:00Z,2025-03-03T12:00:00Z\n"
+                                    + "R3,,,esat,1-5,5,2025-03-03T09:00:00Z,2025-03-04T12:00:00Z\n"
+                                    + "R4,,,esat,1-5,2,2025-03-03T09:00:00Z,2025-03-05T12:00:00Z\n"))
+    rate = lambda kind: value(ws, "survey_response_rate", where={"survey_kind": kind})  # noqa: E731
+    # nps: N1 answered, N2 and N3 not -> 1/3; esat: 3 answers for 4 sends -> 3/4
+    assert (rate("nps")["value"], rate("nps")["n"]) == (pytest.approx(100 / 3), 3)
+    assert (rate("esat")["value"], rate("esat")["n"]) == (pytest.approx(75.0), 4)
+    # all kinds: 4 answered of 7
+    assert value(ws, "survey_response_rate")["value"] == pytest.approx(400 / 7)
+    by_kind = {r["survey_kind"]: r["n"] for r in ws.metrics(["survey_response_rate"], by="survey_kind").to_pylist()}
+    assert by_kind == {"nps": 3, "esat": 4}
+    with pytest.raises(cxmetrics.UserError, match="survey dimension"):
+        ws.metrics(["frt"], by="survey_kind")

@@ -25,6 +25,7 @@ TIME_DIMENSIONS = {"hour_of_day": "hour({t})", "weekday": "isodow({t})"}
 QUANTILES = {"median": 0.5, "p90": 0.9}
 CUSTOMER_ONLY = ("segment",)  # dimensions ticket-level sources do not have
 SLA_ONLY = ("policy", "sla_metric")  # dimensions of SLA targets only
+SURVEY_ONLY = ("survey_kind",)  # dimensions of survey answers and sends only
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,9 @@ def check_request(refs: list[MetricRef], *, by: list[str], grain: str | None, wh
                 if d in CUSTOMER_ONLY:
                     raise UserError(f"'{d}' is a customer dimension: it applies to customer, activity and funnel "
                                     f"metrics, not to {ref.name} (over {ref.spec.source}).")
+                if d in SURVEY_ONLY and ref.spec.source not in ("surveys", "survey_sends"):
+                    raise UserError(f"'{d}' is a survey dimension: it applies to survey metrics such as "
+                                    f"survey_response_rate, not to {ref.name}.")
                 if d in SLA_ONLY and ref.spec.source != "sla_targets":
                     raise UserError(f"'{d}' is an SLA dimension: it applies to sla_compliance and sla_breaches, "
                                     f"not to {ref.name}.")

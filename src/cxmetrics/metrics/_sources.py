@@ -29,6 +29,7 @@ DIMENSIONS: dict[str, str] = {
     "segment": "segment",  # customers, activity and funnel only
     "policy": "policy",  # SLA targets only
     "sla_metric": "sla_metric",  # SLA targets only (first_reply, next_reply, ...)
+    "survey_kind": "kind",  # survey answers and sends only (csat, ces, nps, esat)
 }
 # the ticket's dimensions as a source joined to ticket_facts f selects them
 _TICKET_DIMS = (
@@ -111,15 +112,30 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "survey_sends",
-            f"""SELECT s.* EXCLUDE (channel), coalesce(s.channel, f.channel) AS channel, f.assignee_id, {_TICKET_DIMS},
-                      a.ticket_id IS NOT NULL AS answered
-               FROM survey_sends s
+            f"""SELECT s.* EXCLUDE (channel, _batch_rank), coalesce(s.channel, f.channel) AS channel, f.assignee_id,
+                      {_TICKET_DIMS},
+                      CASE WHEN s.ticket_id IS NOT NULL THEN t.ticket_id IS NOT NULL
+                           WHEN s.customer_id IS NOT NULL THEN c.customer_id IS NOT NULL
+                           ELSE s._batch_rank <= coalesce(b.answers, 0) END AS answered
+               FROM (SELECT *, row_number() OVER (PARTITION BY source, kind, sent_at, ticket_id IS NULL,
+                                                               customer_id IS NULL ORDER BY send_id) AS _batch_rank
+                     FROM survey_sends) s
                LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
-               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys) a
-                      ON a.source = s.source AND a.ticket_id = s.ticket_id AND a.kind = s.kind""",
+               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys WHERE ticket_id IS NOT NULL) t
+                      ON t.source = s.source AND t.ticket_id = s.ticket_id AND t.kind = s.kind
+               LEFT JOIN (SELECT DISTINCT source, customer_id, kind, sent_at FROM surveys
+                          WHERE ticket_id IS NULL AND customer_id IS NOT NULL) c
+                      ON s.ticket_id IS NULL AND c.source = s.source AND c.customer_id = s.customer_id
+                     AND c.kind = s.kind AND c.sent_at = s.sent_at
+               LEFT JOIN (SELECT source, kind, sent_at, count(*) AS answers FROM surveys
+                          WHERE ticket_id IS NULL AND customer_id IS NULL GROUP BY ALL) b
+                      ON s.ticket_id IS NULL AND s.customer_id IS NULL AND b.source = s.source AND b.kind = s.kind
+                     AND b.sent_at = s.sent_at""",
             ("sent_at",),
             ("kind", "answered", "sent_at"),
-            doc="one row per survey sent",
+            doc="one row per survey sent; answered when an answer of its kind names its ticket, else its "
+                "customer and send time; sends naming neither (employee surveys) are matched by count "
+                "within their batch (kind and send time)",
         ),
         Source(
             "reply_intervals",
