@@ -120,3 +120,30 @@ def test_holidays(workspace: Path) -> None:
     assert "2026-03-08  sun      Women's Day" in out and "2026-12-29  tue      holiday" in out
     code, out, _ = run(workspace, "holidays", "us", "--year", "2026", "--format", "json")
     assert json.loads(out) == []
+
+
+def test_set_and_remove_recompute_and_say_how_many_tickets_changed(tmp_path: Path) -> None:
+    import cxmetrics
+
+    # one ticket created Friday 2026-03-06 16:00 UTC and answered Monday 10:00 UTC: frt 66 h
+    with cxmetrics.open(tmp_path) as ws:
+        (tmp_path / "t.csv").write_text("ticket_id,created_at,first_reply_at\n"
+                                        "T1,2026-03-06T16:00:00Z,2026-03-09T10:00:00Z\n", encoding="utf-8")
+        ws.import_file("tickets", tmp_path / "t.csv")
+        assert ws.metrics("frt_bh").to_pylist()[0]["value"] == 66 * 3600  # no schedules: 24/7
+    code, out, err = run(tmp_path, "set", "office", "--hours", "mon-fri=09:00-17:00")
+    assert code == 0, err
+    # Friday 16-17 + Monday 09-10 = 2 h: the ticket's business time changed
+    assert "business time recomputed for 1 tickets; changed for 1" in out
+    with cxmetrics.open(tmp_path) as ws:
+        assert ws.metrics("frt_bh").to_pylist()[0]["value"] == 2 * 3600
+    # a second schedule nobody uses: everything is recomputed, nothing changes
+    code, out, _ = run(tmp_path, "set", "weekend", "--hours", "sat-sun=10:00-16:00")
+    assert code == 0 and "changed for 0" in out
+    assert run(tmp_path, "remove", "weekend")[0] == 0
+    code, _, err = run(tmp_path, "remove", "office")
+    assert code == 1 and "is the default schedule" in err
+    code, _, err = run(tmp_path, "set", "night", "--hours", "mon=25:00-26:00")
+    assert code == 1 and "is not HH:MM-HH:MM" in err
+    code, _, err = run(tmp_path, "set", "new_one")
+    assert code == 1 and "give its hours" in err

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from cxmetrics._output import render
 from cxmetrics.calendar._schedule import SCHEDULES_FILE, WEEKDAYS, Schedule, ScheduleSet
-from cxmetrics.errors import CxError, UserError
+from cxmetrics.errors import CxError, SettingsError, UserError
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
@@ -254,3 +254,95 @@ def humanise(seconds: float) -> str:
 
 def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _hours_spec(items: tuple[str, ...]) -> dict[str, list[str]]:
+    """`mon-fri=09:00-12:30,13:30-17:00` (repeatable; `sat=` for a closed day) -> the TOML table."""
+    hours: dict[str, list[str]] = {}
+    for item in items:
+        days, sep, spans = item.partition("=")
+        if not sep or not days.strip():
+            raise SettingsError(f"--hours '{item}' is not DAYS=HH:MM-HH:MM[,HH:MM-HH:MM], e.g. mon-fri=09:00-17:00 "
+                                "(sat= for a closed day; 24/7 for always).")
+        hours[days.strip().lower()] = [s.strip() for s in spans.split(",") if s.strip()]
+    return hours
+
+
+def _apply_and_report(ctx: click.Context, ss: ScheduleSet) -> None:
+    """Save the schedules, then (in an existing workspace) bring business time and SLA
+    clocks up to date and say how many tickets changed."""
+    ss.save(_path(ctx))
+    click.echo(f"saved {_path(ctx)}")
+    folder = _path(ctx).parent
+    if not (folder / "cxmetrics.duckdb").exists():
+        return
+    import cxmetrics
+    from cxmetrics.facts import last_business_refresh
+
+    with cxmetrics.open(folder) as ws:
+        ws.refresh()
+        done = last_business_refresh(ws.con)
+        if done is not None:
+            click.echo(f"business time recomputed for {done.tickets:,} tickets; changed for {done.changed:,}")
+        if (folder / "sla.toml").exists():
+            from cxmetrics.sla import refresh_sla
+
+            click.echo(f"SLA clocks recomputed for {refresh_sla(ws):,} tickets")
+
+
+@schedule_group.command("set")
+@click.argument("name")
+@click.option("--timezone", "tz", help="IANA time zone, e.g. Europe/Berlin (default: the schedule's, else UTC).")
+@click.option("--hours", "hours", multiple=True,
+              help="DAYS=SPANS, repeatable: mon-fri=09:00-12:30,13:30-17:00  sat=10:00-14:00  sun=  (or 24/7).")
+@click.option("--holiday", "holidays", multiple=True, help="A date or range: 2026-12-24 or 2026-12-27..2026-12-31.")
+@click.option("--calendar", "calendars", multiple=True, help="A holidays calendar: DE, or DE-BE with a subdivision.")
+@click.option("--default", "make_default", is_flag=True, help="Make it the default schedule.")
+@click.pass_context
+@_fail_cleanly
+def set_cmd(ctx: click.Context, name: str, tz: str | None, hours: tuple[str, ...], holidays: tuple[str, ...],
+            calendars: tuple[str, ...], make_default: bool) -> None:
+    """Create or change schedule NAME in schedules.toml (what is not given is kept), then
+    recompute business time and SLA clocks and say how many tickets changed."""
+    import tomllib
+
+    current = _load(ctx)
+    data = tomllib.loads(current.to_toml()) if _path(ctx).exists() else {"schedules": {}}
+    body = dict(data["schedules"].get(name, {}))
+    if tz:
+        body["timezone"] = tz
+    body.setdefault("timezone", "UTC")
+    if hours:
+        spec = _hours_spec(hours)
+        body["hours"] = "24/7" if list(spec) == ["24/7"] else spec
+    if "hours" not in body:
+        raise SettingsError(f"schedule '{name}' is new: give its hours, e.g. --hours mon-fri=09:00-17:00")
+    if holidays:
+        body["holidays"] = list(holidays)
+    if calendars:
+        body["holiday_calendars"] = [
+            {"country": c.split("-", 1)[0], **({"subdiv": c.split("-", 1)[1]} if "-" in c else {})} for c in calendars]
+    data["schedules"][name] = body
+    if make_default or "default" not in data:
+        data["default"] = name if make_default or len(data["schedules"]) == 1 else data.get("default", name)
+    _apply_and_report(ctx, ScheduleSet.from_dict(data, origin=str(_path(ctx))))
+
+
+@schedule_group.command("remove")
+@click.argument("name")
+@click.pass_context
+@_fail_cleanly
+def remove_cmd(ctx: click.Context, name: str) -> None:
+    """Remove schedule NAME (not the default, nor one a rule names), then recompute."""
+    import tomllib
+
+    current = _load(ctx)
+    current[name]  # an unknown name fails here, with suggestions
+    data = tomllib.loads(current.to_toml())
+    if data.get("default") == name:
+        raise SettingsError(f"'{name}' is the default schedule: make another the default first "
+                            "(cxmetrics schedule set OTHER --default).")
+    if any(r.get("schedule") == name for r in data.get("schedule_rules", [])):
+        raise SettingsError(f"a rule assigns '{name}': remove that rule from {_path(ctx)} first.")
+    del data["schedules"][name]
+    _apply_and_report(ctx, ScheduleSet.from_dict(data, origin=str(_path(ctx))))
