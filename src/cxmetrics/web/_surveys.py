@@ -102,16 +102,15 @@ def response_rates(ws: Workspace, f: Filters) -> list[dict[str, Any]]:
     """Answered / sent per survey kind, with Wilson 95% intervals (as the registry's
     survey_response_rate, split by kind)."""
     sql, params = rows_in_view("survey_sends", "sent_at", f)
-    rows = ws.sql(f"SELECT kind, count(*) AS sent, count(*) FILTER (WHERE answered) AS answered, "
-                  f"count(ticket_id) AS with_ticket FROM ({sql}) GROUP BY ALL ORDER BY sent DESC", params).to_pylist()
+    rows = ws.sql(f"SELECT kind, count(*) AS sent, count(*) FILTER (WHERE answered) AS answered "
+                  f"FROM ({sql}) GROUP BY ALL ORDER BY sent DESC", params).to_pylist()
     out = []
     for r in rows:
         lo, hi = wilson(r["answered"], r["sent"])
         rate = 100.0 * r["answered"] / r["sent"] if r["sent"] else None
-        # a send is answered when its ticket has an answer of its kind: sends without a
-        # ticket (relationship NPS, employee surveys) can never match one
+        # (the registry's source matches an answer to its send by ticket, else by customer
+        # and send time, else by count within the batch: see survey_response_rate)
         out.append({"kind": r["kind"], "label": KINDS.get(r["kind"], r["kind"]), "sent": r["sent"],
-                    "matchable": r["with_ticket"] > 0,
                     "answered": r["answered"], "rate": rate, "rate_text": fmt.value(rate, "percent"),
                     "ci": fmt.interval(100 * lo if lo is not None else None, 100 * hi if hi is not None else None,
                                        "percent")})
@@ -150,7 +149,6 @@ def surveys(ws: Workspace, f: Filters) -> dict[str, Any]:
     rates = response_rates(ws, f)
     return {
         "cards": cards, "rates": rates, "comments": low_score_comments(ws, f),
-        "unmatched": [r["label"] for r in rates if not r["matchable"]],
         "overall_rate": {"text": fmt.value(rr["value"] if rr else None, "percent"), "n": fmt.count(rr["n"] if rr else 0),
                          "ci": fmt.interval(rr["ci_low"], rr["ci_high"], "percent") if rr else "",
                          "href": drill_href(f, "survey_response_rate")},
