@@ -73,7 +73,8 @@ class Workspace:
             self.settings.save(settings_path)
         # writes (imports, facts refreshes) from cursors of one workspace take turns
         self._write_lock = threading.RLock()
-        self.auto_refresh = True
+        # a read-only workspace cannot refresh its facts: it answers from them as they are
+        self.auto_refresh = not read_only
         with translate_errors():
             self.con = duckdb.connect(str(self.path / DB_FILE), read_only=read_only)
             self._configure()

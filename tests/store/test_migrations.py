@@ -68,3 +68,18 @@ def test_second_writer_gets_a_clear_error(tmp_path):
             [sys.executable, "-m", "cxmetrics", "--workspace", str(path), "status"], capture_output=True, text=True
         )
     assert out.returncode == 1 and "open in another process" in out.stderr
+
+
+def test_a_read_only_workspace_answers_from_its_facts_as_they_are(tmp_path):
+    import cxmetrics
+    from conftest import write
+
+    with cxmetrics.open(tmp_path) as ws:
+        ws.import_file("tickets", write(tmp_path / "t.csv", "ticket_id,created_at\nT1,2025-03-01T10:00:00Z\n"))
+        assert ws.metrics("tickets").to_pylist()[0]["value"] == 1.0  # refreshed here
+        ws.import_file("tickets", write(tmp_path / "u.csv", "ticket_id,created_at\nT2,2025-03-01T11:00:00Z\n"))
+    with cxmetrics.open(tmp_path, read_only=True) as ro:
+        # no refresh (it cannot write): T2 is not in the facts yet
+        assert ro.metrics("tickets").to_pylist()[0]["value"] == 1.0
+    with cxmetrics.open(tmp_path) as ws:
+        assert ws.metrics("tickets").to_pylist()[0]["value"] == 2.0
