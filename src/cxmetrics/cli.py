@@ -8,16 +8,13 @@ exit 1; usage errors exit 2.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import click
 import pyarrow as pa
 
 import cxmetrics
+from cxmetrics._clitools import fail_cleanly as _fail_cleanly
 from cxmetrics._output import (
     FORMATS,
     compare_table_for_screen,
@@ -31,23 +28,12 @@ from cxmetrics.alerts._cli import watch as sla_watch
 from cxmetrics.api._cli import keys as keys_group
 from cxmetrics.api._cli import serve as serve_cmd
 from cxmetrics.calendar._cli import schedule_group
-from cxmetrics.errors import CxError
 from cxmetrics.ingest import KINDS
 from cxmetrics.model import ColType
 from cxmetrics.settings import SETTINGS
 from cxmetrics.sla._cli import sla as sla_group
 
 
-def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CxError as exc:
-            click.echo(f"{type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def _open(ctx: click.Context, read_only: bool = False, create: bool = False) -> cxmetrics.Workspace:

@@ -16,17 +16,15 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from cxmetrics._clitools import workspace_path
+
 from cxmetrics.alerts._config import parse_duration
 from cxmetrics.alerts._watch import Delivery, Watcher, WatchReport
 from cxmetrics.errors import CxError, UserError
 from cxmetrics.settings import Settings
 
-_DEFAULT_WORKSPACE = Path("cxmetrics-workspace")
-
-
 def _workspace(ctx: click.Context) -> Path:
-    obj = ctx.find_root().obj or {}
-    return Path(obj.get("workspace", _DEFAULT_WORKSPACE))
+    return workspace_path(ctx)
 
 
 def _parse_now(text: str, path: Path) -> datetime:

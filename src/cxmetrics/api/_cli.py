@@ -5,34 +5,20 @@ Both read the workspace from the main group's context (`ctx.obj["workspace"]`).
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import click
 
 import cxmetrics
+from cxmetrics._clitools import fail_cleanly as _fail_cleanly
+from cxmetrics._clitools import workspace_path
 from cxmetrics.api._serve import DEFAULT_HOST, DEFAULT_PORT
-from cxmetrics.errors import CxError
 
 
-def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CxError as exc:
-            click.echo(f"{type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def _path(ctx: click.Context) -> Path:
-    obj = ctx.obj or {}
-    return Path(obj.get("workspace", "cxmetrics-workspace"))
+    return workspace_path(ctx)
 
 
 def _open_existing(ctx: click.Context) -> cxmetrics.Workspace:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,31 +24,19 @@ from zoneinfo import ZoneInfo
 import click
 import pyarrow as pa
 
+from cxmetrics._clitools import fail_cleanly as _fail_cleanly
+from cxmetrics._clitools import workspace_path
 from cxmetrics._output import render
 from cxmetrics.calendar._schedule import SCHEDULES_FILE, WEEKDAYS, Schedule, ScheduleSet
-from cxmetrics.errors import CxError, SettingsError, UserError
+from cxmetrics.errors import SettingsError, UserError
 
 _DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$")
 
 
-def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    # the same convention as cxmetrics.cli: `TypeName: message`, exit 1
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CxError as exc:
-            click.echo(f"{type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def _path(ctx: click.Context) -> Path:
-    from cxmetrics._workspace import DEFAULT_PATH
-
-    workspace = (ctx.obj or {}).get("workspace", DEFAULT_PATH)
-    return Path(workspace) / SCHEDULES_FILE
+    return workspace_path(ctx) / SCHEDULES_FILE
 
 
 def _load(ctx: click.Context) -> ScheduleSet:

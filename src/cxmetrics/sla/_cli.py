@@ -8,39 +8,25 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 import pyarrow as pa
 
+from cxmetrics._clitools import fail_cleanly as _fail_cleanly
+from cxmetrics._clitools import workspace_path
 from cxmetrics._output import FORMATS, humanise_seconds, render
-from cxmetrics.errors import CxError, StoreError
+from cxmetrics.errors import StoreError
 from cxmetrics.sla._policy import POLICY_FILE, SlaPolicies, SlaPolicyError, format_duration, parse_duration
 from cxmetrics.sla._query import GROUPS, at_risk, compliance, targets
 from cxmetrics.sla._refresh import refresh_sla
 
-_DEFAULT_WORKSPACE = Path("cxmetrics-workspace")
 
-
-def _fail_cleanly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CxError as exc:
-            click.echo(f"{type(exc).__name__}: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
 
 
 def _folder(ctx: click.Context) -> Path:
-    obj = ctx.find_root().obj or {}
-    return Path(obj.get("workspace", _DEFAULT_WORKSPACE))
+    return workspace_path(ctx)
 
 
 def _open(ctx: click.Context) -> Any:
