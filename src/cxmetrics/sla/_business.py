@@ -114,7 +114,8 @@ class BusinessTime:
         if not used or self._plain(used):
             return f"SELECT *, CASE WHEN span_to IS NOT NULL THEN {secs('span_from', 'span_to')} END AS dur FROM ({rows})"
         self._ensure(con, f"({rows})", ["span_from", "span_to"])
-        measured = with_business_seconds(rows, {"_bdur": ("span_from", "span_to")}, "schedule")
+        measured = with_business_seconds(rows, {"_bdur": ("span_from", "span_to")}, "schedule",
+                                         schedule_set=self.schedules)
         return f"SELECT * EXCLUDE (_bdur), _bdur AS dur FROM ({measured})"
 
     def dues_sql(self, con: duckdb.DuckDBPyConnection) -> str:
@@ -125,7 +126,7 @@ class BusinessTime:
         if not used or self._plain(used):
             return f"SELECT *, {plus_secs('due_from', 'due_rest_s')} AS due_at FROM ({rows})"
         self._ensure(con, f"({rows})", ["started_at", "due_from"])
-        dues = with_due_times(rows, {"_bdue": ("due_from", "due_rest_s")}, "schedule")
+        dues = with_due_times(rows, {"_bdue": ("due_from", "due_rest_s")}, "schedule", schedule_set=self.schedules)
         return f"SELECT * EXCLUDE (_bdue), _bdue AS due_at FROM ({dues})"
 
     def runs_sql(self, con: duckdb.DuckDBPyConnection) -> str:
@@ -135,7 +136,8 @@ class BusinessTime:
         if not used or self._plain(used):
             return f"SELECT *, greatest({secs('_running_since', 'now')}, 0) AS run_s FROM ({rows})"
         self._ensure(con, f"({rows})", ["_running_since", "now"])
-        runs = with_business_seconds(rows, {"_brun": ("_running_since", "now")}, "schedule")
+        runs = with_business_seconds(rows, {"_brun": ("_running_since", "now")}, "schedule",
+                                     schedule_set=self.schedules)
         return f"SELECT * EXCLUDE (_brun), _brun AS run_s FROM ({runs})"
 
     def verify(self, con: duckdb.DuckDBPyConnection, table: str, where: str) -> None:
