@@ -9,7 +9,7 @@ import cxmetrics
 
 @pytest.fixture
 def ws(tmp_path: Path):
-    with cxmetrics.open(tmp_path / "ws") as workspace:
+    with cxmetrics.open(tmp_path / "ws", create=True) as workspace:
         yield workspace
 
 

@@ -46,3 +46,58 @@ def test_every_metric_is_documented_as_declared():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.table() in README
+
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_docs_metrics_page_holds_the_generated_table():
+    # docs/metrics.md carries the same generated table as the README (issue 10, item 11)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_metric_docs", ROOT / "scripts" / "gen_metric_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    assert module.table() in page
+    # and it defines every metric of the registry in words too, not only in the table
+    from cxmetrics.metrics._registry import registry
+
+    prose = page.split(module.BEGIN)[0]
+    base = {s.id.removesuffix("_bh") for s in registry()}
+    missing = sorted(m for m in base if f"`{m}`" not in prose)
+    assert not missing, f"docs/metrics.md does not define {missing}"
+
+
+def test_design_and_data_pages_exist():
+    for name in ("design.md", "metrics.md", "data.md"):
+        assert (ROOT / "docs" / name).exists(), name
+
+
+def test_no_doc_links_outside_the_repository():
+    """A user who clones the repository has only the repository: every relative link of the
+    README and docs/ resolves to a file or folder in it, and nothing points at ../shared."""
+    import re
+
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        assert "../shared" not in text, f"{doc.name} refers to ../shared"
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a web address or an anchor in the page
+            path = (doc.parent / target.split("#")[0]).resolve()
+            assert path.is_relative_to(ROOT), f"{doc.name} links outside the repository: {target}"
+            assert path.exists(), f"{doc.name} links to a missing {target}"
+
+
+def test_readme_says_to_activate_the_venv_before_bare_commands():
+    # every example writes `cxmetrics ...` bare: the quickstart must first put it on PATH
+    activate = README.find(". .venv/bin/activate")
+    assert activate >= 0
+    import re
+
+    bare = [m.start(1) + b.start() for m in re.finditer(r"```bash\n(.*?)```", README, flags=re.S)
+            for b in re.finditer(r"(?m)^cxmetrics ", m.group(1))]
+    first_bare = min(bare)
+    assert activate < first_bare

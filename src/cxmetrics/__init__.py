@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from cxmetrics._workspace import Workspace, open
 from cxmetrics.errors import (
+    AnswerTooLargeError,
     CxError,
     ImportFileError,
     InternalError,
@@ -24,6 +25,7 @@ from cxmetrics.settings import Settings
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnswerTooLargeError",
     "CxError",
     "ImportFileError",
     "ImportSummary",

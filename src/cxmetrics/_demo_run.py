@@ -6,8 +6,10 @@ also exercises the import path; rows carry source 'demo' and replace earlier dem
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -15,6 +17,8 @@ from cxmetrics._output import compare_table_for_screen, metric_table_for_screen,
 from cxmetrics._workspace import Workspace
 from cxmetrics.demo import DemoConfig, generate
 from cxmetrics.demo._config_files import SLA_TOML, schedules_toml
+from cxmetrics.demo._trickle import DEFAULT_PER_MINUTE, attach
+from cxmetrics.errors import UserError
 from cxmetrics.model import TABLES
 
 SOURCE = "demo"
@@ -23,6 +27,19 @@ HEADLINE = ["csat", "nps", "ces", "frt", "frt_first_touch", "full_resolution_tim
             "service_level", "abandonment_rate", "aht", "bot_resolution_rate", "tickets", "unanswered"]
 ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", "activity", "funnel", "costs",
          "annotations")
+
+
+def parse_end(text: str) -> dt.datetime:
+    """The instant the generated year ends (`demo --end`); without an offset, UTC.
+
+    >>> parse_end("2026-11-01T00:00Z"), parse_end("2026-11-01").tzinfo
+    (datetime.datetime(2026, 11, 1, 0, 0, tzinfo=datetime.timezone.utc), datetime.timezone.utc)
+    """
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"--end '{text}' is not a date or time such as 2026-11-01 or 2026-11-01T09:30Z.") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def clear_demo(ws: Workspace) -> None:
@@ -39,13 +56,16 @@ def clear_demo(ws: Workspace) -> None:
 
 
 def write_config_files(ws: Workspace, config: DemoConfig) -> list[str]:
-    """The demo's business hours and SLA policies, into files the workspace does not have
-    yet (a user's own are never overwritten); returns the names written."""
+    """The demo's business hours, SLA policies and KPI targets, into files the workspace
+    does not have yet (a user's own are never overwritten); returns the names written."""
     from cxmetrics.calendar import SCHEDULES_FILE
+    from cxmetrics.demo._config_files import TARGETS_TOML
     from cxmetrics.sla import POLICY_FILE
+    from cxmetrics.targets import TARGETS_FILE
 
     written = []
-    for name, text in ((SCHEDULES_FILE, schedules_toml(config.timezone)), (POLICY_FILE, SLA_TOML)):
+    for name, text in ((SCHEDULES_FILE, schedules_toml(config.timezone)), (POLICY_FILE, SLA_TOML),
+                       (TARGETS_FILE, TARGETS_TOML)):
         path = ws.path / name
         if not path.exists():
             path.write_text(text, encoding="utf-8")
@@ -72,6 +92,21 @@ def run_demo(ws: Workspace, config: DemoConfig, echo: Callable[[str], None] = pr
     return summary_report(ws, config, time.perf_counter() - started, quarantined)
 
 
+def serve_demo(path: Path, port: int, *, open_browser: bool = True, new_key: bool = False, trickle: bool = True,
+               per_minute: float = DEFAULT_PER_MINUTE, echo: Callable[[str], None] = print) -> None:
+    """Serve the dashboard over the demo workspace; with `trickle`, a few live demo events
+    a minute (source 'demo', ids `live-...`) keep its live panels moving until it stops."""
+    from cxmetrics.api._serve import DEFAULT_HOST, serve
+
+    def prepare(app: object) -> None:
+        if trickle:
+            attach(app, per_minute=per_minute)
+            echo(f"Live demo events: about {per_minute:g} a minute while it serves (ids live-...; "
+                 "`cxmetrics demo --no-trickle` serves without them).")
+
+    serve(path, DEFAULT_HOST, port, open_browser=open_browser, new_key=new_key, echo=echo, prepare=prepare)
+
+
 def sla_table_for_screen(table: pa.Table) -> pa.Table:
     rows = table.to_pylist()
     keep = [c for c in ("policy", "metric") if c in table.column_names]
@@ -86,7 +121,8 @@ def sla_table_for_screen(table: pa.Table) -> pa.Table:
 def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantined: int) -> str:
     counts = ws.counts()
     span = ws.con.execute(
-        "SELECT strftime(min(created_at), '%Y-%m-%d'), strftime(max(created_at), '%Y-%m-%d') FROM tickets WHERE source = ?",
+        "SELECT strftime(min(created_at), '%Y-%m-%d'), strftime(max(created_at), '%Y-%m-%d %H:%M'), "
+        "count(*) FILTER (WHERE status IN ('new', 'open', 'pending', 'on-hold')) FROM tickets WHERE source = ?",
         [SOURCE],
     ).fetchall()[0]
     by_channel = ws.sql("""
@@ -104,7 +140,8 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
     sla = compliance(ws.con, by=["policy", "metric"])
     lines = [
         f"Demo organisation generated in {seconds:.1f} s (seed {config.seed}) into {ws.path}",
-        f"  tickets created {span[0]} .. {span[1]}; rows quarantined: {quarantined}",
+        f"  tickets created {span[0]} .. {span[1]} ({ws.settings.timezone}); still in flight: {span[2]:,}; "
+        f"rows quarantined: {quarantined}",
         "",
         "Rows per table:",
         "  " + "  ".join(f"{k} {v:,}" for k, v in counts.items() if k != "quarantine"),

@@ -17,6 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from cxmetrics._csvsafe import neutralise
+
 FORMATS = ("table", "json", "csv")
 _MAX_CELL = 60
 
@@ -27,6 +29,19 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _csv_line(values: list[Any]) -> str:
+    """One CSV record without its line end. Written with a CRLF terminator so that the csv
+    module quotes a field holding a lone CR too (with "\n" it leaves it bare, and readers
+    then split the record there); records are joined with "\n" as before."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(values)
+    return buf.getvalue()[:-2]
+
+
+def _csv_value(value: Any) -> Any:
+    return neutralise(value) if isinstance(value, str) else _json_value(value)
+
+
 def records(table: pa.Table) -> list[dict[str, Any]]:
     return [{k: _json_value(v) for k, v in row.items()} for row in table.to_pylist()]
 
@@ -35,12 +50,10 @@ def render(table: pa.Table, fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(records(table), indent=2, default=str)
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(table.column_names)
-        for row in table.to_pylist():
-            writer.writerow([_json_value(row[c]) for c in table.column_names])
-        return out.getvalue().rstrip("\n")
+        lines = [_csv_line(table.column_names)]
+        for row in table.to_pylist():  # text that a spreadsheet would run as a formula gets a ' (_csvsafe)
+            lines.append(_csv_line([_csv_value(row[c]) for c in table.column_names]))
+        return "\n".join(lines)
     return _text(table)
 
 
@@ -127,8 +140,8 @@ def shown(value: float | None, unit: str) -> str:
 def metric_table_for_screen(table: pa.Table) -> pa.Table:
     """value and interval humanised by unit; raw numbers stay in json and csv."""
     rows = table.to_pylist()
-    hidden = {"value", "n", "ci_low", "ci_high", "flags", "unit", "target", "benchmark", "benchmark_statistic",
-              "benchmark_source", "gap"}
+    hidden = {"value", "n", "ci_low", "ci_high", "flags", "unit", "target", "target_met", "benchmark",
+              "benchmark_statistic", "benchmark_source", "benchmark_kind", "gap"}
     keys = [c for c in table.column_names if c not in hidden]
     out: dict[str, list[Any]] = {k: [r[k] for r in rows] for k in keys}
     out["value"] = [shown(r["value"], r["unit"]) for r in rows]
@@ -139,9 +152,12 @@ def metric_table_for_screen(table: pa.Table) -> pa.Table:
     ]
     out["flags"] = [",".join(r["flags"]) for r in rows]
     if "benchmark" in table.column_names:
-        out["target"] = [shown(r["target"], r["unit"]) for r in rows]
-        out["benchmark"] = [shown(r["benchmark"], r["unit"]) + (f" ({r['benchmark_statistic']})" if r["benchmark"] is not None else "")
-                            for r in rows]
+        out["target"] = [shown(r["target"], r["unit"]) + ("" if r.get("target_met") is None else
+                                                          " met" if r["target_met"] else " missed") for r in rows]
+        # the kind of source goes with the value: a vendor's study is not an independent one
+        out["benchmark"] = [shown(r["benchmark"], r["unit"]) + (
+            f" ({r['benchmark_statistic']}, {r['benchmark_kind']})" if r.get("benchmark_kind") else
+            f" ({r['benchmark_statistic']})") if r["benchmark"] is not None else "" for r in rows]
         out["gap"] = ["" if r["gap"] is None else (f"{r['gap']:+.1f} pts" if r["unit"] in ("percent", "points")
                       else ("+" if r["gap"] > 0 else "") + shown(r["gap"], r["unit"])) for r in rows]
         out["source"] = [r["benchmark_source"] or "" for r in rows]
@@ -175,7 +191,8 @@ def compare_table_for_screen(table: pa.Table) -> pa.Table:
         for r in rows
     ]
     out["p"] = ["" if r["p_value"] is None else f"{r['p_value']:.3g}" for r in rows]
-    out["verdict"] = ["" if r["significant"] is None else ("real change" if r["significant"] else "noise")
+    out["verdict"] = ["no data before" if "no_data_before" in r["flags"] else
+                      "" if r["significant"] is None else ("real change" if r["significant"] else "noise")
                       for r in rows]
     return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})
 
@@ -188,5 +205,7 @@ def scorecard_for_screen(table: pa.Table) -> pa.Table:
     for k, unit in units.items():
         out[k] = [shown(r[k], unit) for r in rows]
     out["csat n"] = [r["csat_n"] for r in rows]
+    # what the rank rests on: the lower 95% bound of the ranking KPI (its value for a count)
+    out["ranked on"] = ["" if r.get("rank_score") is None else f"{r['rank_score']:,.1f}" for r in rows]
     out["flags"] = [",".join(r["flags"]) for r in rows]
     return pa.table({k: pa.array(v) if v else pa.array([], pa.string()) for k, v in out.items()})

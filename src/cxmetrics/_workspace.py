@@ -1,7 +1,7 @@
 """The workspace: a folder with one DuckDB file and its settings.
 
 >>> import tempfile, cxmetrics
->>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+>>> with cxmetrics.open(tempfile.mkdtemp(), create=True) as ws:
 ...     ws.counts()["tickets"]
 0
 """
@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
 
+from cxmetrics._filemodes import make_private_dir, tighten
 from cxmetrics.errors import CxError, ImportFileError, StoreError, UnknownNameError, UserError
 from cxmetrics.ingest import ImportSummary, Mapping, kind as import_kind
 from cxmetrics.ingest._kinds import canonical as canonical_kind
@@ -30,6 +31,7 @@ from cxmetrics.metrics._compile import check_request
 from cxmetrics.metrics._query import MetricTable, run_metrics
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._scorecard import scorecard
+from cxmetrics.metrics._size import check_size
 from cxmetrics.metrics._topics import top_topics
 from cxmetrics.model import TABLES
 from cxmetrics.settings import Settings
@@ -66,7 +68,8 @@ class Workspace:
             raise StoreError(f"{self.path} is a file, not a workspace folder.")
         if read_only and not (self.path / DB_FILE).exists():
             raise StoreError(f"{self.path} holds no workspace; create one with `cxmetrics demo` or an import.")
-        self.path.mkdir(parents=True, exist_ok=True)
+        if not read_only:  # owner-only (0700 folder, 0600 files): it holds data and key hashes
+            make_private_dir(self.path)
         settings_path = self.path / SETTINGS_FILE
         self.settings = Settings.load(settings_path)
         if not settings_path.exists() and not read_only:
@@ -80,6 +83,9 @@ class Workspace:
             self._configure()
             if not read_only:
                 _migrations.migrate(self.con)
+        self._owns_files = not read_only  # a cursor (made without __init__) leaves modes to its workspace
+        if not read_only:
+            tighten(self.path)  # a workspace made before 0009 was 0755/0644
 
     def cursor(self, *, auto_refresh: bool = True) -> Workspace:
         """This workspace on a connection of its own to the same database, for another
@@ -89,7 +95,7 @@ class Workspace:
         server refreshes once after each write instead). Close it when done.
 
         >>> import tempfile, cxmetrics
-        >>> with cxmetrics.open(tempfile.mkdtemp()) as ws, ws.cursor() as cur:
+        >>> with cxmetrics.open(tempfile.mkdtemp(), create=True) as ws, ws.cursor() as cur:
         ...     cur.counts()["events"]
         0
         """
@@ -121,6 +127,8 @@ class Workspace:
 
     def close(self) -> None:
         self.con.close()
+        if getattr(self, "_owns_files", False) and self.path.is_dir():  # made while open (tmp/...): owner-only too
+            tighten(self.path)
 
     def __enter__(self) -> Workspace:
         return self
@@ -154,10 +162,13 @@ class Workspace:
         source: str | None = None,
         file_format: str | None = None,
         progress: bool = False,
+        label: str | None = None,
     ) -> ImportSummary:
         """Import a CSV, JSON Lines or Parquet file as `kind` (tickets, events, surveys...).
 
-        Returns the summary; bad rows go to the quarantine, never into the tables."""
+        Returns the summary; bad rows go to the quarantine, never into the tables. `label`
+        names the file in the import log (default: its absolute path); importing the same
+        label again replaces what the quarantine held for it."""
         spec = import_kind(kind)
         path = Path(file)
         if not path.is_file():
@@ -169,9 +180,9 @@ class Workspace:
         src = open_source(path, m, fmt)
         with self._write_lock, translate_errors():
             return _pipeline.run(
-                self.con, spec, src, file_label=str(path.resolve()), path=path, mapping=m, default_source=source,
-                timezone_name=self.settings.timezone, currency=self.settings.currency, show_progress=progress,
-                tmp_dir=self._tmp_dir(),
+                self.con, spec, src, file_label=label or str(path.resolve()), path=path, mapping=m,
+                default_source=source, timezone_name=self.settings.timezone, currency=self.settings.currency,
+                show_progress=progress, tmp_dir=self._tmp_dir(), limits=_pipeline.ReadLimits.from_settings(self.settings),
             )
 
     def import_table(
@@ -227,12 +238,18 @@ class Workspace:
         end: date | datetime | str | None = None,
         explain: bool = False,
         benchmark: str | None = None,
+        max_cells: int | None | Literal["setting"] = "setting",
     ) -> MetricTable:
         """Compute metrics, grouped `by` dimensions and bucketed by `grain`, over rows
         whose time falls in [start, end); one tidy table: metric, groups, period, value,
         n, ci_low, ci_high, flags, unit. With explain=True, only `.sql` is filled. With
         `benchmark` (an industry such as ecommerce, a channel, or `channel` for each row's
-        own), target, benchmark, its statistic and source, and the gap are added."""
+        own), the target that applies (targets.toml) and whether it was met, benchmark,
+        its statistic, source and kind of source, and the gap are added.
+
+        An answer estimated past `max_cells` cells (groups x periods x metrics; default:
+        the `max_answer_cells` setting, None for no limit) is refused before any query
+        runs with AnswerTooLargeError, which says how to narrow the request."""
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         dims = [by] if isinstance(by, str) else list(by or [])
         if explain:
@@ -242,6 +259,10 @@ class Workspace:
         # every name and value is checked before any work is done
         refs = [registry().resolve(n) for n in names]
         check_request(refs, by=dims, grain=grain, where=dict(where or {}), start=start, end=end)
+        limit = int(self.settings.max_answer_cells) if max_cells == "setting" else max_cells
+        with translate_errors():
+            check_size(self.con, refs, by=dims, grain=grain, where=dict(where or {}), start=start, end=end,
+                       max_cells=limit)
         self._auto_refresh()
         if self.auto_refresh and any(r.spec.source == "sla_targets" for r in refs):
             from cxmetrics.sla import refresh_sla
@@ -250,7 +271,9 @@ class Workspace:
         with translate_errors():
             result = run_metrics(self.con, names, by=dims, grain=grain, where=where, start=start, end=end)
         if benchmark is not None:
-            result = MetricTable(attach_benchmarks(result.table, benchmark), result.sql)
+            from cxmetrics.targets import load_targets  # the workspace's own targets.toml
+
+            result = MetricTable(attach_benchmarks(result.table, benchmark, load_targets(self.path), where), result.sql)
         return result
 
     def compare(
@@ -281,9 +304,12 @@ class Workspace:
             return compare(self.con, names, a, b, by=dims, where=where)  # type: ignore[arg-type]
 
     def scorecard(self, *, start: date | datetime | str | None = None, end: date | datetime | str | None = None,
-                  where: dict[str, object] | None = None, min_n: int = 30, rank_by: str = "csat") -> pa.Table:
+                  where: dict[str, object] | None = None, min_n: int | None = None,
+                  rank_by: str = "csat") -> pa.Table:
         """Agents and bots on the same KPIs (solved, first touch, FRT, AHT, FCR, reopen
-        rate, CSAT), ranked by `rank_by` among those with at least `min_n` observations."""
+        rate, CSAT), ranked by the lower 95% bound of `rank_by` (a count by its value) among
+        those with at least `min_n` observations (None: chosen from the period's volume;
+        the table's metadata says which)."""
         self._auto_refresh()
         with translate_errors():
             return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by)
@@ -342,6 +368,27 @@ class Workspace:
         return self.sql("SELECT * FROM imports ORDER BY started_at DESC")
 
 
-def open(path: str | os.PathLike[str] = DEFAULT_PATH, *, read_only: bool = False) -> Workspace:  # noqa: A001
-    """Open (creating and upgrading if needed) the workspace at `path`."""
+def open(path: str | os.PathLike[str] = DEFAULT_PATH, *, read_only: bool = False,  # noqa: A001
+         create: bool = False) -> Workspace:
+    """Open (and upgrade if needed) the workspace at `path`. A folder that holds no
+    workspace yet is refused unless `create=True`: a mistyped path must not quietly
+    become a new, empty workspace.
+
+    >>> import tempfile, cxmetrics
+    >>> folder = tempfile.mkdtemp()
+    >>> cxmetrics.open(folder + "/typo")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    cxmetrics.errors.StoreError: no workspace at .../typo: check the path. To make one there, ...
+    >>> cxmetrics.open(folder, create=True).close()
+    """
+    if not create and not read_only and not (Path(path) / DB_FILE).exists():
+        raise StoreError(f"no workspace at {path}: check the path. To make one there, open it with "
+                         "cxmetrics.open(path, create=True), or run `cxmetrics demo` or `cxmetrics import`.")
+    from cxmetrics._remote import routed
+
+    # while a server holds the workspace (DuckDB: one writing process), work through it
+    served = routed(path, read_only=read_only)
+    if served is not None:
+        return served  # type: ignore[no-any-return]  # a cursor of the server's, or a RemoteWorkspace
     return Workspace(path, read_only=read_only)

@@ -23,15 +23,18 @@ from cxmetrics._output import (
     scorecard_for_screen,
     shown,
 )
+from cxmetrics._remote_cli import RoutedGroup
 from cxmetrics._workspace import DEFAULT_PATH
 from cxmetrics.alerts._cli import watch as sla_watch
 from cxmetrics.api._cli import keys as keys_group
 from cxmetrics.api._cli import serve as serve_cmd
 from cxmetrics.calendar._cli import schedule_group
 from cxmetrics.ingest import KINDS
+from cxmetrics.metrics._sources import split_filter
 from cxmetrics.model import ColType
 from cxmetrics.settings import SETTINGS
 from cxmetrics.sla._cli import sla as sla_group
+from cxmetrics.targets._cli import targets_group
 
 
 
@@ -44,7 +47,7 @@ def _open(ctx: click.Context, read_only: bool = False, create: bool = False) -> 
             f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
             "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one."
         )
-    return cxmetrics.open(path, read_only=read_only)
+    return cxmetrics.open(path, read_only=read_only, create=create)
 
 
 _format_option = click.option(
@@ -52,7 +55,8 @@ _format_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# RoutedGroup: while a server holds the workspace, the command runs in it (cxmetrics/_remote_cli.py)
+@click.group(cls=RoutedGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--workspace", "-w", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_PATH,
     envvar="CXMETRICS_WORKSPACE", show_default=True, help="Workspace folder (env CXMETRICS_WORKSPACE).",
@@ -188,34 +192,43 @@ def formats(kind: str | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True,
               help="Port of the dashboard the demo ends by serving (on 127.0.0.1).")
 @click.option("--no-open", is_flag=True, help="Serve, but do not open a browser.")
+@click.option("--no-trickle", is_flag=True,
+              help="Serve without the live demo events (by default a few a minute keep the live panels moving).")
+@click.option("--new-key", is_flag=True, help="Create and print a new admin key when the server starts.")
+@click.option("--end", "end", help="End the generated year at this instant instead of now (e.g. 2026-11-01T00:00Z): "
+              "the same seed and end give the same data.")
 @click.pass_context
 @_fail_cleanly
-def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool, port: int, no_open: bool) -> None:
-    """Generate a realistic support organisation into the workspace, summarise it, and
-    serve the dashboard over it (until Ctrl+C; --no-serve skips that).
+def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool, port: int, no_open: bool, no_trickle: bool,
+         new_key: bool, end: str | None) -> None:
+    """Generate a realistic support organisation into the workspace (the 12 months up to
+    now, with the newest tickets still in flight), summarise it, and serve the dashboard
+    over it (until Ctrl+C; --no-serve skips that). While it serves, a few live demo events
+    a minute (ids `live-...`) keep it moving.
 
-    Replaces earlier demo data (source 'demo'); your own imports are left alone."""
+    Replaces earlier demo data (source 'demo', live events included); your own imports are left alone."""
+    import datetime as dt
+
     from cxmetrics.demo import DemoConfig
-    from cxmetrics._demo_run import run_demo
+    from cxmetrics._demo_run import parse_end, run_demo, serve_demo
 
+    until = dt.datetime.now(dt.timezone.utc) if end is None else parse_end(end)
     with _open(ctx, create=True) as ws:
-        report = run_demo(ws, DemoConfig(tickets=tickets, seed=seed), echo=click.echo)
+        report = run_demo(ws, DemoConfig(tickets=tickets, seed=seed, end=until), echo=click.echo)
         path = ws.path
     click.echo(report)
     if not no_serve:
-        from cxmetrics.api._serve import DEFAULT_HOST, serve as run_server
-
         click.echo("")
-        run_server(path, DEFAULT_HOST, port, open_browser=not no_open, echo=click.echo)
+        serve_demo(path, port, open_browser=not no_open, new_key=new_key, trickle=not no_trickle, echo=click.echo)
 
 
 def _parse_where(items: tuple[str, ...]) -> dict[str, list[str]]:
     where: dict[str, list[str]] = {}
     for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        parts = split_filter(item)  # DIM=VALUE, or DIM:VALUE as the API also takes
+        if parts is None:
             raise click.UsageError(f"--where '{item}' is not DIM=VALUE (e.g. --where channel=email).")
-        where.setdefault(key.strip(), []).extend(v.strip() for v in value.split(","))
+        where.setdefault(parts[0], []).extend(v.strip() for v in parts[1].split(","))
     return where
 
 
@@ -249,11 +262,7 @@ def metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...], grain
         click.echo("\n;\n\n".join(result.sql) + "\n;")
         return
     table = result.table
-    if fmt == "json":
-        records = [{k: v for k, v in r.items()} for r in table.to_pylist()]
-        click.echo(json.dumps(records, indent=2, default=str))
-        return
-    click.echo(render(metric_table_for_screen(table) if fmt == "table" else table, fmt))
+    click.echo(render(metric_table_for_screen(table) if fmt == "table" else table, fmt))  # json: ISO periods
 
 
 @main.command()
@@ -288,8 +297,10 @@ def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, 
                 annotation: str | None, days: int, by: tuple[str, ...], where: tuple[str, ...], fmt: str) -> None:
     """Test whether metrics changed between two periods, or around an annotation.
 
-    Proportions: two-proportion z-test; NPS: difference with its own variance; means:
-    Welch z; medians and p90: Mann-Whitney U; counts: Poisson z. Significant = p < 0.05."""
+    Each change's 95% interval and p-value come from one method, so "real change" (p < 0.05)
+    means the interval excludes 0: proportions by Newcombe's score interval, NPS and medians by
+    combining each period's own interval (MOVER), means by Welch's t, counts by a Poisson z.
+    No data in the earlier period: not tested (flag no_data_before). See docs/statistics.md."""
     from cxmetrics.metrics._compare import parse_period
 
     a = parse_period(period_a) if period_a else None
@@ -305,13 +316,14 @@ def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, 
 @click.option("--from", "start", help="Period start (inclusive).")
 @click.option("--to", "end", help="Period end (exclusive).")
 @click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...], e.g. team=Billing.")
-@click.option("--min-n", type=click.IntRange(1), default=30, show_default=True,
-              help="Rank only agents with at least this many observations of the ranking KPI.")
+@click.option("--min-n", type=click.IntRange(1), default=None,
+              help="Rank only agents with at least this many observations of the ranking KPI "
+                   "[default: half the median per agent, between 5 and 30].")
 @click.option("--rank-by", type=click.Choice(["csat", "fcr", "solved_tickets"]), default="csat", show_default=True)
 @_format_option
 @click.pass_context
 @_fail_cleanly
-def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where: tuple[str, ...], min_n: int,
+def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where: tuple[str, ...], min_n: int | None,
                   rank_by: str, fmt: str) -> None:
     """Agents and bots measured alike: solved, first touch, FRT, AHT, FCR, reopens, CSAT."""
     with _open(ctx) as ws:
@@ -340,7 +352,8 @@ def topics_cmd(ctx: click.Context, start: str, end: str, where: tuple[str, ...],
             "share": [shown(r["share"], "percent") for r in rows],
             "before": [shown(r["before"], "count") for r in rows],
             "change": ["" if r["change"] is None else f"{r['change']:+,.0f}" for r in rows],
-            "verdict": ["" if r["significant"] is None else ("real change" if r["significant"] else "noise") for r in rows],
+            "verdict": ["no data before" if r["flags"] else "" if r["significant"] is None
+                        else ("real change" if r["significant"] else "noise") for r in rows],
             "csat": [shown(r["csat"], "percent") for r in rows], "frt": [shown(r["frt"], "seconds") for r in rows],
         })
     click.echo(render(table, fmt))
@@ -352,4 +365,5 @@ main.add_command(serve_cmd)
 main.add_command(keys_group)
 main.add_command(schedule_group)
 main.add_command(sla_group)
+main.add_command(targets_group)
 sla_group.add_command(sla_watch)

@@ -5,7 +5,9 @@
     │   ├── MappingError         a mapping file is wrong (also ValueError)
     │   ├── SettingsError        workspace settings are wrong (also ValueError)
     │   ├── ImportFileError      a file cannot be read at all (also ValueError)
-    │   └── UnknownNameError     a name is not known; suggests the closest (also KeyError)
+    │   ├── UnknownNameError     a name is not known; suggests the closest (also KeyError)
+    │   ├── AnswerTooLargeError  a metric request would answer too many cells; says how to narrow it
+    │   └── MissingDependencyError  an optional package is not installed; names the extra (also ImportError)
     ├── StoreError               the database failed (duckdb.Error translated at the boundary)
     └── InternalError            we have a bug: an invariant broke (please report it)
 """
@@ -48,6 +50,19 @@ class UnknownNameError(UserError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+class AnswerTooLargeError(UserError):
+    """A metric request whose answer (groups x periods x metrics) would exceed the limit,
+    refused before any query runs; `estimate` and `limit` are its cell counts."""
+
+    def __init__(self, message: str, *, estimate: int, limit: int) -> None:
+        super().__init__(message)
+        self.estimate, self.limit = estimate, limit
+
+
+class MissingDependencyError(UserError, ImportError):
+    """An optional package a call needs is not installed; the message names the extra."""
 
 
 class StoreError(CxError):

@@ -9,12 +9,40 @@ Settings live in `settings.toml` in the workspace folder. Unknown keys are an er
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cxmetrics.errors import SettingsError
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1 << 10, "KIB": 1 << 10, "MB": 1 << 20, "MIB": 1 << 20, "GB": 1 << 30, "GIB": 1 << 30,
+          "TB": 1 << 40, "TIB": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size such as '32MB' (units are powers of 1024); ValueError if malformed.
+
+    >>> parse_size("64MB"), parse_size("1GB"), parse_size("512")
+    (67108864, 1073741824, 512)
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    if m is None or m.group(2).upper() not in _UNITS:
+        raise ValueError(text)
+    value = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def format_size(n: int) -> str:
+    """A byte count as people read it: '32 MB', '1.5 GB', '900 B'."""
+    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= factor:
+            return f"{n / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} B"
 
 
 @dataclass(frozen=True)
@@ -29,6 +57,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("currency", "EUR", "ISO 4217 code of costs that do not name one"),
     Setting("memory_limit", "1.5GB", "the most memory the engine may use before it spills to disk"),
     Setting("threads", "0", "engine threads; 0 means one per core"),
+    # limits (docs/api.md, "Limits"); sizes take B, KB, MB or GB (powers of 1024)
+    Setting("max_line_size", "32MB", "the longest header or line of a CSV or JSON Lines file; a longer line is "
+            "quarantined (a longer header refuses the file)"),
+    Setting("max_decompressed_size", "2GB", "the most a compressed (.gz) file may expand to; a file that expands "
+            "further is refused"),
+    Setting("max_upload_size", "1GB", "the largest request body of an API upload (POST /api/v1/imports/{kind}); "
+            "larger ones get 413"),
+    Setting("max_events_body", "64MB", "the largest request body of POST /api/v1/events; larger ones get 413"),
+    Setting("write_wait", "4", "seconds an API write waits for another write (a long import) before it answers "
+            "503 with Retry-After"),
+    Setting("max_answer_cells", "1000000", "the most cells (groups x periods x metrics) a metric request may "
+            "answer; a larger one is refused before it runs, with how to narrow it"),
 )
 
 
@@ -40,6 +80,12 @@ class Settings:
     currency: str = "EUR"
     memory_limit: str = "1.5GB"
     threads: str = "0"
+    max_line_size: str = "32MB"
+    max_decompressed_size: str = "2GB"
+    max_upload_size: str = "1GB"
+    max_events_body: str = "64MB"
+    write_wait: str = "4"
+    max_answer_cells: str = "1000000"
 
     def __post_init__(self) -> None:
         try:
@@ -52,6 +98,31 @@ class Settings:
             raise SettingsError(f"currency '{self.currency}' is not a three-letter ISO 4217 code such as 'EUR'.")
         if not self.threads.isdigit():
             raise SettingsError(f"threads '{self.threads}' must be a whole number (0 = one per core).")
+        for name in ("max_line_size", "max_decompressed_size", "max_upload_size", "max_events_body"):
+            self.size(name)  # refuse a malformed size when the settings load, not at the first upload
+        try:
+            wait = float(self.write_wait)
+        except ValueError:
+            wait = -1.0
+        if not 0 <= wait <= 3600:
+            raise SettingsError(f"write_wait '{self.write_wait}' must be a number of seconds between 0 and 3600, "
+                                "such as '4'.")
+        if not self.max_answer_cells.isdigit() or int(self.max_answer_cells) < 1:
+            raise SettingsError(f"max_answer_cells '{self.max_answer_cells}' must be a whole number of cells, such as "
+                                "'1000000'.")
+
+    def size(self, name: str) -> int:
+        """A size setting in bytes.
+
+        >>> Settings(max_line_size="1.5KB").size("max_line_size")
+        1536
+        """
+        value = getattr(self, name)
+        try:
+            return parse_size(value)
+        except ValueError:
+            raise SettingsError(f"{name} '{value}' is not a size; write it as a number and a unit, such as "
+                                "'32MB' or '1GB' (B, KB, MB, GB: powers of 1024).") from None
 
     @classmethod
     def load(cls, path: Path) -> Settings:

@@ -137,5 +137,5 @@ def smtp():
 @pytest.fixture
 def ws_path(tmp_path: Path) -> Path:
     path = tmp_path / "ws"
-    cxmetrics.open(path).close()
+    cxmetrics.open(path, create=True).close()
     return path

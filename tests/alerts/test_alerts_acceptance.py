@@ -35,7 +35,7 @@ def events(tmp: Path, name: str, *lines: str) -> Path:
 
 def test_one_at_risk_and_one_breached_delivery_per_target_and_destination(tmp_path, hooks, smtp):
     path = tmp_path / "ws"
-    ws = cxmetrics.open(path)
+    ws = cxmetrics.open(path, create=True)
     ws.configure(timezone="Europe/Berlin")
     (path / "sla.toml").write_text(POLICIES)
     cfg = config(hooks, smtp)
@@ -60,7 +60,7 @@ def test_one_at_risk_and_one_breached_delivery_per_target_and_destination(tmp_pa
 
     # restart: a new watcher on a reopened workspace
     ws.close()
-    ws = cxmetrics.open(path)
+    ws = cxmetrics.open(path, create=True)
     w = Watcher(ws, config=cfg)
     assert step(9, 50) == []
     assert step(10, 1) == [("T-1", "first_reply", "breached")]  # due 10:00, 1 min late
@@ -71,7 +71,7 @@ def test_one_at_risk_and_one_breached_delivery_per_target_and_destination(tmp_pa
     assert step(12, 40) == [("T-1", "total_resolution", "at_risk")]  # due 13:00, 20 min left
 
     ws.close()
-    ws = cxmetrics.open(path)
+    ws = cxmetrics.open(path, create=True)
     w = Watcher(ws, config=cfg)
     assert step(13, 5) == [("T-1", "total_resolution", "breached")]
     ws.import_file("events", events(tmp_path, "e4",
@@ -108,7 +108,7 @@ def test_one_at_risk_and_one_breached_delivery_per_target_and_destination(tmp_pa
     assert breach["sla"]["breached_at"] == "2025-03-03T13:00:00Z" and breach["sla"]["seconds_late"] == 300
     assert "was due Mon 3 Mar 2025 14:00 CET, 5 min late" in breach["text"]
 
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         states = ws.sql("SELECT status, attempts, count(*) AS n FROM alert_deliveries "
                         "GROUP BY ALL ORDER BY attempts").to_pylist()
     assert states == [{"status": "delivered", "attempts": 1, "n": 11}, {"status": "delivered", "attempts": 2, "n": 1}]
@@ -135,7 +135,7 @@ def test_a_business_hours_target_over_a_weekend(tmp_path, hooks, smtp):
     10:00 CET = 09:00 UTC. At risk from Monday 08:30 UTC (30 min before), not over the
     weekend; shown in the schedule's zone although the workspace's is UTC."""
     path = tmp_path / "ws"
-    ws = cxmetrics.open(path)
+    ws = cxmetrics.open(path, create=True)
     (path / "sla.toml").write_text(BUSINESS)
     (path / "schedules.toml").write_text(SCHEDULES)
     cfg = config(hooks, smtp)
@@ -147,7 +147,7 @@ def test_a_business_hours_target_over_a_weekend(tmp_path, hooks, smtp):
     r = w.run_once(utc(2025, 3, 10, 8, 35))
     assert [(a["ticket_id"], a["kind"]) for a in r.new_alerts] == [("T-B", "at_risk")]
     ws.close()
-    ws = cxmetrics.open(path)
+    ws = cxmetrics.open(path, create=True)
     w = Watcher(ws, config=cfg)
     assert w.run_once(utc(2025, 3, 10, 8, 50)).new_alerts == []
     r = w.run_once(utc(2025, 3, 10, 9, 2))
@@ -167,7 +167,7 @@ def test_a_broken_policy_file_stops_evaluation_but_not_retries(tmp_path, hooks):
     from cxmetrics.errors import UserError
 
     path = tmp_path / "ws"
-    ws = cxmetrics.open(path)
+    ws = cxmetrics.open(path, create=True)
     (path / "sla.toml").write_text(POLICIES)
     cfg = config(hooks)
     cfg = cfg.model_copy(update={"destinations": cfg.destinations[:1]})

@@ -57,7 +57,7 @@ secret_env = "OPS_HOOK_SECRET"
     events = tmp_path / "events.csv"
     events.write_text("event_id,ticket_id,ts,kind,actor_type,priority\n"
                       "E1,T-1,2025-03-03T09:00:00Z,created,customer,urgent\n")
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         ws.configure(timezone="Europe/Berlin")
         ws.import_file("events", events)
     return path

@@ -19,7 +19,7 @@ DUE = utc(2025, 3, 3, 12, 0)
 
 
 def define(ws_path, *targets):
-    with cxmetrics.open(ws_path) as ws:
+    with cxmetrics.open(ws_path, create=True) as ws:
         for ticket_id, due, kw in targets:
             ClockedTargets.define(ws.con, ticket_id, due, **kw)
 
@@ -29,7 +29,7 @@ def watcher(ws_path, cfg, **kw):
 
 
 def deliveries(ws_path):
-    with cxmetrics.open(ws_path) as ws:
+    with cxmetrics.open(ws_path, create=True) as ws:
         return rows(ws.con, "SELECT a.kind, a.ticket_id, d.* FROM alert_deliveries d JOIN alerts a USING (alert_id) "
                             "ORDER BY a.detected_at, d.destination")
 
@@ -63,8 +63,9 @@ def test_each_state_change_is_delivered_once_per_destination_across_restarts(ws_
     assert breached["sla"]["breached_at"] == "2025-03-03T12:00:00Z"
     assert at_risk["ticket"]["ticket_id"] == "T-1" and at_risk["sla"]["metric"] == "first_reply"
     assert at_risk["alert_id"] != breached["alert_id"]
-    for p in hook:  # signed: HMAC-SHA256 of the raw body with the shared secret
-        assert p.headers[SIGNATURE_HEADER] == "sha256=" + hmac.new(SECRET.encode(), p.body, hashlib.sha256).hexdigest()
+    for p in hook:  # signed: HMAC-SHA256 of "<t>." + the raw body with the shared secret
+        t, v1 = (part.split("=", 1)[1] for part in p.headers[SIGNATURE_HEADER].split(","))
+        assert v1 == hmac.new(SECRET.encode(), t.encode() + b"." + p.body, hashlib.sha256).hexdigest()
         assert p.headers["X-Team"] == "support" and p.headers["X-Cxmetrics-Alert-Id"] == p.json["alert_id"]
     slack_texts = [p.json["text"] for p in hooks.at("/slack")]
     assert "SLA at risk" in slack_texts[0] and "SLA breached" in slack_texts[1]
@@ -253,7 +254,7 @@ def test_destination_filters_choose_what_each_destination_gets(ws_path, hooks, t
     csv = tmp_path / "tickets.csv"
     csv.write_text("ticket_id,created_at,priority,team\nT-1,2025-03-03T10:00:00Z,urgent,Billing\n"
                    "T-2,2025-03-03T10:00:00Z,low,Billing\nT-3,2025-03-03T10:00:00Z,urgent,Tier 1\n")
-    with cxmetrics.open(ws_path) as ws:
+    with cxmetrics.open(ws_path, create=True) as ws:
         ws.import_file("tickets", csv)
     define(ws_path, *[(t, DUE, {}) for t in ("T-1", "T-2", "T-3")])
     from cxmetrics.alerts import AlertsConfig

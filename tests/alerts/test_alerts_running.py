@@ -44,7 +44,7 @@ def test_a_thread_on_the_servers_workspace_alerts_and_wakes_on_notify(tmp_path, 
     path = tmp_path / "ws"
     (path).mkdir()
     (path / "sla.toml").write_text(POLICIES)
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         ws.import_file("events", created(tmp_path, "T-1", 50))  # due in 10 min: at risk
         w = Watcher(ws, config=config(hooks), interval=3600)  # the clock alone would not tick again
         w.start()
@@ -65,12 +65,12 @@ def test_a_watcher_over_a_folder_notices_imports_by_other_connections(tmp_path, 
     path = tmp_path / "ws"
     path.mkdir()
     (path / "sla.toml").write_text(POLICIES)
-    cxmetrics.open(path).close()
+    cxmetrics.open(path, create=True).close()
     w = Watcher(path, config=config(hooks), interval=3600)
     w.start()
     try:
         time.sleep(0.5)  # the first step finds nothing
-        with cxmetrics.open(path) as ws:  # the watcher holds the workspace only during a step
+        with cxmetrics.open(path, create=True) as ws:  # the watcher holds the workspace only during a step
             ws.import_file("events", created(tmp_path, "T-9", 45))
         assert wait_for(lambda: len(hooks.accepted) == 2, timeout=15)  # seen within the 2 s change poll
     finally:
@@ -81,7 +81,7 @@ def test_an_asyncio_task_runs_until_cancelled(tmp_path, hooks):
     path = tmp_path / "ws"
     path.mkdir()
     (path / "sla.toml").write_text(POLICIES)
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         ws.import_file("events", created(tmp_path, "T-1", 50))
         w = Watcher(ws, config=config(hooks), interval=3600)
 

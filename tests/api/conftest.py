@@ -35,7 +35,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo workspace of 2,000 tickets with its facts refreshed (source 'demo'), and the
     demo's schedules.toml and sla.toml."""
     path = tmp_path_factory.mktemp("api-demo") / "ws"
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         write_config_files(ws, DemoConfig(tickets=DEMO_TICKETS, seed=7))  # business hours, SLA policies
         for batch in generate(DemoConfig(tickets=DEMO_TICKETS, seed=7)):
             for name in ORDER:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
 
-from cxmetrics.api._auth import COOKIE, session_value
+from cxmetrics.api._auth import COOKIE
+from cxmetrics.api._sessions import start_session
 from cxmetrics.api.auth import create_key, revoke_key
 from tests.api.conftest import Api, rows
 
-PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session"),
-          ("GET", "/api/v1/docs"), ("GET", "/api/v1/openapi.json")}
+PUBLIC = {("GET", "/api/v1/health"), ("POST", "/api/v1/session"), ("DELETE", "/api/v1/session")}
 
 
 def endpoints(api: Api) -> list[tuple[str, str, str]]:
     """(method, url, path template) of every operation in the OpenAPI spec."""
-    spec = api.client.get("/api/v1/openapi.json").json()
+    spec = api.get("/api/v1/openapi.json", api.viewer).json()  # the spec needs a key too
     out = []
     for path, ops in spec["paths"].items():
         if not path.startswith("/api/v1/"):
@@ -124,15 +125,19 @@ def test_forged_expired_or_revoked_sessions_are_refused(fresh_api: Api) -> None:
     c.cookies.clear()
     secret = fresh_api.app.state.session_secret
     key_id, _ = create_key(fresh_api.ws, "cookie", "admin")
-    good = session_value(secret, key_id)
+    good = start_session(fresh_api.ws, secret, key_id)
     c.cookies.set(COOKIE, good)
     assert c.get("/api/v1/session").status_code == 200
-    kid, expires, sig = good.split(".")
-    c.cookies.set(COOKIE, f"{kid}.{int(expires) + 999}.{sig}")  # extended without the secret
+    session_id, sig = good.split(".")
+    c.cookies.set(COOKIE, f"{session_id}x.{sig}")  # another id without the secret
     assert c.get("/api/v1/session").status_code == 401
-    c.cookies.set(COOKIE, session_value(b"another secret", key_id))
+    other = start_session(fresh_api.ws, b"another secret", key_id)  # recorded, but signed with the wrong secret
+    c.cookies.set(COOKIE, other)
     assert c.get("/api/v1/session").status_code == 401
-    c.cookies.set(COOKIE, session_value(secret, key_id, now=0))  # expired in 1970
+    expired = start_session(fresh_api.ws, secret, key_id)
+    fresh_api.ws.con.execute("UPDATE api_sessions SET expires_at = now() - INTERVAL 1 SECOND "
+                             "WHERE session_sha256 = ?", [hashlib.sha256(expired.split(".")[0].encode()).hexdigest()])
+    c.cookies.set(COOKIE, expired)
     assert c.get("/api/v1/session").status_code == 401
     c.cookies.set(COOKIE, good)
     revoke_key(fresh_api.ws, key_id)

@@ -31,7 +31,7 @@ cli.add_command(serve)
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
     import cxmetrics
 
-    cxmetrics.open(tmp_path / "ws").close()
+    cxmetrics.open(tmp_path / "ws", create=True).close()
     runner = CliRunner()
     made = runner.invoke(cli, ["-w", str(tmp_path / "ws"), "keys", "create", "wall", "--role", "viewer"])
     assert made.exit_code == 0, made.output
@@ -74,7 +74,7 @@ def test_first_start_gets_an_admin_key_once(tmp_path: Path) -> None:
     import cxmetrics
     from cxmetrics.api._keys import verify_token
 
-    with cxmetrics.open(tmp_path / "ws") as ws:
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
         token = bootstrap_key(ws)
         assert token and verify_token(ws, token).role == "admin"
         assert bootstrap_key(ws) is None  # keys exist: none is made
@@ -93,11 +93,11 @@ def test_framework_errors_have_the_one_shape(api: Api) -> None:
 
 
 def test_docs_page_and_spec_work_offline(api: Api) -> None:
-    spec = api.client.get("/api/v1/openapi.json").json()
+    spec = api.get("/api/v1/openapi.json", api.viewer).json()
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert spec["paths"]["/api/v1/health"]["get"]["security"] == []
     assert spec["paths"]["/api/v1/metrics"]["get"]["security"]
     assert "EventIn" in spec["components"]["schemas"]
-    page = api.client.get("/api/v1/docs")
+    page = api.get("/api/v1/docs", api.viewer)
     assert page.status_code == 200 and "<script" not in page.text and "/api/v1/metrics" in page.text
     assert "http://" not in page.text.replace("http://127.0.0.1", "")  # nothing fetched from elsewhere

@@ -76,7 +76,7 @@ def test_benchmark_adds_target_reference_and_gap(api: Api) -> None:
     ({"metrics": "csatt"}, 400, "Did you mean 'csat'"),
     ({"metrics": "csat", "by": "chanel"}, 400, "Did you mean 'channel'"),
     ({"metrics": "csat", "where": "chanel:email"}, 400, "Did you mean 'channel'"),
-    ({"metrics": "csat", "where": "channel"}, 400, "DIM:VALUE"),
+    ({"metrics": "csat", "where": "channel"}, 400, "DIM=VALUE"),
     ({"metrics": "csat", "grain": "fortnight"}, 422, "grain"),
     ({"metrics": "csat", "from": "2026-13-01"}, 400, "is not a date"),
     ({"metrics": "csat", "from": "2026-03-01", "to": "2026-02-01"}, 400, "must be after"),

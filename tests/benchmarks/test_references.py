@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 
+import cxmetrics
 from cxmetrics import benchmarks
 from cxmetrics.benchmarks import BenchmarkDataError, Reference, load, references, segments
 from cxmetrics.errors import UnknownNameError
@@ -83,6 +84,7 @@ GOOD = """
   unit: points
   statistic: average
   source: "Somebody, Some report"
+  source_kind: independent_study
   url: "https://example.org/report"
   year: 2023
   quote: "The average is 28."
@@ -106,6 +108,7 @@ def test_a_good_entry_loads():
         (("segment: retail", "segment: groceries"), "segment"),
         (('url: "https://example.org/report"', 'url: "example.org"'), "url"),
         (("value: 28", 'value: "28"'), "value"),
+        (("source_kind: independent_study", "source_kind: hearsay"), "source_kind"),
     ],
 )
 def test_a_bad_entry_fails_naming_the_entry_and_field(change: tuple[str, str], field: str):
@@ -125,3 +128,47 @@ def test_a_missing_field_is_named():
 def test_duplicates_are_refused():
     with pytest.raises(BenchmarkDataError, match="duplicates entry 0"):
         load(GOOD + GOOD, "t.yaml")
+
+
+# Issue 10, item 9: a benchmark says what kind of source measured it, and a vendor's
+# marketing figure for its own product (Intercom's "67%" Fin resolution rate) is not one.
+def test_every_reference_names_the_kind_of_source_that_measured_it():
+    from cxmetrics.benchmarks import SOURCE_KINDS
+
+    assert {r.source_kind for r in ALL} <= set(SOURCE_KINDS)
+    assert all(r.kind_label == SOURCE_KINDS[r.source_kind] for r in ALL)
+    # the ACSI is an independent index; Comm100's report is a vendor's own customers' data
+    assert {r.source_kind for r in ALL if "ACSI" in r.source} == {"independent_study"}
+    assert {r.source_kind for r in ALL if r.source.startswith("Comm100")} == {"vendor_study"}
+    # the 80/20 service level is a convention, not a measurement
+    assert [r.source_kind for r in references("service_level")] == ["convention"]
+
+
+def test_the_vendors_bot_marketing_figure_is_not_a_benchmark():
+    assert not [r for r in ALL if "Intercom" in r.source or (r.key == "bot_resolution_rate" and r.value == 67)]
+    entry = """
+- key: bot_resolution_rate
+  segment: all
+  value: 67
+  unit: percent
+  statistic: average
+  source: "A vendor, about its own AI agent"
+  source_kind: vendor_claim
+  url: "https://example.com/"
+  year: 2026
+  quote: "Our average resolution rate is 67%."
+  note: "A vendor's claim about its product."
+"""
+    with pytest.raises(BenchmarkDataError, match="marketing, not a measured benchmark"):
+        load(entry)
+
+
+def test_the_cli_shows_each_benchmarks_kind_of_source(tmp_path):
+    from click.testing import CliRunner
+
+    from cxmetrics.cli import main
+
+    cxmetrics.open(tmp_path / "ws", create=True).close()
+    out = CliRunner().invoke(main, ["--workspace", str(tmp_path / "ws"), "metrics", "csat", "--benchmark", "banking"])
+    assert out.exit_code == 0, out.output
+    assert "78.0% (average, independent study)" in out.output

@@ -126,7 +126,7 @@ def test_set_and_remove_recompute_and_say_how_many_tickets_changed(tmp_path: Pat
     import cxmetrics
 
     # one ticket created Friday 2026-03-06 16:00 UTC and answered Monday 10:00 UTC: frt 66 h
-    with cxmetrics.open(tmp_path) as ws:
+    with cxmetrics.open(tmp_path, create=True) as ws:
         (tmp_path / "t.csv").write_text("ticket_id,created_at,first_reply_at\n"
                                         "T1,2026-03-06T16:00:00Z,2026-03-09T10:00:00Z\n", encoding="utf-8")
         ws.import_file("tickets", tmp_path / "t.csv")
@@ -135,7 +135,7 @@ def test_set_and_remove_recompute_and_say_how_many_tickets_changed(tmp_path: Pat
     assert code == 0, err
     # Friday 16-17 + Monday 09-10 = 2 h: the ticket's business time changed
     assert "business time recomputed for 1 tickets; changed for 1" in out
-    with cxmetrics.open(tmp_path) as ws:
+    with cxmetrics.open(tmp_path, create=True) as ws:
         assert ws.metrics("frt_bh").to_pylist()[0]["value"] == 2 * 3600
     # a second schedule nobody uses: everything is recomputed, nothing changes
     code, out, _ = run(tmp_path, "set", "weekend", "--hours", "sat-sun=10:00-16:00")

@@ -215,7 +215,7 @@ def test_spark_sql_uses_only_equi_joins() -> None:
 
 
 def test_the_workspace_has_the_tables(tmp_path: Path) -> None:
-    with cxmetrics.open(tmp_path / "ws") as ws:
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
         assert ws.schema_version >= 4
         tables = {r[0] for r in ws.con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         assert {"business_calendar", "business_calendar_due", "business_schedules",

@@ -133,7 +133,7 @@ def test_the_order_of_events_in_a_file_does_not_matter(tmp_path, seed):
     got = []
     for attempt in range(2):
         rng.shuffle(lines)
-        with cxmetrics.open(tmp_path / f"ws{attempt}") as ws:
+        with cxmetrics.open(tmp_path / f"ws{attempt}", create=True) as ws:
             import_events(ws, tmp_path / f"e{attempt}.csv", "\n".join(lines))
             refresh_facts(ws.con)
             got.append(snapshot(ws))

@@ -22,13 +22,13 @@ SNAPSHOT_TABLES = ("tickets", "events", "surveys", "quarantine", "imports")
 
 
 def snapshot(path: Path) -> dict[str, list]:
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         return {t: ws.sql(f"SELECT * FROM {t} ORDER BY ALL").to_pylist() for t in SNAPSHOT_TABLES}
 
 
 CHILD = """
 import sys, cxmetrics
-ws = cxmetrics.open(sys.argv[1])
+ws = cxmetrics.open(sys.argv[1], create=True)
 print("importing", flush=True)
 ws.import_file("tickets", sys.argv[2])
 print("finished", flush=True)
@@ -43,7 +43,7 @@ def big_file(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("delay", [0.3, 1.5, 3.0])
 def test_sigkill_mid_import_leaves_store_unchanged(tmp_path, big_file, delay):
     ws_path = tmp_path / "ws"
-    with cxmetrics.open(ws_path) as ws:
+    with cxmetrics.open(ws_path, create=True) as ws:
         ws.import_file("tickets", write(tmp_path / "small.csv", "ticket_id,created_at,csat\nS1,2025-01-01T00:00:00Z,4\nS2,bad,\n"))
     before = snapshot(ws_path)
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(ws_path), str(big_file)], stdout=subprocess.PIPE, text=True)
@@ -55,7 +55,7 @@ def test_sigkill_mid_import_leaves_store_unchanged(tmp_path, big_file, delay):
     assert child.returncode == -signal.SIGKILL
     assert snapshot(ws_path) == before
     # and the workspace still works: the same import now lands whole
-    with cxmetrics.open(ws_path) as ws:
+    with cxmetrics.open(ws_path, create=True) as ws:
         s = ws.import_file("tickets", big_file)
         assert (s.read, s.inserted) == (600_000, 600_000)
         assert ws.counts()["tickets"] == 600_001

@@ -35,7 +35,7 @@ def test_three_formats_store_the_same(tmp_path):
     files["parquet"] = tmp_path / "t.parquet"
     stored = {}
     for fmt, path in files.items():
-        with cxmetrics.open(tmp_path / f"ws_{fmt}") as ws:
+        with cxmetrics.open(tmp_path / f"ws_{fmt}", create=True) as ws:
             s = ws.import_file("tickets", path)
             assert (s.read, s.inserted, s.quarantined) == (2, 2, 0), fmt
             stored[fmt] = _stored(ws)
@@ -76,6 +76,6 @@ def test_jsonl_broken_line_is_quarantined_with_its_line(ws, tmp_path):
 def test_unknown_extension_asks_for_a_format(ws, tmp_path):
     import pytest
 
-    with pytest.raises(cxmetrics.ImportFileError, match="--format"):
+    with pytest.raises(cxmetrics.ImportFileError, match=r"--file-format csv\|jsonl\|parquet"):
         ws.import_file("tickets", write(tmp_path / "t.dat", "ticket_id,created_at\n"))
     assert ws.import_file("tickets", write(tmp_path / "t.dat", "ticket_id,created_at\nT1,2025-01-01\n"), file_format="csv").inserted == 1

@@ -84,7 +84,7 @@ def test_counts_reconcile(data, n_good, n_bad, crlf):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.csv"
         path.write_bytes(to_csv(rows, crlf))
-        with cxmetrics.open(Path(tmp) / "ws") as ws:
+        with cxmetrics.open(Path(tmp) / "ws", create=True) as ws:
             s = ws.import_file("tickets", path)
             assert s.read == len(rows)
             assert s.read == s.inserted + s.updated + s.unchanged + s.quarantined
@@ -111,7 +111,7 @@ def test_order_and_duplication_do_not_change_the_store(data, n):
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, order in enumerate((order_a, order_b)):
-            with cxmetrics.open(Path(tmp) / f"ws{k}") as ws:
+            with cxmetrics.open(Path(tmp) / f"ws{k}", create=True) as ws:
                 for i in order:
                     path = Path(tmp) / f"f{k}_{i}.csv"
                     path.write_bytes(to_csv(files[i], crlf=bool(i % 2)))
@@ -119,7 +119,7 @@ def test_order_and_duplication_do_not_change_the_store(data, n):
                     assert s.read == s.inserted + s.updated + s.unchanged + s.quarantined
                     assert s.updated == 0  # consistent rows never update each other
                 results.append(stored(ws))
-        with cxmetrics.open(Path(tmp) / "once") as ws:
+        with cxmetrics.open(Path(tmp) / "once", create=True) as ws:
             path = Path(tmp) / "once.csv"
             path.write_bytes(to_csv(rows, crlf=False))
             ws.import_file("tickets", path)

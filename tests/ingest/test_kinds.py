@@ -46,16 +46,16 @@ def test_events_arriving_later_keep_the_ticket(ws, tmp_path):
 SURVEYS = """response_id,ticket_id,customer_id,kind,scale,score,comment,sent_at,responded_at
 R1,T1,C1,csat,1-5,5,Great,2025-03-03T10:00:00Z,2025-03-03T11:00:00Z
 R2,T1,C1,csat,,3,,2025-03-03T10:00:00Z,2025-03-03T11:00:00Z
-R3,T2,C2,csat,1-5,9,,,
-R4,,C3,nps,,6,meh,,
-R5,,C4,nps,0-10,10,,,
-R6,T3,C5,ces,,7,,,
-R7,T3,C5,ces,1-7,0,,,
-R8,T4,C6,csat,good/bad,good,,,
-R9,T5,C7,csat,,bad,,,
+R3,T2,C2,csat,1-5,9,,2025-03-03T10:00:00Z,
+R4,,C3,nps,,6,meh,2025-03-03T10:00:00Z,
+R5,,C4,nps,0-10,10,,2025-03-03T10:00:00Z,
+R6,T3,C5,ces,,7,,2025-03-03T10:00:00Z,
+R7,T3,C5,ces,1-7,0,,2025-03-03T10:00:00Z,
+R8,T4,C6,csat,good/bad,good,,2025-03-03T10:00:00Z,
+R9,T5,C7,csat,,bad,,2025-03-03T10:00:00Z,
 R10,T6,C8,csat,1-5,4,,2025-03-03T10:00:00Z,2025-03-02T10:00:00Z
-R11,T7,C9,csat,stars,4,,,
-R12,T8,C9,wow,1-5,4,,,
+R11,T7,C9,csat,stars,4,,2025-03-03T10:00:00Z,
+R12,T8,C9,wow,1-5,4,,2025-03-03T10:00:00Z,
 """
 
 

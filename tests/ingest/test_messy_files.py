@@ -32,7 +32,7 @@ def test_empty_strings_are_nulls(ws, tmp_path):
 
 
 def test_naive_timestamps_are_read_in_the_workspace_zone_and_offsets_are_kept(tmp_path):
-    with cxmetrics.open(tmp_path / "w") as ws:
+    with cxmetrics.open(tmp_path / "w", create=True) as ws:
         ws.configure(timezone="Europe/Berlin")
         text = HEADER + "\nT1,2025-01-15 10:00,email,naive winter\nT2,2025-07-15 10:00,email,naive summer\nT3,2025-01-15T10:00:00-05:00,email,offset\n"
         ws.import_file("tickets", write(tmp_path / "tz.csv", text))

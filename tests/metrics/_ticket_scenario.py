@@ -87,7 +87,7 @@ def got(ws: Any, metric: str, **kw: Any) -> tuple[float | None, int]:
 
 def per_day(ws: Any, metric: str, **kw: Any) -> dict[str, tuple[float | None, int]]:
     """{day: (value, n)} of a metric by grain day."""
-    return {r["period"]: (r["value"], r["n"]) for r in ws.metrics([metric], grain="day", **kw).to_pylist()}
+    return {r["period"].isoformat(): (r["value"], r["n"]) for r in ws.metrics([metric], grain="day", **kw).to_pylist()}
 
 
 def by(ws: Any, metric: str, dim: str, **kw: Any) -> dict[str, tuple[float | None, int]]:

@@ -490,7 +490,7 @@ def resolve(name: str) -> tuple[Metric, str | None]:
 
 
 def period(ts: pd.Series, grain: str, tz: str = "UTC") -> pd.Series:
-    """The local start of the period as text: '2025-11-03' (ISO weeks start on Monday)."""
+    """The local start of the period as a date: 2025-11-03 (ISO weeks start on Monday)."""
     local = ts.dt.tz_convert(tz).dt.tz_localize(None)
     day = local.dt.normalize()
     if grain == "day":
@@ -501,7 +501,7 @@ def period(ts: pd.Series, grain: str, tz: str = "UTC") -> pd.Series:
         start = day - pd.to_timedelta(local.dt.day - 1, unit="D")
     else:
         raise ValueError(f"grain {grain!r} is not supported by the reference")
-    return start.dt.strftime("%Y-%m-%d")
+    return start.dt.date
 
 
 def wilson(k: float, n: float) -> tuple[float, float]:
@@ -510,6 +510,72 @@ def wilson(k: float, n: float) -> tuple[float, float]:
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def t_crit(df: int) -> float:
+    """The two-sided 5% critical value of Student's t with an integer df, from the exact
+    finite series for P(|T| < t) (Abramowitz and Stegun 26.7.3 and 26.7.4), by bisection."""
+    def inside(t: float) -> float:
+        th = math.atan(t / math.sqrt(df))
+        c2, term, total = math.cos(th) ** 2, 1.0, 0.0
+        if df % 2:  # odd: (2/pi)(th + sin th (cos th + 2/3 cos^3 th + ...)), up to cos^(df-2)
+            if df > 1:
+                term = math.cos(th)
+                total = term
+                for j in range(3, df - 1, 2):
+                    term *= c2 * (j - 1) / j
+                    total += term
+            return 2 / math.pi * (th + math.sin(th) * total)
+        total = 1.0  # even: sin th (1 + 1/2 cos^2 th + 1.3/(2.4) cos^4 th + ...), up to cos^(df-2)
+        for j in range(2, df - 1, 2):
+            term *= c2 * (j - 1) / j
+            total += term
+        return math.sin(th) * total
+
+    lo, hi = 0.0, 1000.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if inside(mid) < 0.95 else (lo, mid)
+    return (lo + hi) / 2
+
+
+def nps_score_interval(promoters: int, detractors: int, n: int) -> tuple[float, float]:
+    """The NPS score interval in points, solved the slow way: the constrained maximum
+    likelihood by bisection on the log-likelihood's slope, each bound by bisection."""
+    others, hat = n - promoters - detractors, (promoters - detractors) / n
+
+    def variance(theta: float) -> float:
+        lo, hi = max(0.0, theta), (1 + theta) / 2
+
+        def slope(p: float) -> float:
+            d, o = p - theta, 1 - 2 * p + theta
+            return ((promoters / p if promoters else 0) + (detractors / d if detractors else 0)
+                    - (2 * others / o if others else 0))
+
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if mid in (lo, hi):
+                break
+            lo, hi = (mid, hi) if slope(mid) > 0 else (lo, mid)
+        p = (lo + hi) / 2
+        return 2 * p - theta - theta * theta
+
+    def accepted(theta: float) -> bool:
+        return n * (hat - theta) ** 2 <= Z95 * Z95 * max(variance(theta), 0.0)
+
+    bounds = []
+    for end in (-1.0, 1.0):
+        if accepted(end):
+            bounds.append(end)
+            continue
+        inside, outside = hat, end
+        for _ in range(200):
+            mid = (inside + outside) / 2
+            if mid in (inside, outside):
+                break
+            inside, outside = (mid, outside) if accepted(mid) else (inside, mid)
+        bounds.append(inside)
+    return 100 * bounds[0], 100 * bounds[1]
 
 
 def _summary(metric: Metric, stat: str | None, frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -526,17 +592,17 @@ def _summary(metric: Metric, stat: str | None, frame: pd.DataFrame, keys: list[s
         out["ci_low"] = [100 * c[0] for c in ci]
         out["ci_high"] = [100 * c[1] for c in ci]
     elif metric.kind == "nps":
-        p = g(d["score"].ge(9).astype(int)).sum() / n
-        q = g(d["score"].le(6).astype(int)).sum() / n
-        value = 100 * (p - q)
-        se = 100 * np.sqrt((p + q - (p - q) ** 2).clip(lower=0) / n)
-        out = pd.DataFrame({"value": value, "n": n, "ci_low": (value - Z95 * se).clip(lower=-100),
-                            "ci_high": (value + Z95 * se).clip(upper=100)})
+        prom = g(d["score"].ge(9).astype(int)).sum()
+        det = g(d["score"].le(6).astype(int)).sum()
+        ci = [nps_score_interval(int(a), int(b), int(c)) for a, b, c in zip(prom, det, n, strict=True)]
+        out = pd.DataFrame({"value": 100 * (prom - det) / n, "n": n, "ci_low": [c[0] for c in ci],
+                            "ci_high": [c[1] for c in ci]})
     elif metric.kind == "mean" or stat == "mean":
         x = g(metric.value(d).astype(float))
         mean, sd = x.mean(), x.std(ddof=1)
-        out = pd.DataFrame({"value": mean, "n": n, "ci_low": mean - Z95 * sd / np.sqrt(n),
-                            "ci_high": mean + Z95 * sd / np.sqrt(n)})
+        crit = pd.Series([t_crit(int(k) - 1) if k > 1 else math.nan for k in n], index=n.index)
+        out = pd.DataFrame({"value": mean, "n": n, "ci_low": mean - crit * sd / np.sqrt(n),
+                            "ci_high": mean + crit * sd / np.sqrt(n)})
     else:
         out = pd.DataFrame({"value": g(metric.value(d).astype(float)).quantile(STATS[stat]), "n": n})
     out = out.reset_index(drop=not keys)

@@ -35,11 +35,11 @@ def one(ws, metric: str, **kw) -> dict:
 
 
 def periods(ws, metric: str, **kw) -> dict[str, float | None]:
-    return {r["period"]: r["value"] for r in ws.metrics([metric], **kw).to_pylist()}
+    return {r["period"].isoformat(): r["value"] for r in ws.metrics([metric], **kw).to_pylist()}
 
 
 def rows_by(ws, metric: str, key: str, **kw) -> dict:
-    return {(r[key], r.get("period")): r for r in ws.metrics([metric], **kw).to_pylist()}
+    return {(r[key], r["period"].isoformat() if r.get("period") else None): r for r in ws.metrics([metric], **kw).to_pylist()}
 
 
 def approx(x: float) -> object:
@@ -183,7 +183,7 @@ def test_turnover_with_an_agent_hired_and_leaving_in_the_period(agents_ws):
     # leaves at February's first instant), leavers A2 A4: 2 / mean(3, 3) = 66.67; the bot
     # leaving is not turnover. n = agents employed at some time: 3 + hires A4 A5 = 5.
     # February: start A1 A3 A5 = 3, end 2, leaver A3: 1 / 2.5 = 40.
-    rows = {r["period"]: r for r in agents_ws.metrics(["employee_turnover"], grain="month",
+    rows = {r["period"].isoformat(): r for r in agents_ws.metrics(["employee_turnover"], grain="month",
                                                        start="2025-01-01", end="2025-03-01").to_pylist()}
     assert rows["2025-01-01"]["value"] == approx(200 / 3) and rows["2025-01-01"]["n"] == 5
     assert rows["2025-02-01"]["value"] == approx(40.0) and rows["2025-02-01"]["n"] == 3
@@ -269,7 +269,7 @@ def test_backlog_without_grain_is_at_the_end_or_now(tickets_ws):
 def test_backlog_by_channel_and_where(tickets_ws):
     # end of January: email T2 T4, chat T3 T7
     rows = tickets_ws.metrics(["backlog"], by="channel", grain="month").to_pylist()
-    assert {(r["channel"], r["period"]): r["value"] for r in rows} == {
+    assert {(r["channel"], r["period"].isoformat()): r["value"] for r in rows} == {
         ("chat", "2025-01-01"): 2.0, ("email", "2025-01-01"): 2.0,
         ("chat", "2025-02-01"): 2.0, ("email", "2025-02-01"): 1.0}  # February: chat T3 T5, email T4
     assert one(tickets_ws, "backlog", where={"channel": "email"}, end="2025-02-01")["value"] == 2.0
@@ -299,7 +299,7 @@ def test_backlog_age_is_the_median_age_of_the_open_tickets(tickets_ws):
     # 34 d 14 h), T4 (49 d 14 h), T5 (28 d): the median is T3's
     feb = 34 * day + 14 * hour
     rows = tickets_ws.metrics(["backlog_age", "backlog"], grain="month").to_pylist()
-    got = {(r["metric"], r["period"]): (r["value"], r["n"]) for r in rows}
+    got = {(r["metric"], r["period"].isoformat()): (r["value"], r["n"]) for r in rows}
     assert got[("backlog_age", "2025-01-01")] == (approx(jan), 4)
     assert got[("backlog_age", "2025-02-01")] == (approx(feb), 3)
     # n is the backlog
@@ -350,7 +350,7 @@ def test_cost_per_resolution_per_month(costs_ws):
     # January: costs 1000 + 200 + the quarter's 300 (it starts in January) = 1500; solved
     # S1 S2 S3 = 3 (S4 solved at February's first instant, S6 reopened and open, S7 deleted): 500.
     # February: 900 / (S4 S5) = 450. March: no cost line starts in it: None, not 0 (S8 solved).
-    rows = {r["period"]: r for r in costs_ws.metrics(["cost_per_resolution"], grain="month").to_pylist()}
+    rows = {r["period"].isoformat(): r for r in costs_ws.metrics(["cost_per_resolution"], grain="month").to_pylist()}
     assert {p: r["value"] for p, r in rows.items()} == {"2025-01-01": approx(500.0), "2025-02-01": approx(450.0),
                                                          "2025-03-01": None}
     assert {p: r["n"] for p, r in rows.items()} == {"2025-01-01": 3, "2025-02-01": 2, "2025-03-01": 1}
@@ -394,7 +394,7 @@ def funnel_ws(ws, tmp_path):
 
 
 def test_conversion_per_month_with_wilson(funnel_ws):
-    rows = {r["period"]: r for r in funnel_ws.metrics(["conversion_rate"], grain="month").to_pylist()}
+    rows = {r["period"].isoformat(): r for r in funnel_ws.metrics(["conversion_rate"], grain="month").to_pylist()}
     # January 32 / 1200; February 0 / 800 (a real 0); March only a day with no visits: None;
     # April: the quarter row (it starts in April) 10 / 500; May and June: nothing, None
     assert {p: r["value"] for p, r in rows.items()} == {
@@ -514,7 +514,7 @@ def test_retention_d1_counts_local_calendar_days(retention_ws):
     # R2 signs up 10 March, active 12 March 00:30 (day 2); R3 active on day 1; R4 never: 1 / 4.
     # R5 signs up 1 April 00:30 Berlin: April's cohort, active on 2 April: 1 / 1.
     # January: F's day 1 is before the first day with activity: left out -> None; February: none.
-    rows = {r["period"]: r for r in ws.metrics(["retention_d1"], grain="month").to_pylist()}
+    rows = {r["period"].isoformat(): r for r in ws.metrics(["retention_d1"], grain="month").to_pylist()}
     assert {p: r["value"] for p, r in rows.items()} == {
         "2025-01-01": None, "2025-02-01": None, "2025-03-01": approx(25.0), "2025-04-01": approx(100.0)}
     assert rows["2025-03-01"]["n"] == 4 and (rows["2025-03-01"]["ci_low"], rows["2025-03-01"]["ci_high"]) == \
@@ -542,7 +542,7 @@ def test_retention_d30_leaves_out_cohorts_not_yet_observable(retention_ws):
     # day 30: R1 10 April (no), R2 9 April (no), R3 11 April (yes); R4's day 30 is 19 April,
     # after the last day with activity (15 April): left out, not lost -> 1 / 3.
     # April: R5's day 30 (1 May) is not observed: no cohort -> None.
-    rows = {r["period"]: r for r in retention_ws.metrics(["retention_d30"], grain="month", start="2025-03-01",
+    rows = {r["period"].isoformat(): r for r in retention_ws.metrics(["retention_d30"], grain="month", start="2025-03-01",
                                                          end="2025-05-01").to_pylist()}
     assert rows["2025-03-01"]["value"] == approx(100 / 3) and rows["2025-03-01"]["n"] == 3
     assert rows["2025-04-01"]["value"] is None and rows["2025-04-01"]["n"] == 0
@@ -572,7 +572,7 @@ Z,2025-02-09T10:00:00Z,login
 def test_dau_is_the_mean_over_the_days_of_the_period(activity_ws):
     # activity days: 1 January .. 9 February. Active: 1 Jan X; 2 Jan X Y (Y twice, once);
     # 10 Jan X; 31 Jan Y; 9 Feb Z. January: 5 / 31 days; February: 1 / 9 days.
-    rows = {r["period"]: r for r in activity_ws.metrics(["dau"], grain="month").to_pylist()}
+    rows = {r["period"].isoformat(): r for r in activity_ws.metrics(["dau"], grain="month").to_pylist()}
     assert {p: r["value"] for p, r in rows.items()} == {"2025-01-01": approx(5 / 31), "2025-02-01": approx(1 / 9)}
     assert {p: r["n"] for p, r in rows.items()} == {"2025-01-01": 31, "2025-02-01": 9}
     assert periods(activity_ws, "dau", grain="day", start="2025-01-01", end="2025-01-04") == {
@@ -589,7 +589,7 @@ def test_wau_counts_each_customer_once_per_seven_days(activity_ws):
     # X covers 1-8 and 10-16 January; Y 2-8 January and 31 January - 6 February; Z 9-15 February.
     # January 7..31 (25 days): 2 + 2 (7th, 8th) + 7 x 1 (10th-16th) + 1 (31st) = 12 -> 12 / 25
     # February 1..9: 6 x 1 (Y) + 0 + 0 + 1 (Z) = 7 -> 7 / 9
-    rows = {r["period"]: r for r in activity_ws.metrics(["wau"], grain="month").to_pylist()}
+    rows = {r["period"].isoformat(): r for r in activity_ws.metrics(["wau"], grain="month").to_pylist()}
     assert {p: r["value"] for p, r in rows.items()} == {"2025-01-01": approx(12 / 25), "2025-02-01": approx(7 / 9)}
     assert rows["2025-01-01"]["n"] == 25
     days = periods(activity_ws, "wau", grain="day", start="2025-01-06", end="2025-01-10")
@@ -604,7 +604,7 @@ def test_mau_and_dau_mau(activity_ws):
     # every day 1..9 February: X (10 January covers to 8 February) or Z, and Y -> 2.
     assert periods(activity_ws, "mau", grain="month") == {"2025-01-01": approx(2.0), "2025-02-01": approx(2.0)}
     # DAU/MAU over the same days: January 30-31 DAU 0, 1 -> 0.5 / 2; February 1 / 9 / 2
-    ratio = {r["period"]: r for r in activity_ws.metrics(["dau_mau"], grain="month").to_pylist()}
+    ratio = {r["period"].isoformat(): r for r in activity_ws.metrics(["dau_mau"], grain="month").to_pylist()}
     assert ratio["2025-01-01"]["value"] == approx(0.25) and ratio["2025-01-01"]["n"] == 2
     assert ratio["2025-02-01"]["value"] == approx(1 / 18)
     # one window: 11 days; DAU 31 Jan + 9 Feb = 2 -> (2 / 11) / 2
@@ -617,7 +617,7 @@ def test_mau_and_dau_mau_by_tier_per_day_and_empty(activity_ws):
     # pro is X and Z: one of them in every 30-day window from 30 January (X to 8 February, then Z);
     # free is Y: active 2 and 31 January, so in every window too
     rows = ws.metrics(["mau", "dau_mau"], by="tier", grain="month").to_pylist()
-    got = {(r["metric"], r["tier"], r["period"]): r["value"] for r in rows}
+    got = {(r["metric"], r["tier"], r["period"].isoformat()): r["value"] for r in rows}
     assert got == {
         ("mau", "pro", "2025-01-01"): approx(1.0), ("mau", "pro", "2025-02-01"): approx(1.0),
         ("mau", "free", "2025-01-01"): approx(1.0), ("mau", "free", "2025-02-01"): approx(1.0),
@@ -637,7 +637,7 @@ def test_mau_and_dau_mau_by_tier_per_day_and_empty(activity_ws):
 def test_active_users_in_a_leap_february(ws, tmp_path):
     load(ws, tmp_path, "activity",
          "customer_id,ts,action\nX,2024-02-01T10:00:00Z,login\nX,2024-03-01T10:00:00Z,login\n")
-    rows = {r["period"]: r for r in ws.metrics(["dau"], grain="month").to_pylist()}
+    rows = {r["period"].isoformat(): r for r in ws.metrics(["dau"], grain="month").to_pylist()}
     assert rows["2024-02-01"]["n"] == 29 and rows["2024-02-01"]["value"] == approx(1 / 29)
     assert rows["2024-03-01"]["value"] == approx(1.0)
     # no customers table: dimensions of unknown customers are empty, filters leave them out

@@ -56,7 +56,7 @@ def surveys(draw_scores: list[int]) -> str:
 
 
 def _run(tmp: Path, name: str, events: list[str], answers: str) -> dict:
-    with cxmetrics.open(tmp / name) as ws:
+    with cxmetrics.open(tmp / name, create=True) as ws:
         (tmp / f"{name}.csv").write_text(HEADER + "".join(events))
         (tmp / f"{name}_s.csv").write_text(answers)
         ws.import_file("events", tmp / f"{name}.csv")

@@ -38,9 +38,9 @@ KNOWN: dict[str, str] = {}
 def demo(tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("reference") / "ws"
     result = CliRunner().invoke(main, ["--workspace", str(path), "demo", "--tickets", str(TICKETS),
-                                       "--seed", str(SEED), "--no-serve"])
+                                       "--seed", str(SEED), "--end", "2026-11-01T00:00Z", "--no-serve"])
     assert result.exit_code == 0, result.output
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         yield ws
 
 

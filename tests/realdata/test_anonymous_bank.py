@@ -1,5 +1,5 @@
 """Real data nobody here wrote: the Anonymous Bank call centre, February 1999 (33,344
-calls; ../shared/data/anonymous_bank_callcenter_feb1999). Imported as flat tickets, the
+calls; docs/data.md says where to get it). Imported as flat tickets, the
 Wednesday arrivals per hour must reproduce the published answer (T. W. Miller, Modeling
 Techniques in Predictive Analytics, 2015, ch. 6) exactly."""
 
@@ -9,14 +9,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from realdata._data import data_file, needs
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "anonymous_bank_callcenter_feb1999" / "data_anonymous_bank_february.txt"
+DATA = data_file("anonymous_bank_callcenter_feb1999", "data_anonymous_bank_february.txt")
+# without the data the tests are skipped, saying where it was looked for and how to get it
+pytestmark = needs(DATA)
 
 # Wednesdays (4 in Feb 1999), PHANTOM calls and negative VRU times dropped: calls per hour / 4
 PUBLISHED = [6.75, 1.75, 1.25, 0, 0.5, 0.25, 4.75, 39.5, 97.25, 107.5, 124, 110.25, 95.5, 203.5, 115.75, 115.5,
              67.75, 75, 88.75, 85.5, 68, 61.5, 57.5, 44.25]
 
-pytestmark = pytest.mark.skipif(not DATA.exists(), reason="the shared data folder is not beside the repository")
 
 
 def flat_tickets(out: Path) -> Path:

@@ -114,7 +114,7 @@ def test_full_refresh_and_results_equal_to_incremental(ws):
 
 
 def test_a_connection_reads_the_policies_of_its_workspace_folder(tmp_path):
-    with cxmetrics.open(tmp_path / "ws") as ws:
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
         policies(ws, two())
         load(ws, SCENARIO)
     con = duckdb.connect(str(tmp_path / "ws" / "cxmetrics.duckdb"))

@@ -26,28 +26,28 @@ def test_migrated_schema_matches_the_model(ws):
 
 def test_opening_an_old_workspace_applies_new_migrations_once(tmp_path, monkeypatch):
     path = tmp_path / "ws"
-    cxmetrics.open(path).close()
+    cxmetrics.open(path, create=True).close()
     shipped = _migrations.available()
     extra = (len(shipped) + 1, f"{len(shipped) + 1:04d}_test.sql", "ALTER TABLE agents ADD COLUMN shift VARCHAR;")
     monkeypatch.setattr(_migrations, "available", lambda: [*shipped, extra])
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         assert ws.schema_version == extra[0]
         assert "shift" in ws.table("agents").column_names
-    with cxmetrics.open(path) as ws:  # not applied twice
+    with cxmetrics.open(path, create=True) as ws:  # not applied twice
         assert ws.schema_version == extra[0]
 
 
 def test_a_failing_migration_leaves_the_workspace_as_it_was(tmp_path, monkeypatch):
     path = tmp_path / "ws"
-    cxmetrics.open(path).close()
+    cxmetrics.open(path, create=True).close()
     shipped = _migrations.available()
     good = (len(shipped) + 1, "good.sql", "ALTER TABLE agents ADD COLUMN shift VARCHAR;")
     bad = (len(shipped) + 2, "bad.sql", "ALTER TABLE nowhere ADD COLUMN x INT;")
     monkeypatch.setattr(_migrations, "available", lambda: [*shipped, good, bad])
     with pytest.raises(cxmetrics.StoreError):
-        cxmetrics.open(path)
+        cxmetrics.open(path, create=True)
     monkeypatch.setattr(_migrations, "available", lambda: shipped)
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         assert ws.schema_version == len(shipped)
         assert "shift" not in ws.table("agents").column_names
 
@@ -63,7 +63,7 @@ def test_second_writer_gets_a_clear_error(tmp_path):
     import sys
 
     path = tmp_path / "ws"
-    with cxmetrics.open(path):
+    with cxmetrics.open(path, create=True):
         out = subprocess.run(
             [sys.executable, "-m", "cxmetrics", "--workspace", str(path), "status"], capture_output=True, text=True
         )
@@ -74,12 +74,12 @@ def test_a_read_only_workspace_answers_from_its_facts_as_they_are(tmp_path):
     import cxmetrics
     from conftest import write
 
-    with cxmetrics.open(tmp_path) as ws:
+    with cxmetrics.open(tmp_path, create=True) as ws:
         ws.import_file("tickets", write(tmp_path / "t.csv", "ticket_id,created_at\nT1,2025-03-01T10:00:00Z\n"))
         assert ws.metrics("tickets").to_pylist()[0]["value"] == 1.0  # refreshed here
         ws.import_file("tickets", write(tmp_path / "u.csv", "ticket_id,created_at\nT2,2025-03-01T11:00:00Z\n"))
     with cxmetrics.open(tmp_path, read_only=True) as ro:
         # no refresh (it cannot write): T2 is not in the facts yet
         assert ro.metrics("tickets").to_pylist()[0]["value"] == 1.0
-    with cxmetrics.open(tmp_path) as ws:
+    with cxmetrics.open(tmp_path, create=True) as ws:
         assert ws.metrics("tickets").to_pylist()[0]["value"] == 2.0

@@ -39,7 +39,7 @@ T3,2026-03-04T11:00:00Z,chat,normal,solved,C3,A2,Tier 1,login,2026-03-04T13:00:0
 
 
 def import_demo(path: Path, tickets: int = DEMO_TICKETS, seed: int = 11) -> None:
-    with cxmetrics.open(path) as ws:
+    with cxmetrics.open(path, create=True) as ws:
         for batch in generate(DemoConfig(tickets=tickets, seed=seed)):
             for name in ORDER:
                 if name in batch and batch[name].num_rows:
@@ -59,7 +59,7 @@ def demo_ws(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """A read-only view of a copy of the demo (for page-data tests)."""
     copy = tmp_path_factory.mktemp("web-demo-ro") / "ws"
     shutil.copytree(demo_path, copy)
-    with cxmetrics.open(copy) as ws:
+    with cxmetrics.open(copy, create=True) as ws:
         yield ws
 
 
@@ -67,7 +67,7 @@ def demo_ws(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def tiny(tmp_path: Path) -> Iterator[cxmetrics.Workspace]:
     csv = tmp_path / "tiny.csv"
     csv.write_text(TINY_CSV, encoding="utf-8")
-    with cxmetrics.open(tmp_path / "ws") as ws:
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
         ws.import_file("tickets", csv)
         ws.refresh()
         yield ws

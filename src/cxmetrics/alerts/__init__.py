@@ -9,7 +9,7 @@ docs/alerts.md.
 
 >>> import tempfile, cxmetrics
 >>> from cxmetrics.alerts import AlertsConfig, Watcher
->>> ws = cxmetrics.open(tempfile.mkdtemp())
+>>> ws = cxmetrics.open(tempfile.mkdtemp(), create=True)
 >>> cfg = AlertsConfig.from_dict({"at_risk_before": "30m"})
 >>> w = Watcher(ws, config=cfg)
 >>> w.interval_s

@@ -262,7 +262,7 @@ def _env(env: Mapping[str, str], name: str, key: str) -> str:
 
 class WebhookDestination(_Destination):
     """A generic JSON webhook: the alert payload is POSTed as JSON. With a secret, the
-    body's HMAC-SHA256 goes in `X-Cxmetrics-Signature-256: sha256=<hex>`."""
+    send time and the body are signed: `X-Cxmetrics-Signature: t=<unix>,v1=<hex HMAC-SHA256>`."""
 
     type: Literal["webhook"]
     url: SecretStr | None = None

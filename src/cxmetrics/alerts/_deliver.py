@@ -22,6 +22,7 @@ import json
 import smtplib
 import socket
 import ssl
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -39,7 +40,10 @@ from cxmetrics.alerts._config import (
 )
 
 USER_AGENT = "cxmetrics-alerts/0.1"
-SIGNATURE_HEADER = "X-Cxmetrics-Signature-256"
+#: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`, as Stripe and Zendesk sign:
+#: the time is signed with the body, so a captured delivery cannot be replayed later
+#: (receivers refuse a `t` older than their tolerance; docs/alerts.md has the recipe).
+SIGNATURE_HEADER = "X-Cxmetrics-Signature"
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,17 @@ class Outcome:
     note: str | None = None  # e.g. some e-mail recipients refused on a delivered message
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header's value: `sha256=` + hex HMAC-SHA256 of the raw body.
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The signature header's value for `body` sent at `timestamp` (now by default):
+    `t=<timestamp>,v1=<hex HMAC-SHA256 of b"<timestamp>." + body>` under `secret`.
 
-    >>> sign("s3cret", b"{}") == "sha256=" + hmac.new(b"s3cret", b"{}", hashlib.sha256).hexdigest()
+    >>> sign("s3cret", b"{}", 1700000000) == (
+    ...     "t=1700000000,v1=" + hmac.new(b"s3cret", b"1700000000.{}", hashlib.sha256).hexdigest())
     True
     """
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    t = int(time.time()) if timestamp is None else int(timestamp)
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -130,7 +138,7 @@ def send_webhook(dest: WebhookDestination, secrets: ResolvedSecrets, alert: dict
     headers = {**dest.headers, **{k: v.get_secret_value() for k, v in secrets.headers.items()},
                "X-Cxmetrics-Event": f"sla.{alert['kind']}", "X-Cxmetrics-Alert-Id": alert["alert_id"],
                "X-Cxmetrics-Attempt": str(attempt)}
-    if secrets.secret is not None:
+    if secrets.secret is not None:  # signed at each attempt: a retry carries its own time
         headers[SIGNATURE_HEADER] = sign(secrets.secret.get_secret_value(), body)
     assert secrets.url is not None
     return _post(secrets.url.get_secret_value(), body, headers, timeout)

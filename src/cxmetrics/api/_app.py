@@ -19,16 +19,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 import cxmetrics
 from cxmetrics.api import _errors
 from cxmetrics.api._cache import ResultCache
+from cxmetrics.api._headers import install as install_headers
+from cxmetrics.api._auth import api_viewer
 from cxmetrics.api._hub import Hub
 from cxmetrics.api._keys import session_secret
+from cxmetrics.api._limits import BodyLimits
 from cxmetrics.api._models import EventIn
+from cxmetrics.api._params import parameters_as_sent
 from cxmetrics.api._refresher import Refresher
 
 log = logging.getLogger("cxmetrics.api")
@@ -111,7 +115,7 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
         title="cxmetrics", version=cxmetrics.__version__, lifespan=lifespan,
         description="Customer-service KPIs over one workspace. Every endpoint but /health needs a key: "
                     "`Authorization: Bearer <key>`, `X-API-Key: <key>` or the dashboard's session cookie.",
-        openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None,
+        openapi_url=None, docs_url=None, redoc_url=None,  # both served below, behind a key
     )
     app.state.workspace = ws
     app.state.hub = Hub()
@@ -131,6 +135,8 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
                                     derive_lock=app.state.derive_lock)
     _errors.install(app)
     app.add_middleware(ServerTiming)
+    app.add_middleware(BodyLimits)  # body caps and credentials, before any body is read (api/_limits.py)
+    install_headers(app)  # CSP, nosniff, no framing... on every response, 500s too (api/_headers.py)
 
     from cxmetrics.api import _routes_data, _routes_meta, _routes_metrics, _routes_sla, _routes_stream, _routes_tickets
 
@@ -138,12 +144,23 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
         if hasattr(module, "public"):
             app.include_router(module.public, prefix=PREFIX)
         app.include_router(module.router, prefix=PREFIX)
+    from cxmetrics.api import _routes_targets
+
+    app.include_router(_routes_targets.router, prefix=PREFIX)
     app.state.sla_enabled = _routes_sla.available()
     if app.state.sla_enabled:
         app.include_router(_routes_sla.router, prefix=PREFIX)
+    from cxmetrics.api import _routes_local
+
+    _routes_local.mount(app)  # the CLI and library of other processes run through this server
     _security_scheme(app)
 
-    @app.get(f"{PREFIX}/docs", include_in_schema=False)
+    # the spec and its page need a key (or the dashboard's session), as every endpoint but /health
+    @app.get(f"{PREFIX}/openapi.json", include_in_schema=False, dependencies=[Depends(api_viewer)])
+    def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get(f"{PREFIX}/docs", include_in_schema=False, dependencies=[Depends(api_viewer)])
     def docs() -> HTMLResponse:
         return HTMLResponse(_docs_page(app.openapi()))
 
@@ -208,6 +225,7 @@ def _security_scheme(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        parameters_as_sent(spec)  # optional parameters are absent, never null (api/_params.py)
         comps = spec.setdefault("components", {})
         comps.setdefault("schemas", {})["EventIn"] = EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
         comps["securitySchemes"] = {

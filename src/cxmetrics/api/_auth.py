@@ -1,20 +1,21 @@
 """Who may call: FastAPI dependencies over API keys and the dashboard's session cookie.
 
 A request proves itself with ``Authorization: Bearer <key>``, ``X-API-Key: <key>`` or
-the session cookie ``cxm_session`` that `login` sets. The cookie is
-``<key_id>.<expires>.<signature>``, signed (HMAC-SHA256) with a secret kept in the
-workspace; it is HttpOnly, SameSite=Lax, Secure over https, and lasts 12 hours. It is
-only as good as its key: revoking the key ends its sessions. A write (POST, DELETE)
-authenticated by the cookie must come from the same origin (the Origin header, when
-the browser sends one, must name this server), so another site cannot post in the
-user's name.
+the session cookie ``cxm_session`` that `login` sets. The session lives on the server
+(`_sessions`): the cookie only names it, and it ends 12 hours after sign-in, at sign-out
+(`logout`) or when its key is revoked, whatever the cookie says. The cookie is HttpOnly,
+SameSite=Lax, Secure over https.
+
+Cross-site requests: a write (POST, DELETE...) authenticated by the cookie must carry an
+``Origin`` header naming this server (browsers send one on every write; a write with the
+cookie and no Origin is refused too, as a browser would not make it). Signing in is
+refused when the browser says the form came from another site (``Origin``, ``Referer``
+or ``Sec-Fetch-Site``), so another site cannot sign a visitor into its own account
+(login CSRF). Scripts authenticate with a key header and send no Origin: that is fine.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -22,10 +23,11 @@ from fastapi import Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.api._keys import Principal, lookup, peek, peek_session, verify_token
+from cxmetrics.api import _sessions
+from cxmetrics.api._keys import Principal, peek, verify_token
+from cxmetrics.api._sessions import SESSION_SECONDS
 
 COOKIE = "cxm_session"
-SESSION_SECONDS = 12 * 3600
 _SAFE = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -39,26 +41,6 @@ def workspace_cursor(request: Request) -> Iterator[Workspace]:
     finally:
         request.state.cursor = None
         cur.close()
-
-
-def _sign(secret: bytes, key_id: str, expires: int) -> str:
-    return hmac.new(secret, f"{key_id}.{expires}".encode(), hashlib.sha256).hexdigest()
-
-
-def session_value(secret: bytes, key_id: str, now: float | None = None) -> str:
-    expires = int((time.time() if now is None else now) + SESSION_SECONDS)
-    return f"{key_id}.{expires}.{_sign(secret, key_id, expires)}"
-
-
-def session_key_id(secret: bytes, value: str, now: float | None = None) -> str | None:
-    """The key id a session cookie carries, if its signature holds and it has not expired."""
-    parts = value.split(".")
-    if len(parts) != 3 or not parts[1].isdigit():
-        return None
-    key_id, expires, sig = parts[0], int(parts[1]), parts[2]
-    if not hmac.compare_digest(_sign(secret, key_id, expires), sig) or expires < (time.time() if now is None else now):
-        return None
-    return key_id
 
 
 def _with_cursor(request: Request) -> tuple[Workspace, bool]:
@@ -81,13 +63,29 @@ def _presented_key(request: Request) -> str | None:
     return None
 
 
+def _host_of(url: str | None) -> str | None:
+    """The host:port of an Origin or Referer value ("" for "null", the opaque origin a
+    browser sends for a sandboxed or privacy-stripped page), None when there is none."""
+    if url is None:
+        return None
+    return "" if url == "null" else urlsplit(url).netloc.lower()
+
+
 def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True  # not a browser's cross-site request (browsers send Origin on writes)
-    if origin == "null":
-        return False
-    return urlsplit(origin).netloc.lower() == (request.headers.get("host") or "").lower()
+    """A cookie-authenticated write must carry an Origin naming this server: browsers send
+    one on every write, so a write without it did not come from our pages."""
+    found = _host_of(request.headers.get("origin"))
+    return bool(found) and found == (request.headers.get("host") or "").lower()
+
+
+def _cross_site(request: Request) -> bool:
+    """Whether the browser says this request came from another site (for sign-in, where
+    a missing Origin means a script, which is allowed)."""
+    if request.headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return True
+    here = (request.headers.get("host") or "").lower()
+    return any(found is not None and found != here
+               for found in (_host_of(request.headers.get("origin")), _host_of(request.headers.get("referer"))))
 
 
 def _resolve(request: Request, ws: Workspace) -> tuple[Principal | None, str]:
@@ -99,12 +97,12 @@ def _resolve(request: Request, ws: Workspace) -> tuple[Principal | None, str]:
     cookie = request.cookies.get(COOKIE)
     if cookie is None:
         return None, "no credentials: send `Authorization: Bearer <key>` or `X-API-Key: <key>`, or sign in."
-    key_id = session_key_id(request.app.state.session_secret, cookie)
-    principal = lookup(ws, key_id) if key_id else None
+    principal = _sessions.session_principal(ws, request.app.state.session_secret, cookie)
     if principal is None:
-        return None, "the session has expired or its key was revoked: sign in again."
+        return None, "the session has expired, was signed out, or its key was revoked: sign in again."
     if request.method not in _SAFE and not _same_origin(request):
-        return None, "a write with a session cookie must come from this server's own pages (Origin mismatch)."
+        return None, ("a write with a session cookie must come from this server's own pages (Origin missing or "
+                      "not this server); scripts send the key in `Authorization: Bearer <key>` instead.")
     return principal, ""
 
 
@@ -147,8 +145,7 @@ def _remembered(request: Request) -> Principal | None:
     cookie = request.cookies.get(COOKIE)
     if cookie is None or (request.method not in _SAFE and not _same_origin(request)):
         return None
-    key_id = session_key_id(request.app.state.session_secret, cookie)
-    return peek_session(ws, key_id) if key_id else None
+    return _sessions.peek(ws, request.app.state.session_secret, cookie)
 
 
 def _resolve_on_own_cursor(request: Request) -> tuple[Principal | None, str]:
@@ -173,23 +170,46 @@ async def api_admin(principal: Principal = Depends(api_viewer)) -> Principal:
     return require_admin(principal)
 
 
+async def still_signed_in(request: Request) -> bool:
+    """Whether the request's key or session is still valid (an open stream asks after
+    each key or session change)."""
+    if _remembered(request) is not None:
+        return True
+    principal, _ = await run_in_threadpool(_resolve_on_own_cursor, request)
+    return principal is not None
+
+
 def login(request: Request, response: Response, key: str) -> Principal:
-    """Check a key and set the session cookie on `response`; HTTP 401 if the key is wrong."""
+    """Check a key, start a session and set its cookie on `response`. HTTP 403 when the
+    browser says the sign-in comes from another site, 401 when the key is wrong."""
+    if _cross_site(request):
+        raise HTTPException(403, "sign-in from another site is refused: sign in on this server's own /login page.")
     ws, own = _with_cursor(request)
     try:
         principal = verify_token(ws, key.strip())
+        if principal is None:
+            raise _unauthorized("the API key is not valid (unknown, revoked or mistyped).")
+        value = _sessions.start_session(ws, request.app.state.session_secret, principal.key_id)
     finally:
         if own:
             ws.close()
-    if principal is None:
-        raise _unauthorized("the API key is not valid (unknown, revoked or mistyped).")
     response.set_cookie(
-        COOKIE, session_value(request.app.state.session_secret, principal.key_id), max_age=SESSION_SECONDS,
+        COOKIE, value, max_age=SESSION_SECONDS,
         httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
     )
     return principal
 
 
-def logout(response: Response) -> None:
-    """Remove the session cookie."""
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+def logout(response: Response, request: Request | None = None) -> None:
+    """Remove the session cookie and, given the request, end its session on the server
+    (a copy of the cookie stops working too)."""
+    cookie = request.cookies.get(COOKIE) if request is not None else None
+    if request is not None and cookie:
+        ws, own = _with_cursor(request)
+        try:
+            _sessions.end_session(ws, request.app.state.session_secret, cookie)
+        finally:
+            if own:
+                ws.close()
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=request is not None
+                           and request.url.scheme == "https")

@@ -70,6 +70,8 @@ class ResultCache:
                     self._entries[key] = (time.monotonic(), value)
         except Exception:
             log.exception("renewing a cached answer failed")
+            with self._lock:  # not served stale until max_age_s: the next request computes it afresh
+                self._entries.pop(key, None)
         finally:
             with self._lock:
                 self._renewing.discard(key)

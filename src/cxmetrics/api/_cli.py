@@ -42,8 +42,10 @@ def _open_existing(ctx: click.Context) -> cxmetrics.Workspace:
 def serve(ctx: click.Context, host: str, port: int, no_open: bool, new_key: bool) -> None:
     """Serve the dashboard and the REST API (/api/v1) over the workspace.
 
-    The server holds the workspace while it runs (other commands that open it wait until
-    it stops). On the first start it creates an admin key and prints it once."""
+    The server holds the workspace while it runs; other cxmetrics commands and
+    cxmetrics.open() on the same workspace go through it (they work as usual, and the
+    dashboard shows their imports at once). On the first start it creates an admin key
+    and prints it once."""
     from cxmetrics.api._serve import serve as run
 
     run(_path(ctx), host, port, open_browser=not no_open, new_key=new_key, echo=click.echo)
@@ -51,7 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, no_open: bool, new_key: bool
 
 @click.group("keys")
 def keys() -> None:
-    """Manage API keys (admin: read and write; viewer: read only). Stop the server first."""
+    """Manage API keys (admin: read and write; viewer: read only)."""
 
 
 @keys.command("create")

@@ -35,7 +35,7 @@ import pyarrow as pa
 from cxmetrics._workspace import Workspace, translate_errors
 from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._business import DONE, OPEN
-from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_instant
+from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_instant, check_range
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
 from cxmetrics.metrics._spec import Kind
@@ -110,7 +110,8 @@ def _filters(where: dict[str, Any], time: str, custom_ok: bool) -> tuple[list[st
             raise UnknownNameError("dimension", name, [*DIMENSIONS, *TIME_DIMENSIONS])
         col = DIMENSIONS[name]
         given = [str(v) for v in values if v is not None and str(v) != ""]
-        alternatives = [f"{col} IN ({', '.join('?' for _ in given)})"] if given else []
+        # case-blind, as every metric's filter (metrics._sources.dimension_in)
+        alternatives = [f"lower(CAST({col} AS TEXT)) IN ({', '.join('lower(?)' for _ in given)})"] if given else []
         if len(given) < len(values):  # an empty value: the group of rows without one
             alternatives.append(f"{col} IS NULL")
         conds.append(f"({' OR '.join(alternatives)})")
@@ -121,6 +122,7 @@ def _filters(where: dict[str, Any], time: str, custom_ok: bool) -> tuple[list[st
 def _window(time: str, start: Instant, end: Instant) -> tuple[list[str], list[Any]]:
     check_instant(start, "from")
     check_instant(end, "to")
+    check_range(start, end)
     conds, params = [f"{time} IS NOT NULL"], []
     if start is not None:
         conds.append(f"{time} >= CAST(? AS TIMESTAMPTZ)")
@@ -250,7 +252,7 @@ def tickets_behind(ws: Workspace, metric: str, where: dict[str, Any] | None = No
     default the latest first. `order` is a column name, `-name` for descending.
 
     >>> import tempfile, cxmetrics
-    >>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+    >>> with cxmetrics.open(tempfile.mkdtemp(), create=True) as ws:
     ...     tickets_behind(ws, "frt", {"channel": "email"}).num_rows
     0
     """

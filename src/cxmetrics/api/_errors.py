@@ -8,6 +8,7 @@ Every error response is::
 - FastAPI's request validation (422) and Starlette's HTTP errors (404, 405...) keep
   their status and take this shape;
 - `UnknownNameError` -> 400 `unknown_name` with the name, its kind and the suggestion;
+- `AnswerTooLargeError` -> 400 `answer_too_large` with the estimate and the limit (cells);
 - other `UserError` -> 400 `bad_request`;
 - `StoreError` -> 503 `store_unavailable` (a locked or failing engine: try again);
 - anything else is a bug: logged with its traceback, answered 500 `internal` without
@@ -29,7 +30,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cxmetrics.errors import StoreError, UnknownNameError, UserError
+from cxmetrics.api._redact import redact_paths
+from cxmetrics.errors import AnswerTooLargeError, StoreError, UnknownNameError, UserError
 
 log = logging.getLogger("cxmetrics.api")
 
@@ -94,6 +96,7 @@ class JSON(JSONResponse):
 
 def error_response(status: int, message: str, code: str | None = None, details: Any = None,
                    headers: dict[str, str] | None = None) -> JSON:
+    message = redact_paths(message)  # no server folders in what callers see (api/_redact.py)
     body = {"error": {"status": status, "code": code or _CODES.get(status, "error"), "message": message,
                       "details": details}}
     return JSON(body, status_code=status, headers=headers)
@@ -137,6 +140,11 @@ def install(app: FastAPI) -> None:
         details = {"what": exc.what, "name": exc.name, "suggestion": close[0] if close else None,
                    "choices": exc.choices[:200]}
         return error_response(400, str(exc), "unknown_name", details)
+
+    @app.exception_handler(AnswerTooLargeError)
+    async def _too_large(request: Request, exc: AnswerTooLargeError) -> JSON:
+        details = {"estimate": exc.estimate, "limit": exc.limit, "setting": "max_answer_cells"}
+        return error_response(400, str(exc), "answer_too_large", details)
 
     @app.exception_handler(UserError)
     async def _user(request: Request, exc: UserError) -> JSON:

@@ -6,7 +6,7 @@ token: there is no dictionary to try), and it is compared in constant time. Role
 ``admin`` reads and writes, ``viewer`` only reads.
 
 >>> import tempfile, cxmetrics
->>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+>>> with cxmetrics.open(tempfile.mkdtemp(), create=True) as ws:
 ...     key_id, token = create_key(ws, "ops", "viewer")
 ...     verify_token(ws, token).role, verify_token(ws, token + "x"), revoke_key(ws, key_id)
 ...     verify_token(ws, token)
@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -30,6 +31,8 @@ from cxmetrics.errors import UnknownNameError, UserError
 Role = Literal["admin", "viewer"]
 ROLES: tuple[str, ...] = get_args(Role)
 PREFIX = "cxm_"
+#: The file, in the workspace folder, that holds the secret signing session cookies.
+SECRET_FILE = "session.key"
 _RANK = {"viewer": 1, "admin": 2}
 # last_used_at is written at most this often per key (a write per request would
 # queue every read behind imports)
@@ -40,6 +43,8 @@ _touched: dict[str, float] = {}
 # never outlives a revocation; a key changed by another process (the CLI) can only be
 # changed while no server holds the workspace.
 _generation = 0
+# callbacks run after every key or session change (an open /stream re-checks its caller)
+_watchers: set[Callable[[], None]] = set()
 _verified: dict[tuple[int, str], tuple[int, Principal]] = {}  # (workspace, token hash or key id)
 _VERIFIED_MAX = 10_000
 
@@ -48,6 +53,23 @@ def _changed() -> None:
     global _generation
     _generation += 1
     _verified.clear()
+    for watcher in list(_watchers):
+        try:
+            watcher()
+        except RuntimeError:  # its event loop is closed: the stream is gone
+            _watchers.discard(watcher)
+
+
+def watch(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` (from any thread) after each key or session change; returns the
+    function that stops it."""
+    _watchers.add(callback)
+    return lambda: _watchers.discard(callback)
+
+
+def generation() -> int:
+    """Goes up on every key or session change (cached answers older than it are stale)."""
+    return _generation
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,7 @@ def revoke_key(ws: Workspace, key_id: str) -> bool:
         if not found[0][0]:
             return False
         ws.con.execute("UPDATE api_keys SET revoked_at = now() WHERE key_id = ?", [key_id])
+        ws.con.execute("UPDATE api_sessions SET ended_at = now() WHERE key_id = ? AND ended_at IS NULL", [key_id])
         _changed()
     return True
 
@@ -159,11 +182,6 @@ def peek(ws: Workspace, token: str) -> Principal | None:
     return principal
 
 
-def peek_session(ws: Workspace, key_id: str) -> Principal | None:
-    """The principal of a session's key id, if known, without touching the database."""
-    return _known((_scope(ws), "id:" + key_id))
-
-
 def verify_token(ws: Workspace, token: str) -> Principal | None:
     """The principal of an active key, or None (malformed, unknown, wrong or revoked)."""
     if not token.startswith(PREFIX) or len(token) > 200:
@@ -200,11 +218,11 @@ def touch(ws: Workspace, key_id: str) -> None:
 
 
 def session_secret(ws: Workspace) -> bytes:
-    """The workspace's secret for signing session cookies, made on first use."""
+    """The workspace's secret for signing session cookies: 32 random bytes in the file
+    `session.key` of the workspace folder, made (mode 0600) on first use. It is kept out
+    of the database on purpose: whoever can read `cxmetrics.duckdb` (a backup, a copy sent
+    for support) must not be able to make cookies."""
+    from cxmetrics._filemodes import read_or_create_secret
+
     with ws._write_lock:
-        rows = ws.con.execute("SELECT value FROM api_secrets WHERE name = 'session'").fetchall()
-        if not rows:
-            value = secrets.token_hex(32)
-            ws.con.execute("INSERT INTO api_secrets VALUES ('session', ?, now())", [value])
-            rows = [(value,)]
-    return bytes.fromhex(rows[0][0])
+        return read_or_create_secret(ws.path / SECRET_FILE)

@@ -33,10 +33,15 @@ class MetricRow(Open):
     ci_high: float | None
     flags: list[str] = Field(description="small_sample (n below the metric's minimum), undefined (no rows)")
     unit: str
-    target: float | None = Field(None, description="With benchmark: the metric's common target")
+    target: float | None = Field(None, description="With benchmark: the workspace's target (targets.toml) for the "
+                                 "row's dimension value, else the metric's; null without one")
+    target_met: bool | None = Field(None, description="With benchmark: value >= target (higher is better) or <= "
+                                    "target (lower is better); null without a target or value")
     benchmark: float | None = Field(None, description="With benchmark: the published reference value")
     benchmark_statistic: str | None = None
     benchmark_source: str | None = None
+    benchmark_kind: str | None = Field(None, description="With benchmark: the kind of source (independent study, "
+                                       "vendor study, consumer survey, industry convention)")
     gap: float | None = Field(None, description="With benchmark: value - benchmark")
 
 
@@ -52,7 +57,8 @@ class CompareRow(Open):
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
-    significant: bool | None = Field(description="p < 0.05")
+    significant: bool | None = Field(description="p < 0.05, which is exactly when the 95% interval excludes 0 (one method "
+                                                 "gives both); null when not tested (see flags, e.g. no_data_before)")
     test: str | None
     flags: list[str]
     unit: str
@@ -97,7 +103,9 @@ class Dimension(BaseModel):
     name: str
     group_by: bool
     filter: bool
-    applies_to: str = Field(description="tickets (every ticket-level metric), customers, or time")
+    applies_to: Literal["tickets", "customers", "sla_targets", "surveys", "time"] = Field(
+        description="tickets (every ticket-level metric), customers (customer, activity and funnel metrics), "
+                    "sla_targets (SLA metrics), surveys (survey metrics), or time (group by only)")
 
 
 class DimensionValues(BaseModel):
@@ -180,22 +188,29 @@ class Deleted(BaseModel):
     version: int
 
 
+#: A value of an event field: the importer reads it as text, as it reads a CSV cell.
+Scalar = str | float | bool
+
+
 class EventIn(BaseModel):
     """One event in the events import format (README, "Events"); values may be strings,
-    numbers or booleans. `created` events carry the ticket's dimensions as extra fields."""
+    numbers or booleans (not objects or lists: the server refuses those with 400). `created`
+    events carry the ticket's dimensions as extra fields. An event the importer cannot use
+    (a missing id, a bad time) is quarantined, not refused: the answer counts it."""
 
     model_config = ConfigDict(extra="allow")
 
-    event_id: str = Field(examples=["E1"])
-    ticket_id: str = Field(examples=["T-1"])
-    ts: str = Field(description="ISO 8601", examples=["2025-03-03T08:00:00Z"])
-    kind: str = Field(description="created, message, status, assign, handoff, priority, call_queued, call_answered, "
-                      "call_abandoned, call_ended, hold_start, hold_end, wrap_up_end, merged", examples=["created"])
-    actor_type: str | None = Field(None, description="customer, agent, bot or system")
-    actor_id: str | None = None
-    public: bool | str | None = None
-    status_to: str | None = Field(None, description="new, open, pending, on-hold, solved, closed")
-    channel: str | None = None
-    body: str | None = None
-    duration_s: float | str | None = None
-    source: str | None = None
+    event_id: Scalar = Field(examples=["E1"])
+    ticket_id: Scalar = Field(examples=["T-1"])
+    ts: Scalar = Field(description="ISO 8601", examples=["2025-03-03T08:00:00Z"])
+    kind: Scalar = Field(description="created, message, status, assign, handoff, priority, call_queued, "
+                         "call_answered, call_abandoned, call_ended, hold_start, hold_end, wrap_up_end, merged",
+                         examples=["created"])
+    actor_type: Scalar | None = Field(None, description="customer, agent, bot or system")
+    actor_id: Scalar | None = None
+    public: Scalar | None = None
+    status_to: Scalar | None = Field(None, description="new, open, pending, on-hold, solved, closed")
+    channel: Scalar | None = None
+    body: Scalar | None = None
+    duration_s: Scalar | None = None
+    source: Scalar | None = None

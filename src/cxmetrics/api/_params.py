@@ -1,10 +1,11 @@
 """Query parameters shared by the endpoints: lists, filters, periods, and the cache.
 
-Filters are repeated ``where=DIM:VALUE`` parameters (``where=channel:email&where=channel:chat``
-means channel is email or chat; different dimensions must all hold). Dimension names come
+Filters are repeated ``where=DIM=VALUE`` parameters, as in the CLI (``DIM:VALUE`` is accepted
+too): ``where=channel=email&where=channel=chat`` means channel is email or chat; different
+dimensions must all hold; values match case-blind. Dimension names come
 from the allow-list (`cxmetrics.metrics._sources.DIMENSIONS`); values are data, never SQL.
 
->>> parse_where(["channel:email", "channel:chat", "team:Tier 1"])
+>>> parse_where(["channel=email", "channel:chat", "team=Tier 1"])
 {'channel': ['email', 'chat'], 'team': ['Tier 1']}
 >>> split(["csat,frt", "nps"])
 ['csat', 'frt', 'nps']
@@ -22,29 +23,36 @@ from starlette.concurrency import run_in_threadpool
 from cxmetrics._workspace import Workspace
 from cxmetrics.api._errors import Rendered, dumps
 from cxmetrics.errors import UserError
+from cxmetrics.metrics._sources import split_filter
 
 T = TypeVar("T")
 
-WHERE_DOC = ("Filter `DIM:VALUE`, repeatable; values of one dimension are alternatives, different dimensions "
-             "must all hold (e.g. `where=channel:email&where=team:Billing`). Dimensions: see GET /dimensions.")
-WhereQuery = Query([], description=WHERE_DOC, examples=[["channel:email"]])
+WHERE_DOC = ("Filter `DIM=VALUE` (or `DIM:VALUE`), repeatable; values of one dimension are alternatives, "
+             "different dimensions must all hold (e.g. `where=channel=email&where=team=Billing`); values match "
+             "case-blind. Dimensions: see GET /dimensions.")
+WhereQuery = Query([], description=WHERE_DOC, examples=[["channel=email"]])
 FromQuery = Query(None, alias="from", description="Period start (inclusive), a date or ISO time, e.g. 2025-01-01; "
                   "read in the workspace's time zone unless it has an offset.", examples=["2025-01-01"])
 ToQuery = Query(None, alias="to", description="Period end (exclusive), e.g. 2025-02-01.", examples=["2025-02-01"])
 
 
 def split(values: list[str] | None) -> list[str]:
-    """Comma-separated or repeated values as one list, blanks dropped."""
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+    """Comma-separated or repeated values as one list, blanks dropped; a value given twice
+    counts once (`by=channel,channel` groups by channel: a second channel column would clash).
+
+    >>> split(["channel,channel", "team"])
+    ['channel', 'team']
+    """
+    return list(dict.fromkeys(v.strip() for item in values or [] for v in item.split(",") if v.strip()))
 
 
 def parse_where(items: list[str] | None) -> dict[str, list[str]]:
     where: dict[str, list[str]] = {}
     for item in items or []:
-        dim, sep, value = item.partition(":")
-        if not sep or not dim.strip():
-            raise UserError(f"where '{item}' is not DIM:VALUE (e.g. where=channel:email).")
-        where.setdefault(dim.strip(), []).append(value.strip())
+        parts = split_filter(item)  # DIM=VALUE as in the CLI, or DIM:VALUE
+        if parts is None:
+            raise UserError(f"where '{item}' is not DIM=VALUE (e.g. where=channel=email).")
+        where.setdefault(parts[0], []).append(parts[1])
     return where
 
 
@@ -101,6 +109,25 @@ def parse_span(text: str) -> tuple[date | datetime, date | datetime]:
         raise UserError(f"compare_to '{text}' needs both a start and an end (START..END).")
     check_period(start, end)
     return start, end
+
+
+def parameters_as_sent(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec's parameters as a client sends them: a query or path parameter is text or
+    absent, never JSON null, so an optional one (`str | None`) is declared as its type only.
+
+    >>> op = {"parameters": [{"name": "to", "in": "query", "schema": {"anyOf": [{"type": "string"},
+    ...       {"type": "null"}], "title": "To"}}]}
+    >>> parameters_as_sent({"paths": {"/x": {"get": op}}})["paths"]["/x"]["get"]["parameters"][0]["schema"]
+    {'title': 'To', 'type': 'string'}
+    """
+    for ops in spec.get("paths", {}).values():
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                schema = param.get("schema", {})
+                kept = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
+                if "anyOf" in schema and len(kept) == 1:
+                    param["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept[0]}
+    return spec
 
 
 def cached(request: Request, name: str, params: Any, compute: Callable[[Workspace], T]) -> T:

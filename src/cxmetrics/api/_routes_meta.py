@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.params import Path
 
 import cxmetrics
-from cxmetrics._workspace import Workspace
+from cxmetrics._workspace import Workspace, translate_errors
 from cxmetrics.api._auth import api_admin, api_viewer, login, logout, workspace_cursor
 from cxmetrics.api._errors import COMMON_ERRORS, JSON, ApiError, ErrorResponse
 from cxmetrics.api._keys import Principal, create_key, list_keys, revoke_key
@@ -24,7 +24,7 @@ from cxmetrics.api._models import (
     Whoami,
 )
 from cxmetrics.api._params import answer
-from cxmetrics.metrics._compile import CUSTOMER_ONLY, TIME_DIMENSIONS
+from cxmetrics.metrics._compile import CUSTOMER_ONLY, SURVEY_ONLY, TIME_DIMENSIONS
 
 try:  # SLA-only dimensions (policy, sla_metric) exist when the SLA metrics do
     from cxmetrics.metrics._compile import SLA_ONLY
@@ -47,7 +47,9 @@ def health(request: Request) -> JSON:
 
 
 @public.post("/session", response_model=Whoami, summary="Sign in with a key: sets the session cookie",
-             responses={401: {"model": ErrorResponse, "description": "The key is not valid"},
+             responses={400: {"model": ErrorResponse, "description": "The body is not JSON (or not UTF-8)"},
+                        401: {"model": ErrorResponse, "description": "The key is not valid"},
+                        403: {"model": ErrorResponse, "description": "Posted from another site's page"},
                         422: {"model": ErrorResponse, "description": "No key in the body"}})
 def post_session(body: LoginIn, request: Request, response: Response,
                  ws: Workspace = Depends(workspace_cursor)) -> Whoami:
@@ -55,10 +57,10 @@ def post_session(body: LoginIn, request: Request, response: Response,
     return Whoami(key_id=p.key_id, name=p.name, role=p.role)
 
 
-@public.delete("/session", status_code=204, summary="Sign out: clears the session cookie")
-def delete_session(response: Response) -> Response:
+@public.delete("/session", status_code=204, summary="Sign out: ends the session on the server and clears its cookie")
+def delete_session(request: Request) -> Response:
     out = Response(status_code=204)
-    logout(out)
+    logout(out, request)
     return out
 
 
@@ -130,6 +132,8 @@ def _applies_to(name: str) -> str:
         return "customers"
     if name in SLA_ONLY:
         return "sla_targets"
+    if name in SURVEY_ONLY:
+        return "surveys"
     return "tickets"
 
 
@@ -141,12 +145,15 @@ async def get_dimension_values(request: Request, name: str = Path(max_length=100
         raise ApiError(404, f"no dimension '{name}' (GET /api/v1/dimensions lists them).", code="unknown_name")
     col = DIMENSIONS[name]
     applies = _applies_to(name)
-    rows_sql = "ticket_facts" if applies == "tickets" else f"({SOURCES[applies].sql}) src"
+    # the rows that carry the dimension: a survey kind is a survey send's (every kind is sent)
+    source = {"tickets": None, "surveys": "survey_sends"}.get(applies, applies)
+    rows_sql = "ticket_facts" if source is None else f"({SOURCES[source].sql}) src"
 
     def compute(ws: Workspace) -> dict[str, Any]:
-        rows = ws.con.execute(
-            f"SELECT {col} FROM {rows_sql} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {_VALUES_LIMIT + 1}"
-        ).fetchall()
+        with translate_errors():  # an engine failure is a 503, not a bug
+            rows = ws.con.execute(
+                f"SELECT {col} FROM {rows_sql} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {_VALUES_LIMIT + 1}"
+            ).fetchall()
         values = [None if r[0] is None else str(r[0]) for r in rows]
         return {"name": name, "values": values[:_VALUES_LIMIT], "truncated": len(values) > _VALUES_LIMIT}
 

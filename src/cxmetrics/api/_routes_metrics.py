@@ -28,6 +28,7 @@ from cxmetrics.api._params import (
     split,
 )
 from cxmetrics.errors import UserError
+from cxmetrics.metrics._compile import check_request
 from cxmetrics.metrics._registry import registry
 
 router = APIRouter(dependencies=[Depends(api_viewer)], responses=COMMON_ERRORS, tags=["metrics"])
@@ -84,7 +85,10 @@ async def get_metrics(
     asked = {"metrics": names, "by": dims, "grain": grain, "from": _text(a), "to": _text(b), "where": filters,
              "compare_to": compare_to, "benchmark": benchmark}
 
-    sla = any(registry().resolve(n).spec.source == "sla_targets" for n in names)
+    refs = [registry().resolve(n) for n in names]
+    # every metric/dimension/grain combination (custom metrics too) is checked before any work
+    check_request(refs, by=dims, grain=grain, where=dict(filters), start=a, end=b)
+    sla = any(r.spec.source == "sla_targets" for r in refs)
 
     def compute(ws: Workspace) -> dict[str, Any]:
         if sla and request.app.state.sla_enabled:  # SLA metrics read the clocks: evaluate them now
@@ -137,7 +141,9 @@ async def get_agents(
     start: str | None = FromQuery,
     end: str | None = ToQuery,
     where: list[str] = WhereQuery,
-    min_n: int = Query(30, ge=1, le=1_000_000, description="Rank only agents with at least this many observations"),
+    min_n: int | None = Query(None, ge=1, le=1_000_000, description=(
+        "Rank only agents with at least this many observations; by default half the median per agent, "
+        "between 5 and 30 (docs/statistics.md)")),
     rank_by: Literal["csat", "fcr", "solved_tickets"] = Query("csat"),
 ) -> JSON:
     a, b = parse_instant(start, "from"), parse_instant(end, "to")

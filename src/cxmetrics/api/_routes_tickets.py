@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
+from cxmetrics._csvsafe import neutralise_batch
 from cxmetrics._workspace import Workspace
 from cxmetrics.api._auth import api_viewer, workspace_cursor
 from cxmetrics.api._drill import count_behind, drill_query, stream_behind, tickets_behind
@@ -118,11 +119,13 @@ def drill_columns(ws: Workspace, metric: str, filters: dict[str, Any], a: Any, b
 
 def _csv_bytes(batch: pa.RecordBatch, header: bool) -> bytes:
     out = io.BytesIO()
-    pacsv.write_csv(_csv_ready(batch), out, pacsv.WriteOptions(include_header=header))
+    # text a spreadsheet would run as a formula (=, +, -, @...) gets a leading ' (cxmetrics/_csvsafe.py)
+    pacsv.write_csv(neutralise_batch(_csv_ready(batch)), out, pacsv.WriteOptions(include_header=header))
     return out.getvalue()
 
 
-@router.get("/tickets/{source}/{ticket_id}", response_model=TicketDetail,
+# `:path`: a ticket id may hold `/` (sent as %2F, which the server decodes before routing)
+@router.get("/tickets/{source}/{ticket_id:path}", response_model=TicketDetail,
             summary="One ticket: its row, its facts, its events in order and its survey answers",
             responses={404: {"model": ErrorResponse, "description": "No such ticket"}})
 def get_ticket(source: str = Path(max_length=500), ticket_id: str = Path(max_length=500),

@@ -10,6 +10,7 @@ import os
 import socket
 from collections.abc import Callable
 
+from cxmetrics._remote import live_server, remove_server_file
 from cxmetrics.errors import UserError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -63,11 +64,13 @@ def bootstrap_key(ws: object, new_key: bool = False) -> str | None:
 
 def serve(workspace_path: str | os.PathLike[str], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
           open_browser: bool = True, new_key: bool = False, echo: Callable[[str], None] = print,
-          log_level: str = "warning") -> None:
+          log_level: str = "warning", prepare: Callable[[object], None] | None = None) -> None:
     """Serve the API and the dashboard over the workspace until interrupted (Ctrl+C).
+    `prepare(app)` runs before serving (the demo attaches its live events there).
 
-    The process owns the workspace while it runs: imports and other commands that
-    open it (from another process) wait until the server stops."""
+    The process owns the workspace while it runs (DuckDB: one writing process); it
+    records its address in `<workspace>/server.json`, and the CLI and `cxmetrics.open`
+    of other processes go through it (see `cxmetrics._remote`)."""
     import uvicorn
 
     from cxmetrics.api._app import create_app
@@ -77,17 +80,30 @@ def serve(workspace_path: str | os.PathLike[str], host: str = DEFAULT_HOST, port
     if not is_loopback(host):
         echo(f"Warning: listening on {host}, so other machines can reach this server. Every request still needs "
              "a key; put it behind https (a reverse proxy) before exposing it beyond a trusted network.")
+    running = live_server(workspace_path)
+    if running is not None:
+        raise UserError(f"the workspace {workspace_path} is already being served at {running.url}/ (process "
+                        f"{running.pid}): use that server, or stop it before starting another.")
     check_port(host, port)
     url = url_for(host, port)
     app = create_app(workspace_path, open_browser=open_browser, url=url)
+    if prepare is not None:
+        prepare(app)
     token = bootstrap_key(app.state.workspace, new_key)
     echo(f"cxmetrics is serving {app.state.workspace.path} at {url}  (API: {url}api/v1/docs)")
     if token:
         echo(f"Sign in with this admin key (shown only now; keep it somewhere safe):\n\n    {token}\n")
     else:
-        echo("Sign in with one of your keys (a new admin key: restart with --new-key, or stop the server and run "
+        echo("Sign in with one of your keys (a new admin key: restart with --new-key, or run "
              "`cxmetrics keys create NAME --role admin`).")
-    echo("The server holds the workspace while it runs; stop it with Ctrl+C.")
+    echo("The server holds the workspace while it runs (other cxmetrics commands and cxmetrics.open() go through "
+         "it); stop it with Ctrl+C.")
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3,
                             proxy_headers=False)
-    uvicorn.Server(config).run()
+    # server.json (written and removed by the app's lifespan) names a loopback address,
+    # also when listening on all interfaces: only this machine's clients use it
+    app.state.local_url = url.rstrip("/")
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        remove_server_file(app.state.workspace.path, app.state.local_token)

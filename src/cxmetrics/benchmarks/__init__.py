@@ -6,6 +6,11 @@ our definition of the metric: most published figures are measured differently fr
 (an ACSI index is not top-box CSAT; a survey-based FCR is not ticket-based FCR), so they
 are shown as references, never as like-for-like comparisons.
 
+Each also says what kind of source measured it (`source_kind`, labelled by
+`SOURCE_KINDS`): an independent study, a vendor's study of data it measured, a consumer
+survey of expectations, or an industry convention. A vendor's claim about its own
+product is marketing, not a benchmark, and is refused.
+
 >>> rows = references("frt", "email")
 >>> all(r.unit == "seconds" and r.key == "frt" for r in rows)
 True
@@ -24,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cxmetrics.errors import CxError, UnknownNameError
 
-__all__ = ["KEYS", "SEGMENTS", "STATISTICS", "BenchmarkDataError", "Reference", "load", "references", "segments"]
+__all__ = ["KEYS", "SEGMENTS", "SOURCE_KINDS", "STATISTICS", "BenchmarkDataError", "Reference", "load", "references",
+           "segments"]
 
 #: Metric ids (METRICS.md) that have reference values, with the unit each is published in.
 KEYS: dict[str, str] = {
@@ -47,6 +53,16 @@ SEGMENTS: frozenset[str] = frozenset(
 STATISTICS: frozenset[str] = frozenset(
     {"average", "median", "typical", "target", "expectation", "world_class", "good_min"}
 )
+
+#: What kind of source measured a value -> how it is labelled wherever it is shown.
+SOURCE_KINDS: dict[str, str] = {
+    "independent_study": "independent study",
+    "vendor_study": "vendor study",
+    "consumer_survey": "consumer survey",
+    "convention": "industry convention",
+}
+#: Kinds that are not benchmarks at all: refused with the reason.
+_NOT_BENCHMARKS = ("vendor_claim", "marketing")
 
 _BOUNDS: dict[str, tuple[float, float]] = {
     "percent": (0.0, 100.0),
@@ -76,6 +92,7 @@ class Reference(BaseModel):
     unit: Literal["percent", "points", "seconds"]
     statistic: str
     source: str = Field(min_length=3)
+    source_kind: str
     url: str
     year: int = Field(ge=2015, le=2026)
     quote: str = Field(min_length=5)
@@ -108,6 +125,21 @@ class Reference(BaseModel):
         if v not in STATISTICS:
             raise ValueError(f"unknown statistic '{v}'; expected one of {', '.join(sorted(STATISTICS))}")
         return v
+
+    @field_validator("source_kind")
+    @classmethod
+    def _source_kind(cls, v: str) -> str:
+        if v in _NOT_BENCHMARKS:
+            raise ValueError(f"'{v}': a vendor's claim about its own product is marketing, not a measured "
+                             "benchmark; leave the entry out")
+        if v not in SOURCE_KINDS:
+            raise ValueError(f"unknown source kind '{v}'; expected one of {', '.join(SOURCE_KINDS)}")
+        return v
+
+    @property
+    def kind_label(self) -> str:
+        """The kind of source for people: 'independent study', 'vendor study'..."""
+        return SOURCE_KINDS[self.source_kind]
 
     @field_validator("url")
     @classmethod

@@ -31,6 +31,7 @@ HOUR = 3600 * US
 DAY = 86_400 * US
 SLOT = 15 * MINUTE
 NEVER = np.iinfo(np.int64).max  # "has not happened"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 TAIL_DAYS = 200  # the grid runs past the window so that late replies still map (then get cut)
 
 # Staffing follows the usual daily shape, so only part of an hour's rush shows up as waiting.
@@ -76,12 +77,24 @@ class Moments:
 class Calendar:
     """The slot grid of one demo window, with seasonality and two business schedules."""
 
-    def __init__(self, start: dt.date, months: int, timezone: str) -> None:
+    def __init__(self, start: dt.date, months: int, timezone: str, end: dt.datetime | None = None) -> None:
+        """The window is `months` months from local midnight of `start`; or, with `end` (an
+        aware instant), from local midnight `months` months before it up to `end` itself,
+        the last day then being partial (the demo ends "now")."""
         self.tz = ZoneInfo(timezone)
+        if end is not None:
+            last = end.astimezone(self.tz).date()
+            start = add_months(last, -months)
         self.start_date = start
-        self.end_date = add_months(start, months)
         self.start = self.local_us(start, 0)
-        self.end = self.local_us(self.end_date, 0)
+        if end is None:
+            self.end_date = add_months(start, months)
+            self.end = self.local_us(self.end_date, 0)
+        else:
+            # the day grid covers the whole last (partial) day; events stop at `end`
+            self.end = (end - _EPOCH) // dt.timedelta(microseconds=1)
+            at_midnight = self.end == self.local_us(last, 0)
+            self.end_date = last if at_midnight else last + dt.timedelta(days=1)
         self.days = (self.end_date - start).days
         # Local midnights of every window day (and of the day after), in UTC microseconds.
         self.day_start = np.array([self.local_us(self.date(d), 0) for d in range(self.days + 1)],

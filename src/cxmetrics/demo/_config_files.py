@@ -86,3 +86,41 @@ pausable_update  = { default = "16h", hours = "business" }
 agent_work_time  = { default = "24h", hours = "business" }
 total_resolution = { urgent = "24h", default = "120h", hours = "calendar" }
 """
+
+TARGETS_TOML = """# Written by `cxmetrics demo`: the demo organisation's KPI targets (edit freely, or use
+# `cxmetrics targets set|remove`; see docs/targets.md). Values are in each metric's unit:
+# percent 0-100, durations like "4h"; per-channel targets win over the metric's own.
+
+[csat]
+target = 85
+
+[fcr]
+target = 70
+
+[nps]
+target = 30
+
+[frt]
+target = "4h"
+
+[frt.by.channel]
+chat = "2m"
+messaging = "10m"
+phone = "5m"
+email = "12h"
+
+[full_resolution_time]
+target = "24h"
+
+[sla_compliance]
+target = 90
+
+[service_level]
+target = 80
+
+[abandonment_rate]
+target = 5
+
+[bot_resolution_rate]
+target = 30
+"""

@@ -45,8 +45,15 @@ CHUNK_TABLES = ("tickets", "events", "surveys", "survey_sends")
 class DemoConfig:
     """What to generate.
 
+    The window is `months` months from `start` (a fixed, past year: what tests compare
+    against), or, with `end`, the `months` months up to that instant: `cxmetrics demo`
+    passes now, so the newest tickets are still in flight. The same seed and window give
+    the same data.
+
     >>> DemoConfig(tickets=1000).months
     12
+    >>> DemoConfig(end=dt.datetime(2026, 12, 4, 15, 30, tzinfo=dt.timezone.utc)).window()[0]
+    datetime.datetime(2025, 12, 4, 0, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/London'))
     """
 
     tickets: int = 100_000
@@ -55,6 +62,7 @@ class DemoConfig:
     months: int = 12
     timezone: str = "Europe/London"  # working hours are local; stored timestamps are UTC
     chunk_size: int = 200_000  # tickets per yielded batch
+    end: dt.datetime | None = None  # an aware instant the window ends at (start is then ignored)
 
     def __post_init__(self) -> None:
         if self.tickets < 1:
@@ -67,6 +75,20 @@ class DemoConfig:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {self.timezone!r}; use an IANA name such as 'Europe/London'") from exc
+        if self.end is not None and self.end.utcoffset() is None:
+            raise ValueError(f"end must be an aware datetime (with a time zone), got {self.end!r}")
+
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        """The generated window [first, last) as local, aware datetimes."""
+        from cxmetrics.demo._calendar import add_months
+
+        tz = ZoneInfo(self.timezone)
+        if self.end is None:
+            first, last = self.start, add_months(self.start, self.months)
+            return dt.datetime(first.year, first.month, first.day, tzinfo=tz), \
+                dt.datetime(last.year, last.month, last.day, tzinfo=tz)
+        first = add_months(self.end.astimezone(tz).date(), -self.months)
+        return dt.datetime(first.year, first.month, first.day, tzinfo=tz), self.end.astimezone(tz)
 
 
 def generate(config: DemoConfig) -> Iterator[dict[str, pa.Table]]:

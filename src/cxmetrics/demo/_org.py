@@ -217,6 +217,7 @@ def build_customers(cal: Calendar, n: int, rng: np.random.Generator) -> Customer
     cum = np.cumsum(base)
     slots = np.searchsorted(cum, rng.random(n - n_before) * cum[-1], side="right")
     during = cal.slot_start[slots] + rng.integers(0, 15 * 60 * 10**6, slots.size)
+    during = np.minimum(during, cal.end - 1)  # a window ending "now" has no signups after it
     created = np.sort(np.concatenate([before, during]))
     tier = rng.choice(3, size=n, p=[0.57, 0.35, 0.08]).astype(np.int8)
     region = rng.choice(4, size=n, p=[0.45, 0.30, 0.15, 0.10]).astype(np.int8)

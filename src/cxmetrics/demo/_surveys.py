@@ -141,6 +141,8 @@ def org_surveys(world: World, rng: np.random.Generator) -> tuple[pa.Table, pa.Ta
         if q % 3:
             continue
         sent_at = month_start + 9 * DAY + 10 * HOUR
+        if sent_at >= cal.end:  # the window ends before this quarter's send ("now")
+            continue
         alive = np.flatnonzero((customers.created < sent_at) & (customers.churned > sent_at))
         size = min(alive.size, max(200, alive.size // 5), 100_000)
         rows = np.sort(rng.choice(alive, size=size, replace=False))
@@ -161,6 +163,8 @@ def org_surveys(world: World, rng: np.random.Generator) -> tuple[pa.Table, pa.Ta
             "sent_at": timestamps(sent), "channel": "email"}))
     for period, month_start in months:
         sent_at = month_start + 2 * DAY + 10 * HOUR
+        if sent_at >= cal.end:
+            continue
         rows = np.flatnonzero(~agents.bot & (agents.hired <= sent_at) & (agents.left > sent_at))
         size = rows.size
         leaving = agents.left[rows] < sent_at + 90 * DAY

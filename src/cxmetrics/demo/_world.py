@@ -52,7 +52,7 @@ class World:
 
 def build_world(config: DemoConfig) -> World:
     """Draw the calendar, the org and the customers of a demo."""
-    cal = Calendar(config.start, config.months, config.timezone)
+    cal = Calendar(config.start, config.months, config.timezone, config.end)
     agents = build_agents(cal, rng_for(config.seed, STREAM_AGENTS))
     roster = Roster(agents, cal)
     customers = build_customers(cal, max(1000, config.tickets // 4),
@@ -80,7 +80,9 @@ def draw_arrivals(cal: Calendar, n: int, rng: np.random.Generator
         total = base + extras.sum(axis=0)
         cum = np.cumsum(total)
         slot = np.minimum(np.searchsorted(cum, rng.random(count) * cum[-1], side="right"), len(cum) - 1)
-        times.append(cal.slot_start[slot] + rng.integers(0, SLOT, count))
+        # within its slot; the last slot may be cut short by the window's end ("now")
+        span = np.minimum(SLOT, cal.end - cal.slot_start[slot])
+        times.append(cal.slot_start[slot] + rng.integers(0, SLOT, count) * span // SLOT)
         # Which component (normal or a spike) produced each arrival, in proportion to its weight.
         pick = rng.random(count) * total[slot]
         spike = np.full(count, -1, dtype=np.int8)

@@ -21,7 +21,7 @@ before `T1-10`: the shorter id first).
 
 >>> import tempfile, cxmetrics
 >>> from cxmetrics.facts import refresh_facts
->>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+>>> with cxmetrics.open(tempfile.mkdtemp(), create=True) as ws:
 ...     refresh_facts(ws.con)
 0
 """

@@ -74,10 +74,24 @@ def _score_checks(prefix: str, score: str, label: str) -> tuple[str, ...]:
         f"CASE WHEN {score} IS NOT NULL AND ({prefix}min IS NULL OR {prefix}max IS NULL OR {prefix}min >= {prefix}max) "
         f"THEN '{label} scale ''' || {prefix}scale_n || ''' is not a scale such as 1-5, 1-7, 0-10 or good/bad' END",
         f"CASE WHEN {score} IS NOT NULL AND {prefix}score IS NULL THEN '{label} ''' || {score} || ''' is not a number or good/bad' END",
-        f"CASE WHEN {prefix}score < {prefix}min OR {prefix}score > {prefix}max OR {prefix}score <> round({prefix}score) "
-        f"THEN '{label} ' || {score} || ' is outside its scale ' || {prefix}scale_n END",
+        f"CASE WHEN {prefix}score < {prefix}min OR {prefix}score > {prefix}max "
+        f"THEN '{label} ' || {score} || ' is outside its scale ' || {prefix}scale_n "
+        # inside the scale but between its points: say so, not "outside"
+        f"WHEN {prefix}score <> round({prefix}score) "
+        f"THEN '{label} ' || {score} || ' is not a whole point of its scale ' || {prefix}scale_n END",
     )
 
+
+# An answer without responded_at or sent_at is placed in time by its ticket (the surveys
+# metric source: the ticket's latest solve, else last event, else creation). Without a
+# stored ticket nothing can place it and no metric would ever see it: it is quarantined.
+# The ticket may exist as a tickets row or only as events (facts build it from either).
+_UNTIMED_ANSWER = """CASE WHEN responded_at IS NULL AND sent_at IS NULL THEN CASE
+    WHEN ticket_id IS NULL THEN 'no responded_at, sent_at or ticket to place it in time'
+    WHEN (source, ticket_id) NOT IN (SELECT source, ticket_id FROM tickets UNION SELECT source, ticket_id FROM events)
+    THEN 'no responded_at or sent_at, and its ticket ' || ticket_id || ' is not stored to place it in time: '
+         || 'import the ticket first, then this file again'
+    END END"""
 
 _FLAT_TICKET_TARGET = {
     "reopens_reported": "reopens",
@@ -132,7 +146,7 @@ KINDS: dict[str, ImportKind] = {
                 if c.name not in ("scale_min", "scale_max", "origin")
             ),
             derived=_scale("s_", "score", "scale", "(kind)"),
-            checks=(*_score_checks("s_", "score", "score"), _before("responded_at", "sent_at")),
+            checks=(*_score_checks("s_", "score", "score"), _before("responded_at", "sent_at"), _UNTIMED_ANSWER),
             target={"scale": "s_scale_n", "scale_min": "s_min", "scale_max": "s_max", "score": "s_score", "origin": "'surveys'"},
             doc="survey answers",
         ),

@@ -23,6 +23,7 @@ from cxmetrics.ingest._kinds import ImportKind
 from cxmetrics.ingest._mapping import Mapping
 from cxmetrics.ingest._merge import merge, store_columns
 from cxmetrics.ingest._progress import progress
+from cxmetrics.ingest._prepare import ReadLimits
 from cxmetrics.ingest._readers import Reject, Source
 
 DEFAULT_SOURCE = "default"
@@ -153,7 +154,24 @@ def valid_sql(kind: ImportKind, currency: str) -> str:
 
 def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, file_label: str,
         path: Path | None, mapping: Mapping, default_source: str | None, timezone_name: str,
-        currency: str, show_progress: bool = False, tmp_dir: Path | None = None) -> ImportSummary:
+        currency: str, show_progress: bool = False, tmp_dir: Path | None = None,
+        limits: ReadLimits | None = None) -> ImportSummary:
+    """Import `source` as `kind`. `file_label` names the file in the import log and keys the
+    quarantine: a later import of the same label (kind and source) replaces what it held.
+    With `tmp_dir`, text files are first bounded by `limits` (line length, decompressed size)."""
+    if tmp_dir is not None:
+        source.prepare(tmp_dir, limits or ReadLimits(), file_label)
+    try:
+        return _run(con, kind, source, file_label=file_label, path=path, mapping=mapping,
+                    default_source=default_source, timezone_name=timezone_name, currency=currency,
+                    show_progress=show_progress, tmp_dir=tmp_dir)
+    finally:
+        source.cleanup(con)
+
+
+def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, file_label: str,
+         path: Path | None, mapping: Mapping, default_source: str | None, timezone_name: str,
+         currency: str, show_progress: bool, tmp_dir: Path | None) -> ImportSummary:
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     import_id = f"imp_{started_at:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
@@ -219,7 +237,6 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
         raise
     finally:
         _drop_temp(con, "_final", "_seq", "_stage")
-        source.cleanup(con)
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"SET TimeZone = {lit(timezone_name)}")
     return summary

@@ -3,7 +3,8 @@
 Every reader gives the file's columns and a SQL source of raw values in file order,
 and maps a row's position back to where a person finds it (a line, or a row of a
 Parquet file). CSV rows the parser itself rejects (too many fields, bad UTF-8...) come
-back as rejects with their line and text.
+back as rejects with their line and text. Before that, `prepare` bounds what is read:
+over-long lines become rejects and compressed files are expanded under a cap (_prepare).
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ import duckdb
 from cxmetrics.errors import ImportFileError
 from cxmetrics.ingest._columns import ident, lit
 from cxmetrics.ingest._mapping import Mapping
+from cxmetrics.ingest._prepare import LongLine, ReadLimits, prepare
+from cxmetrics.ingest._sniff import refuse_binary
+from cxmetrics.settings import format_size
 
-MAX_LINE_BYTES = 32 * 1024 * 1024  # a row may hold a 32 MB e-mail body
+MAX_LINE_BYTES = ReadLimits().line_bytes  # the default: a row may hold a 32 MB e-mail body
 
 _CSV_ERRORS = {
     "TOO MANY COLUMNS": "the row has more fields than the header",
     "MISSING COLUMNS": "the row has fewer fields than the header",
     "UNQUOTED VALUE": "a quote stands inside an unquoted field",
-    "LINE SIZE OVER MAXIMUM": f"the row is longer than {MAX_LINE_BYTES // 2**20} MB",
+    "LINE SIZE OVER MAXIMUM": "the row is longer than the max_line_size setting",
     "INVALID UNICODE": "the row is not valid text in the file's encoding (set [csv] encoding in a mapping)",
     "INVALID ENCODING": "the row is not valid text in the file's encoding (set [csv] encoding in a mapping)",
 }
@@ -60,7 +64,7 @@ def detect_format(path: Path, mapping: Mapping, fmt: str | None) -> str:
         return "parquet"
     raise ImportFileError(
         f"cannot tell the format of {path.name} from its extension; name it .csv, .jsonl or .parquet, "
-        "or pass --format csv|jsonl|parquet."
+        "or pass --file-format csv|jsonl|parquet (file_format= in Python and the API, format = in a mapping)."
     )
 
 
@@ -105,19 +109,58 @@ class Source(ABC):
         when there is none."""
         return False
 
+    def prepare(self, tmp_dir: Path, limits: ReadLimits, name: str) -> None:
+        """Bound what reading may cost (line length, decompressed size) before any read;
+        `name` is how errors call the file."""
+        return None
 
-class CsvSource(Source):
+
+class TextSource(Source):
+    """A text file read line by line (CSV, JSON Lines): prepared before it is read, so
+    that no line is longer than the limit and a compressed file is expanded under a cap."""
+
+    has_header = False
+
+    def __init__(self, path: Path, mapping: Mapping) -> None:
+        self.path, self.mapping = path, mapping
+        self.limits = ReadLimits()
+        self._plain = path  # the file read: a bounded copy after prepare(), when one was needed
+        self._long: list[LongLine] = []
+
+    def prepare(self, tmp_dir: Path, limits: ReadLimits, name: str) -> None:
+        self.limits = limits
+        self._plain, self._long = prepare(self.path, limits, tmp_dir, has_header=self.has_header, name=name)
+        # the csv module refuses fields over 128 KB by default; lines are capped now
+        csv.field_size_limit(max(csv.field_size_limit(), limits.line_bytes))
+
+    def long_rejects(self) -> list[Reject]:
+        cap = format_size(self.limits.line_bytes)
+        return [Reject(x.line, x.start + "…",
+                       f"the line is {format_size(x.length)} long, over the {cap} limit "
+                       "(max_line_size in settings.toml)")
+                for x in self._long]
+
+    def engine_line_options(self) -> str:
+        return f"max_line_size = {self.limits.line_bytes}, buffer_size = {2 * self.limits.line_bytes}"
+
+    def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._plain != self.path:
+            self._plain.unlink(missing_ok=True)
+
+
+class CsvSource(TextSource):
     """CSV with a fixed dialect: the delimiter comes from the header line (or the
     mapping), never from a sample, which one ragged or multi-line row can mislead."""
 
     format = "csv"
     needs_positions = True
+    has_header = True
 
     def __init__(self, path: Path, mapping: Mapping) -> None:
-        self.path, self.mapping = path, mapping
+        super().__init__(path, mapping)
         self._header: list[str] | None = None
         self._delim: str | None = None
-        self._read_path = path  # the file the engine reads (a normalised copy after tolerant())
+        self._normalised: Path | None = None  # a copy in one dialect, after tolerant()
         self._lines: array[int] | None = None  # original start line of each normalised record
         self._early_rejects: list[Reject] = []
 
@@ -132,8 +175,8 @@ class CsvSource(Source):
             if self.mapping.delimiter:
                 self._delim = self.mapping.delimiter
             else:
-                with _open_text(self.path, self._encoding()) as fh:
-                    head = fh.readline()
+                with _open_text(self._plain, self._encoding()) as fh:
+                    head = fh.readline()  # bounded: prepare() capped the line length
                 counts = {d: head.count(d) for d in (",", ";", "\t", "|")}
                 self._delim = max(counts, key=lambda d: counts[d])
         return self._delim
@@ -141,7 +184,8 @@ class CsvSource(Source):
     def header(self) -> list[str]:
         """The header's names (made unique, never empty)."""
         if self._header is None:
-            with _open_text(self.path, self._encoding()) as fh:
+            refuse_binary(self._plain, self.path.name, self.mapping.encoding)  # not bytes as column names
+            with _open_text(self._plain, self._encoding()) as fh:
                 first = next(csv.reader(fh, delimiter=self._delimiter(), quotechar=self._quote()), [])
             names: list[str] = []
             for i, name in enumerate(first):
@@ -164,26 +208,26 @@ class CsvSource(Source):
         opts = [
             "header = true", "auto_detect = false", f"columns = {names}",
             f"delim = {lit(self._delimiter())}", f"quote = {quote}", f"escape = {quote}",
-            f"max_line_size = {MAX_LINE_BYTES}", f"buffer_size = {2 * MAX_LINE_BYTES}",
+            self.engine_line_options(),
             "store_rejects = true", "rejects_table = '_cx_reject_errors'", "rejects_scan = '_cx_reject_scans'",
         ]
         if self.mapping.encoding != "utf-8":
             opts.append(f"encoding = {lit(self.mapping.encoding)}")
-        if self._read_path != self.path:
+        if self._normalised is not None:
             opts = [o for o in opts if not o.startswith(("delim", "quote", "escape", "encoding"))]
             opts += ["delim = ','", "quote = '\"'", "escape = '\"'", "new_line = '\\n'"]
-        return f"read_csv({lit(str(self._read_path))}, {', '.join(opts)})"
+        return f"read_csv({lit(str(self._normalised or self._plain))}, {', '.join(opts)})"
 
     def tolerant(self, tmp_dir: Path) -> bool:
         """Re-read the file with Python's csv module, which accepts mixed line endings
         (LF and CRLF in one file, which the engine's parser rejects), into a normalised
         copy; records with the wrong number of fields are rejected here, with their line."""
-        if self._read_path != self.path:
+        if self._normalised is not None:
             return False
         width = len(self.header())
         out_path = tmp_dir / f"_cx_normalised_{id(self)}.csv"
         self._lines = array("q")
-        with _open_text(self.path, self._encoding()) as fh, open(out_path, "w", encoding="utf-8", newline="") as out:
+        with _open_text(self._plain, self._encoding()) as fh, open(out_path, "w", encoding="utf-8", newline="") as out:
             reader = csv.reader(fh, delimiter=self._delimiter(), quotechar=self._quote())
             writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
             writer.writerow(next(reader, []))
@@ -200,26 +244,26 @@ class CsvSource(Source):
                     continue
                 writer.writerow(record)
                 self._lines.append(start)
-        self._read_path = out_path
+        self._normalised = out_path
         return True
 
     def rejects(self, con: duckdb.DuckDBPyConnection) -> list[Reject]:
         if self._lines is not None:
-            return list(self._early_rejects)
+            return sorted(self.long_rejects() + self._early_rejects, key=lambda r: r.line)
         rows = con.execute("""
             SELECT line_byte_position, any_value(csv_line), string_agg(DISTINCT error_type, ','),
                    any_value(error_message)
             FROM _cx_reject_errors GROUP BY line_byte_position ORDER BY line_byte_position
         """).fetchall()
+        out = self.long_rejects()
         if not rows:
-            return []
-        lines = _lines_at_offsets(self.path, [r[0] for r in rows])
-        out = []
+            return out
+        lines = _lines_at_offsets(self._plain, [r[0] for r in rows])
         for offset, text, kinds, message in rows:
             words = "; ".join(_CSV_ERRORS.get(k.strip(), k.strip().lower()) for k in kinds.split(","))
             detail = (message or "").strip().splitlines()[0] if message else ""
             out.append(Reject(lines[offset], (text or "").lstrip("\r\n"), f"{words} ({detail})" if detail else words))
-        return out
+        return sorted(out, key=lambda r: r.line)
 
     def positions(self, ords: Iterable[int], rejects: list[Reject]) -> dict[int, int]:
         # The engine does not report the line of a good row, and quoted newlines and
@@ -233,7 +277,7 @@ class CsvSource(Source):
         rejected = {r.line for r in rejects}
         last = max(wanted)
         found: dict[int, int] = {}
-        with _open_text(self.path, self._encoding()) as fh:
+        with _open_text(self._plain, self._encoding()) as fh:
             reader = csv.reader(fh, delimiter=self._delimiter(), quotechar=self._quote())
             next(reader, None)  # the header
             prev_line, ordinal = reader.line_num, -1
@@ -252,26 +296,26 @@ class CsvSource(Source):
     def cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
         con.execute("DROP TABLE IF EXISTS _cx_reject_errors")
         con.execute("DROP TABLE IF EXISTS _cx_reject_scans")
-        if self._read_path != self.path:
-            self._read_path.unlink(missing_ok=True)
+        if self._normalised is not None:
+            self._normalised.unlink(missing_ok=True)
+        super().cleanup(con)
 
 
-class JsonlSource(Source):
+class JsonlSource(TextSource):
     """JSON Lines, read as one text column so that a broken line is quarantined with
     its exact line number instead of failing the file (or vanishing)."""
 
     format = "jsonl"
 
-    def __init__(self, path: Path, mapping: Mapping) -> None:
-        self.path, self.mapping = path, mapping
-
     def from_sql(self) -> str:
         # \x01 cannot stand raw in valid JSON, so each physical line is one field
         return (
-            f"read_csv({lit(str(self.path))}, columns = {{'j': 'VARCHAR'}}, delim = '\\x01', quote = '', "
-            f"escape = '', header = false, auto_detect = false, max_line_size = {MAX_LINE_BYTES}, "
-            f"buffer_size = {2 * MAX_LINE_BYTES}, strict_mode = false)"
+            f"read_csv({lit(str(self._plain))}, columns = {{'j': 'VARCHAR'}}, delim = '\\x01', quote = '', "
+            f"escape = '', header = false, auto_detect = false, {self.engine_line_options()}, strict_mode = false)"
         )
+
+    def rejects(self, con: duckdb.DuckDBPyConnection) -> list[Reject]:
+        return self.long_rejects()
 
     def _objects_sql(self) -> str:
         return (
@@ -281,6 +325,7 @@ class JsonlSource(Source):
         )
 
     def columns(self, con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+        refuse_binary(self._plain, self.path.name, self.mapping.encoding)
         try:
             keys = con.execute(
                 f"SELECT DISTINCT unnest(json_keys(j)) AS k FROM ({self._objects_sql()}) WHERE _ok ORDER BY k"

@@ -26,7 +26,7 @@ from cxmetrics.errors import UserError
 from cxmetrics.metrics import _custom
 from cxmetrics.metrics._compile import period_sql
 from cxmetrics.metrics._registry import MetricRef
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES, dimension_in
 from cxmetrics.metrics._stats import Z95
 
 ACTIVATION_ACTION = "create_report"  # the product action that marks an activated customer
@@ -68,7 +68,7 @@ class _Ask:
     start: Any
     end: Any
     cols: dict[str, str]  # dimension -> column of the metric's rows
-    filters: tuple[tuple[str, str], ...]  # (column, SQL list of literals)
+    filters: tuple[tuple[str, tuple[object, ...]], ...]  # (column, values: matched case-blind)
 
     @property
     def keys(self) -> list[str]:
@@ -81,7 +81,7 @@ class _Ask:
 
     def where(self, alias: str = "") -> str:
         a = f"{alias}." if alias else ""
-        return " AND ".join(f"{a}{col} IN ({values})" for col, values in self.filters) or "true"
+        return " AND ".join(dimension_in(f"{a}{col}", values) for col, values in self.filters) or "true"
 
     def match(self, x: str, y: str) -> str:
         return " AND ".join(f"{x}.{k} IS NOT DISTINCT FROM {y}.{k}" for k in self.keys)
@@ -104,7 +104,7 @@ def _ask(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, obje
     filters = []
     for name, value in where.items():
         values = value if isinstance(value, list | tuple | set) else [value]
-        filters.append((cols[name], ", ".join(_lit(v) for v in values)))
+        filters.append((cols[name], tuple(values)))
     return _Ask(ref.name, tuple(by), grain, start, end, cols, tuple(filters))
 
 

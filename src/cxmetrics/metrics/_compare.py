@@ -1,106 +1,87 @@
 """Is a change real? Tests of a metric between two periods (or before/after an
-annotation), each with the effect, its 95% interval and a p-value.
+annotation), each with the effect, its 95% interval and a p-value that come from ONE
+method, so `significant` (p < 0.05) holds exactly when the interval excludes 0
+(docs/statistics.md):
 
-- proportions: difference in percentage points, unpooled interval, pooled z-test;
-- NPS: difference in points with the variance of each score (+1/0/-1);
-- means: difference with a normal (Welch) interval and z-test;
-- medians and p90: difference of the statistics, interval from the two order-statistic
-  intervals, and a Mann-Whitney U test (normal approximation, tie-corrected) over the
-  values, ranked in the engine;
-- counts: difference with a Poisson interval (sqrt(a + b)) and z-test; only meaningful
-  between periods of equal length (flagged otherwise).
+- proportions: difference in percentage points, Newcombe's hybrid score interval (the
+  two Wilson intervals combined, MOVER) and the p-value of that interval's inversion;
+- NPS: difference in points from the two NPS score intervals (MOVER), inverted likewise;
+- means: Welch's t interval and Welch's t-test (one t statistic, one df);
+- medians and p90: the two order-statistic intervals combined (MOVER), inverted likewise;
+- counts: difference with a Poisson interval (sqrt(a + b)) and the same z; only
+  meaningful between periods of equal length (flagged otherwise).
+
+When the earlier period has no data the change is not tested and flagged
+`no_data_before` (a rise from nothing is not a finding).
 """
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import sqlglot
 
 from cxmetrics.errors import UserError
+from cxmetrics.metrics._compile import QUANTILES
 from cxmetrics.metrics._query import aggregates
 from cxmetrics.metrics._registry import MetricRef, registry
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import DIMENSIONS
 from cxmetrics.metrics._spec import Kind
-from cxmetrics.metrics._stats import Z95, nps_difference, two_proportion_test
-
-ALPHA = 0.05
+from cxmetrics.metrics._stats import (
+    Change,
+    count_change,
+    mean_change,
+    nps_change,
+    proportion_change,
+    quantile_change,
+    quantile_interval,
+)
 
 Period = tuple[date | datetime | str, date | datetime | str]
+NO_DATA_BEFORE = "no_data_before"
 
 
-def _p(z: float) -> float:
-    return math.erfc(abs(z) / math.sqrt(2))
-
-
-def mann_whitney(con: duckdb.DuckDBPyConnection, ref: MetricRef, a: Period, b: Period,
-                 where: dict[str, object], keys: dict[str, Any]) -> float | None:
-    """Two-sided p-value of the Mann-Whitney U test between the periods' values."""
+def _change(ref: MetricRef, ga: dict[str, Any], gb: dict[str, Any], va: float, vb: float) -> Change | None:
+    """The tested change for the metric's kind, or None when it has no sampling model."""
     spec = ref.spec
-    source = SOURCES[spec.source]
-    t = spec.time
+    if spec.kind is Kind.PROPORTION:
+        c = proportion_change(int(ga["k"]), int(ga["n"]), int(gb["k"]), int(gb["n"]))
+        return Change(100 * c.estimate, 100 * c.low, 100 * c.high, c.p_value, c.test)
+    if spec.kind is Kind.NPS:
+        return nps_change((int(ga["promoters"]), int(ga["detractors"]), int(ga["n"])),
+                          (int(gb["promoters"]), int(gb["detractors"]), int(gb["n"])))
+    if "mean" in ga:
+        return mean_change((ga["mean"], ga["sd"] or 0.0, int(ga["n"])), (gb["mean"], gb["sd"] or 0.0, int(gb["n"])))
+    if "quantiles" in ga:
+        stat = ref.stat or "median"
+        q = QUANTILES[stat]
+        na, nb, qa, qb = int(ga["n"]), int(gb["n"]), ga["quantiles"], gb["quantiles"]
+        if na < 2 or nb < 2:
+            return None
 
-    def lit(v: object) -> str:
-        return sqlglot.exp.Literal.string(str(v)).sql(dialect="duckdb")
+        def side(n: int, values: list[float]) -> Any:  # the interval at any z, for the inversion
+            return lambda z: quantile_interval(q, n, values, z)
 
-    def within(p: Period) -> str:
-        return f"({t} >= CAST({lit(p[0])} AS TIMESTAMPTZ) AND {t} < CAST({lit(p[1])} AS TIMESTAMPTZ))"
-
-    conds = [f"({spec.where})", f"({within(a)} OR {within(b)})", f"{spec.expr} IS NOT NULL"]
-    for d, value in {**where, **keys}.items():
-        values = value if isinstance(value, list | tuple | set) else [value]
-        col = DIMENSIONS[d]
-        conds.append(f"{col} IS NULL" if values == [None] else f"{col} IN ({', '.join(lit(v) for v in values)})")
-    sql = f"""
-        WITH v AS (SELECT {spec.expr} AS x, {within(b)} AS in_b FROM ({source.sql}) src WHERE {' AND '.join(conds)}),
-        r AS (SELECT in_b, rank() OVER (ORDER BY x) + (count(*) OVER (PARTITION BY x) - 1) / 2.0 AS rk FROM v),
-        ties AS (SELECT sum(c * c * c - c) AS tie FROM (SELECT count(*) AS c FROM v GROUP BY x))
-        SELECT count(*) FILTER (WHERE NOT in_b), count(*) FILTER (WHERE in_b),
-               sum(rk) FILTER (WHERE NOT in_b), (SELECT tie FROM ties) FROM r
-    """
-    n1, n2, r1, tie = con.execute(sql).fetchall()[0]
-    if not n1 or not n2:
-        return None
-    n = n1 + n2
-    u1 = float(r1) - n1 * (n1 + 1) / 2
-    var = n1 * n2 / 12 * ((n + 1) - float(tie or 0) / (n * (n - 1)))
-    return 1.0 if var <= 0 else _p((u1 - n1 * n2 / 2) / math.sqrt(var))
+        return quantile_change(va, side(na, qa), vb, side(nb, qb), stat)
+    if spec.kind is Kind.COUNT:
+        return count_change(va, vb)
+    return None
 
 
-def _test(con: duckdb.DuckDBPyConnection, ref: MetricRef, ra: dict[str, Any], rb: dict[str, Any], a: Period,
-          b: Period, where: dict[str, object], keys: dict[str, Any]) -> dict[str, Any]:
-    spec, ga, gb = ref.spec, ra.get("_agg"), rb.get("_agg")
+def _test(ref: MetricRef, ra: dict[str, Any], rb: dict[str, Any]) -> dict[str, Any]:
+    ga, gb = ra.get("_agg"), rb.get("_agg")
     va, vb = ra["value"], rb["value"]
-    out: dict[str, Any] = {"change": None, "ci_low": None, "ci_high": None, "p_value": None, "test": None}
+    out: dict[str, Any] = {"change": None, "ci_low": None, "ci_high": None, "p_value": None, "significant": None,
+                           "test": None}
     if va is None or vb is None or ga is None or gb is None:
         return out
     out["change"] = vb - va
-    if spec.kind is Kind.PROPORTION:
-        diff, lo, hi, p = two_proportion_test(int(ga["k"]), int(ga["n"]), int(gb["k"]), int(gb["n"]))
-        out.update(change=100 * diff, ci_low=100 * lo, ci_high=100 * hi, p_value=p, test="two-proportion z")
-    elif spec.kind is Kind.NPS:
-        diff, lo, hi, p = nps_difference((ga["promoters"], ga["detractors"], ga["n"]), (gb["promoters"], gb["detractors"], gb["n"]))
-        out.update(change=diff, ci_low=lo, ci_high=hi, p_value=p, test="NPS difference (variance of +1/0/-1)")
-    elif "mean" in ga:
-        se = math.sqrt((ga["sd"] or 0) ** 2 / ga["n"] + (gb["sd"] or 0) ** 2 / gb["n"]) if ga["n"] > 1 and gb["n"] > 1 else None
-        if se:
-            out.update(ci_low=out["change"] - Z95 * se, ci_high=out["change"] + Z95 * se,
-                       p_value=_p(out["change"] / se), test="difference of means (Welch z)")
-    elif "quantiles" in ga:
-        half = [(r["ci_high"] - r["ci_low"]) / 2 for r in (ra, rb) if r["ci_low"] is not None]
-        if len(half) == 2:
-            se = math.sqrt(half[0] ** 2 + half[1] ** 2) / Z95
-            out.update(ci_low=out["change"] - Z95 * se, ci_high=out["change"] + Z95 * se)
-        out.update(p_value=mann_whitney(con, ref, a, b, where, keys),
-                   test=f"Mann-Whitney U (difference of {ref.stat or 'median'}s)")
-    elif spec.kind is Kind.COUNT and va + vb > 0:
-        se = math.sqrt(va + vb)
-        out.update(ci_low=out["change"] - Z95 * se, ci_high=out["change"] + Z95 * se,
-                   p_value=_p(out["change"] / se), test="difference of counts (Poisson z)")
+    c = _change(ref, ga, gb, va, vb)
+    if c is not None:
+        out.update(change=c.estimate, ci_low=c.low, ci_high=c.high, p_value=c.p_value, significant=c.significant,
+                   test=c.test)
     return out
 
 
@@ -117,23 +98,31 @@ def compare(con: duckdb.DuckDBPyConnection, names: list[str], a: Period, b: Peri
     rec_b = aggregates(con, refs, by=by, where=where, start=b[0], end=b[1])
     key = lambda r: (r["metric"], *[r.get(d) for d in by])  # noqa: E731
     index_b = {key(r): r for r in rec_b}
+    index_a = {key(r): r for r in rec_a}
     rows = []
-    for ra in rec_a:
-        rb = index_b.get(key(ra))
-        if rb is None:
-            continue
-        ref = reg.resolve(ra["metric"])
-        keys = {d: ra[d] for d in by}
-        result = _test(con, ref, ra, rb, a, b, where, keys)
+    # every group of the later period, and those of the earlier one that vanished
+    for k in list(index_b) + [k for k in index_a if k not in index_b]:
+        ra, rb = index_a.get(k), index_b.get(k)
+        ref = reg.resolve(k[0])
+        keys = dict(zip(by, k[1:], strict=True))
+        before_empty = ra is None or not ra["n"]
+        ra = ra or {"value": None, "n": 0, "flags": ["undefined"], "_agg": None}
+        rb = rb or {"value": None, "n": 0, "flags": ["undefined"], "_agg": None}
+        # a rise from nothing (the data starts, or the group is new) is not tested
+        result = _test(ref, ra, rb) if not before_empty else \
+            {"change": None, "ci_low": None, "ci_high": None, "p_value": None, "significant": None, "test": None}
         flags = sorted(set(ra["flags"]) | set(rb["flags"]))
+        if before_empty:
+            flags.append(NO_DATA_BEFORE)
         if ref.spec.kind is Kind.COUNT and _length(a) != _length(b):
             flags.append("unequal_periods")
-        p = result["p_value"]
         rows.append({
-            "metric": ra["metric"], **keys, "a_value": ra["value"], "a_n": ra["n"], "b_value": rb["value"],
-            "b_n": rb["n"], **result, "significant": None if p is None else p < ALPHA, "flags": flags,
+            "metric": k[0], **keys, "a_value": ra["value"] if not before_empty or ref.spec.kind is Kind.COUNT else None,
+            "a_n": ra["n"], "b_value": rb["value"], "b_n": rb["n"], **result, "flags": flags,
             "unit": ref.spec.unit.value,
         })
+    order = {r.name: i for i, r in enumerate(refs)}
+    rows.sort(key=lambda r: (order[r["metric"]], *[str(r.get(d)) for d in by]))
     cols = ["metric", *by, "a_value", "a_n", "b_value", "b_n", "change", "ci_low", "ci_high", "p_value",
             "significant", "test", "flags", "unit"]
     return pa.Table.from_pylist(rows, schema=_schema(cols, by))

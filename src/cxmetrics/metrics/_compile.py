@@ -8,14 +8,14 @@ Names in a request (metrics, dimensions, grains) come from allow-lists; values
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import sqlglot
 from sqlglot import exp
 
 from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._registry import MetricRef
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES, dimension_in
 from cxmetrics.metrics._spec import Kind
 from cxmetrics.metrics._stats import quantile_grid
 
@@ -132,6 +132,22 @@ def check_instant(value: object, name: str) -> None:
         ) from None
 
 
+def check_range(start: object, end: object) -> None:
+    """A period ends after it starts: a reversed (or empty) one is refused, not answered
+    with nothing (issue 10, item 10)."""
+    if start is None or end is None:
+        return
+
+    def instant(v: object) -> datetime:
+        t = v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
+            else datetime.fromisoformat(str(v))
+        return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(timezone.utc).replace(tzinfo=None)
+
+    if instant(end) <= instant(start):
+        raise UserError(f"the period ends before it starts: end (--to) {end} is not after start (--from) {start}; "
+                        "--to is exclusive: swap the dates.")
+
+
 def check_dimensions(by: list[str], where: dict[str, object]) -> None:
     for name in [*by, *where]:
         if name not in DIMENSIONS and name not in TIME_DIMENSIONS:
@@ -148,19 +164,32 @@ def check_request(refs: list[MetricRef], *, by: list[str], grain: str | None, wh
         raise UnknownNameError("grain", grain, GRAINS)
     check_instant(start, "start (--from)")
     check_instant(end, "end (--to)")
+    check_range(start, end)
     check_dimensions(by, where)
+    # custom builders live in _custom, which imports this module: imported here, when used
+    from cxmetrics.metrics._custom import check_custom
+
     for ref in refs:
-        if ref.spec.kind is not Kind.CUSTOM:
-            for d in [*by, *where]:
-                if d in CUSTOMER_ONLY:
-                    raise UserError(f"'{d}' is a customer dimension: it applies to customer, activity and funnel "
-                                    f"metrics, not to {ref.name} (over {ref.spec.source}).")
-                if d in SURVEY_ONLY and ref.spec.source not in ("surveys", "survey_sends"):
-                    raise UserError(f"'{d}' is a survey dimension: it applies to survey metrics such as "
-                                    f"survey_response_rate, not to {ref.name}.")
-                if d in SLA_ONLY and ref.spec.source != "sla_targets":
-                    raise UserError(f"'{d}' is an SLA dimension: it applies to sla_compliance and sla_breaches, "
-                                    f"not to {ref.name}.")
+        if ref.spec.kind is Kind.CUSTOM:
+            # its builder makes SQL without running it: its own checks (dimensions, grains) run
+            # now, before any query of the request's other metrics
+            check_custom(ref, by=by, grain=grain, where=where, start=start, end=end)
+        else:
+            check_applies(ref, [*by, *where])
+
+
+def check_applies(ref: MetricRef, dims: list[str]) -> None:
+    """Each dimension must be one the rows of the metric's source have."""
+    for d in dims:
+        if d in CUSTOMER_ONLY:
+            raise UserError(f"'{d}' is a customer dimension: it applies to customer, activity and funnel "
+                            f"metrics, not to {ref.name} (over {ref.spec.source}).")
+        if d in SURVEY_ONLY and ref.spec.source not in ("surveys", "survey_sends"):
+            raise UserError(f"'{d}' is a survey dimension: it applies to survey metrics such as "
+                            f"survey_response_rate, not to {ref.name}.")
+        if d in SLA_ONLY and ref.spec.source != "sla_targets":
+            raise UserError(f"'{d}' is an SLA dimension: it applies to sla_compliance and sla_breaches, "
+                            f"not to {ref.name}.")
 
 
 def compile_queries(
@@ -195,7 +224,7 @@ def compile_queries(
             conds.append(exp.LT(this=t.copy(), expression=exp.cast(exp.Literal.string(str(end)), "TIMESTAMPTZ")))
         for d, value in where.items():
             values = value if isinstance(value, list | tuple | set) else [value]
-            conds.append(exp.In(this=exp.column(DIMENSIONS[d]), expressions=[_literal(v) for v in values]))
+            conds.append(_parse(dimension_in(DIMENSIONS[d], values)))  # case-blind
         # rows no metric of the query counts are dropped before the joins and the grouping
         wheres = {ref.spec.where.strip() for ref in group}
         if "true" not in {w.lower() for w in wheres}:

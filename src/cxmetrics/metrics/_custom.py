@@ -13,9 +13,10 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_dimensions, period_sql
+from cxmetrics.errors import InternalError
+from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_applies, check_dimensions, period_sql
 from cxmetrics.metrics._registry import MetricRef
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import DIMENSIONS, SOURCES, dimension_in
 from cxmetrics.metrics._stats import mean_interval
 
 
@@ -27,6 +28,7 @@ def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: di
                      start: Any, end: Any) -> str:
     """Mean of the per-ticket mean of `seconds`; a ticket sits in the period of its
     first interval's end (its first reply)."""
+    check_applies(ref, [*by, *where])  # its rows are its source's, with their dimensions
     source = SOURCES[ref.spec.source]
     dims = sorted({DIMENSIONS[d] for d in [*by, *where] if d in DIMENSIONS})
     carried = "".join(f", any_value({c}) AS {c}" for c in dims)
@@ -41,7 +43,7 @@ def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: di
         conds.append(f"{t} < CAST({_literal(end)} AS TIMESTAMPTZ)")
     for d, value in where.items():
         values = value if isinstance(value, list | tuple | set) else [value]
-        conds.append(f"{DIMENSIONS[d]} IN ({', '.join(_literal(v) for v in values)})")
+        conds.append(dimension_in(DIMENSIONS[d], values))  # case-blind
     group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
     sql = f"""
         SELECT {''.join(k + ', ' for k in keys)}avg(ticket_mean) AS mean, stddev_samp(ticket_mean) AS sd,
@@ -63,11 +65,27 @@ Builder = Callable[[MetricRef, list[str], "str | None", dict[str, object], Any, 
 BUILDERS: dict[str, Builder] = {"per_ticket_mean": _per_ticket_mean}
 
 
+def _builder(ref: MetricRef) -> Builder:
+    try:
+        return BUILDERS[ref.spec.sql or ""]
+    except KeyError:
+        raise InternalError(f"custom metric {ref.name} names the builder '{ref.spec.sql}', which no module "
+                            "registers.") from None
+
+
+def check_custom(ref: MetricRef, *, by: list[str], grain: str | None, where: dict[str, object], start: Any,
+                 end: Any) -> None:
+    """Check a custom metric's request by building its SQL (builders run no query): an
+    unsupported dimension or grain is refused before any work."""
+    check_dimensions(by, where)
+    _builder(ref)(ref, by, grain, where, start, end)
+
+
 def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str], grain: str | None,
                where: dict[str, object], start: date | datetime | str | None,
                end: date | datetime | str | None) -> tuple[str, list[dict[str, Any]]]:
     check_dimensions(by, where)
-    sql = BUILDERS[ref.spec.sql or ""](ref, by, grain, where, start, end)
+    sql = _builder(ref)(ref, by, grain, where, start, end)
     out = []
     for row in con.sql(sql).to_arrow_table().to_pylist():
         n = int(row["n"] or 0)

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from cxmetrics.errors import MissingDependencyError
 from cxmetrics.metrics._compile import QUANTILES, CompiledQuery, compile_queries
 from cxmetrics.metrics._custom import run_custom
 from cxmetrics.metrics._registry import MetricRef, registry
@@ -26,13 +27,21 @@ class MetricTable:
     sql: tuple[str, ...]
 
     def to_pandas(self) -> Any:
+        """A pandas DataFrame (needs the `pandas` extra: `pip install 'cxmetrics[pandas]'`)."""
+        try:
+            import pandas  # noqa: F401 - Arrow imports it itself; checked here for the message
+        except ImportError:
+            raise MissingDependencyError("to_pandas() needs pandas, which cxmetrics does not install by default: "
+                                         "pip install 'cxmetrics[pandas]' (or .table for the Arrow table).") from None
         return self.table.to_pandas()
 
     def to_polars(self) -> Any:
+        """A Polars DataFrame (needs the `polars` extra: `pip install 'cxmetrics[polars]'`)."""
         try:
             import polars as pl
         except ImportError:
-            raise ImportError("to_polars() needs Polars: pip install polars") from None
+            raise MissingDependencyError("to_polars() needs Polars, which cxmetrics does not install by default: "
+                                         "pip install 'cxmetrics[polars]' (or .table for the Arrow table).") from None
         return pl.from_arrow(self.table)
 
     def to_pylist(self) -> list[dict[str, Any]]:
@@ -99,7 +108,7 @@ def run_metrics(
             records += [_finish(ref, r) for r in rows]
     order = {r.name: i for i, r in enumerate(refs)}
     records.sort(key=lambda r: (order[r["metric"]], *[str(r.get(d)) for d in by], str(r.get("period"))))
-    return MetricTable(_to_arrow(records, by, grain is not None), tuple(sqls))
+    return MetricTable(_to_arrow(records, by, grain), tuple(sqls))
 
 
 def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None,
@@ -142,8 +151,24 @@ def _finish(ref: MetricRef, row: dict[str, Any]) -> dict[str, Any]:
     return {"metric": ref.name, **row, "flags": flags, "unit": ref.spec.unit.value}
 
 
-def _to_arrow(records: list[dict[str, Any]], by: list[str], has_period: bool) -> pa.Table:
-    cols = ["metric", *by, *(["period"] if has_period else []), "value", "n", "ci_low", "ci_high", "flags", "unit"]
+def period_value(text: object, grain: str) -> date | datetime | None:
+    """A period's start as the engine names it ('2025-11-03', '2025-11-03T09:00', local
+    time) as a date, or for hours a (local, naive) datetime.
+
+    >>> period_value("2025-11-03", "week"), period_value("2025-11-03T09:00", "hour")
+    (datetime.date(2025, 11, 3), datetime.datetime(2025, 11, 3, 9, 0))
+    """
+    if text is None:
+        return None
+    if isinstance(text, date):
+        return text
+    if grain == "hour":
+        return datetime.fromisoformat(str(text))
+    return date.fromisoformat(str(text)[:10])
+
+
+def _to_arrow(records: list[dict[str, Any]], by: list[str], grain: str | None) -> pa.Table:
+    cols = ["metric", *by, *(["period"] if grain else []), "value", "n", "ci_low", "ci_high", "flags", "unit"]
     types = {"metric": pa.string(), "value": pa.float64(), "n": pa.int64(), "ci_low": pa.float64(),
              "ci_high": pa.float64(), "flags": pa.list_(pa.string()), "unit": pa.string()}
     arrays = {}
@@ -151,6 +176,11 @@ def _to_arrow(records: list[dict[str, Any]], by: list[str], has_period: bool) ->
         values = [r.get(c) for r in records]
         if c in types:
             arrays[c] = pa.array(values, types[c])
+        elif c == "period" and grain:
+            # dates (timestamps for hours) so that pandas, Polars and plots treat them as time;
+            # hours are local wall-clock time in the workspace's time zone, as the buckets are
+            arrays[c] = pa.array([period_value(v, grain) for v in values],
+                                 pa.timestamp("us") if grain == "hour" else pa.date32())
         else:
             arrays[c] = pa.array([None if v is None else str(v) for v in values], pa.string())
     return pa.table(arrays)

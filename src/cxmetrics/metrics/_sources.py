@@ -8,7 +8,10 @@ request.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from sqlglot import exp
 
 from cxmetrics.facts._columns import BUSINESS_TWINS, REPLY_BUSINESS_TWINS
 
@@ -31,6 +34,33 @@ DIMENSIONS: dict[str, str] = {
     "sla_metric": "sla_metric",  # SLA targets only (first_reply, next_reply, ...)
     "survey_kind": "kind",  # survey answers and sends only (csat, ces, nps, esat)
 }
+
+
+def split_filter(item: str) -> tuple[str, str] | None:
+    """One filter, `DIM=VALUE` (the documented form) or `DIM:VALUE` (also accepted, in the
+    CLI and the API alike): split at the first `=` or `:`, since dimension names hold
+    neither and values may. None when it is neither form.
+
+    >>> split_filter("team=Billing"), split_filter("team:Billing"), split_filter("team=EU: West")
+    (('team', 'Billing'), ('team', 'Billing'), ('team', 'EU: West'))
+    """
+    cut = min((i for i in (item.find("="), item.find(":")) if i >= 0), default=-1)
+    if cut <= 0 or not item[:cut].strip():
+        return None
+    return item[:cut].strip(), item[cut + 1:].strip()
+
+
+def dimension_in(column: str, values: Iterable[object]) -> str:
+    """SQL: `column` holds one of `values`, compared case-blind (`team=billing` finds the
+    team stored as 'Billing'), the one rule every filter of every metric, drill and page uses.
+
+    >>> dimension_in("f.team", ["Billing", "Tier 1"])
+    "lower(CAST(f.team AS TEXT)) IN ('billing', 'tier 1')"
+    """
+    listed = ", ".join(exp.Literal.string(str(v).lower()).sql(dialect="duckdb") for v in values)
+    return f"lower(CAST({column} AS TEXT)) IN ({listed or 'NULL'})"
+
+
 # the ticket's dimensions as a source joined to ticket_facts f selects them
 _TICKET_DIMS = (
     "f.priority, f.team, f.resolved_by_type, f.topic, f.product, f.customer_tier, f.region, f.created_by, f.status"
@@ -99,7 +129,11 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "surveys",
-            f"""SELECT s.*, coalesce(s.responded_at, s.sent_at) AS answered_at,
+            # an answer without responded_at or sent_at is placed at its ticket's latest
+            # solve, else its last event, else its creation: derived here, not stored, so a
+            # later solve moves it (imports quarantine untimed answers with no stored ticket)
+            f"""SELECT s.*, coalesce(s.responded_at, s.sent_at, f.last_solved_at, f.last_event_at, f.created_at)
+                           AS answered_at,
                        {_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
                        1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
                        f.channel, coalesce(s.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
@@ -108,7 +142,8 @@ SOURCES: dict[str, Source] = {
             ("answered_at", "sent_at", "responded_at"),
             ("kind", "scale", "scale_min", "scale_max", "score", "score_5", "top_box", "bottom_box", "easy", "comment",
              "answered_at"),
-            doc="one row per survey answer, with its ticket's dimensions",
+            doc="one row per survey answer, with its ticket's dimensions; answered_at is responded_at, else "
+                "sent_at, else (untimed) its ticket's latest solve, last event or creation",
         ),
         Source(
             "survey_sends",
@@ -175,7 +210,7 @@ SOURCES: dict[str, Source] = {
             """SELECT s.source, s.ticket_id, s.policy, s.metric AS sla_metric, s.cycle, s.priority, s.channel,
                       s.team, s.assignee_id, s.customer_tier, s.business, s.schedule, s.target_s, s.started_at,
                       s.due_at, s.completed_at, s.elapsed_s, s.seconds_left, s.state, s.breached_at, s.settled_at,
-                      f.resolved_by_type, f.topic, f.product, f.region, f.created_by, f.status
+                      f.resolved_by_type, f.topic, f.product, f.region, f.created_by, f.status, f.created_at
                FROM sla_targets s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id""",
             ("settled_at", "breached_at", "completed_at", "started_at", "due_at"),
             ("state", "policy", "sla_metric", "cycle", "business", "schedule", "target_s", "elapsed_s",

@@ -4,10 +4,10 @@ A declaration says what a number means; the compiler turns it into SQL. Kinds:
 
 - ``proportion``: share of the rows that count (``where``) meeting ``numerator``; Wilson CI.
 - ``count``: rows that count; no interval.
-- ``mean``: mean of ``expr`` over the rows that count; normal-approximation CI.
+- ``mean``: mean of ``expr`` over the rows that count; Student t CI.
 - ``duration``: seconds in ``expr``; reported as median (default), mean or p90 by suffix,
   with order-statistic intervals for quantiles.
-- ``nps``: promoters minus detractors in percentage points; CI from the +1/0/-1 variance.
+- ``nps``: promoters minus detractors in percentage points; a score CI for the three-way split.
 - ``ratio``: ``numerator`` / ``denominator``, two aggregate expressions; no interval.
 - ``custom``: a hand-written query over the canonical tables (business metrics whose
   periods need more than one pass, such as retention).
@@ -53,6 +53,7 @@ class Uncertainty(StrEnum):
     WILSON = "wilson"
     NPS = "nps"
     NORMAL = "normal"
+    STUDENT_T = "student_t"  # means: t with n - 1 degrees of freedom (docs/statistics.md)
     ORDER_STATISTIC = "order_statistic"
     NONE = "none"
 
@@ -60,7 +61,7 @@ class Uncertainty(StrEnum):
 DEFAULT_UNCERTAINTY = {
     Kind.PROPORTION: Uncertainty.WILSON,
     Kind.NPS: Uncertainty.NPS,
-    Kind.MEAN: Uncertainty.NORMAL,
+    Kind.MEAN: Uncertainty.STUDENT_T,
     Kind.DURATION: Uncertainty.ORDER_STATISTIC,
     Kind.COUNT: Uncertainty.NONE,
     Kind.RATIO: Uncertainty.NONE,
@@ -93,7 +94,6 @@ class MetricSpec(Frozen):
     stat: str = "median"  # duration: the statistic of the plain id (median, mean or p90)
     uncertainty: Uncertainty | None = None
     benchmarks: tuple[str, ...] = ()
-    target: float | None = None  # a common target (e.g. 80 for CSAT), shown beside the value
     min_n: int = 30  # below it, values are flagged small_sample
     metrics_md: str = ""  # the METRICS.md entry this implements
     twin_of: str | None = None  # a business-hours twin: the calendar metric it is generated from (never declared)

@@ -1,6 +1,8 @@
 """Top topics: volume per topic in a period, its share, and the change against the
-period of the same length just before, tested (a Poisson z-test on the counts), with
-each topic's CSAT and median first response beside it."""
+period of the same length just before, tested (a Poisson z-test on the counts, whose
+interval and p-value agree), with each topic's CSAT and median first response beside it.
+A topic with no tickets before is not tested: `before` is 0 and `flags` holds
+`no_data_before`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from cxmetrics.errors import UserError
-from cxmetrics.metrics._compare import compare
+from cxmetrics.metrics._compare import NO_DATA_BEFORE, compare
 from cxmetrics.metrics._query import run_metrics
 
 
@@ -41,13 +43,16 @@ def top_topics(con: duckdb.DuckDBPyConnection, *, start: Any, end: Any, where: d
         rows.append({
             "topic": topic, "tickets": int(r["value"] or 0), "share": 100 * (r["value"] or 0) / total if total else None,
             "before": c.get("a_value"), "change": c.get("change"), "p_value": c.get("p_value"),
-            "significant": c.get("significant"),
+            "significant": c.get("significant"), "ci_low": c.get("ci_low"), "ci_high": c.get("ci_high"),
+            "flags": [f for f in c.get("flags", []) if f == NO_DATA_BEFORE],
             "csat": quality.get(("csat", topic), {}).get("value"), "csat_n": quality.get(("csat", topic), {}).get("n"),
             "frt": quality.get(("frt", topic), {}).get("value"),
         })
     schema = pa.schema([("topic", pa.string()), ("tickets", pa.int64()), ("share", pa.float64()),
                         ("before", pa.float64()), ("change", pa.float64()), ("p_value", pa.float64()),
-                        ("significant", pa.bool_()), ("csat", pa.float64()), ("csat_n", pa.int64()), ("frt", pa.float64())])
+                        ("significant", pa.bool_()), ("ci_low", pa.float64()), ("ci_high", pa.float64()),
+                        ("flags", pa.list_(pa.string())), ("csat", pa.float64()), ("csat_n", pa.int64()),
+                        ("frt", pa.float64())])
     return pa.Table.from_pylist(rows, schema=schema)
 
 

@@ -10,7 +10,7 @@ open clock at `now`. `compliance`, `breaches` and `at_risk` read it.
 
 >>> import tempfile, cxmetrics
 >>> from cxmetrics.sla import SlaPolicies, refresh_sla, compliance
->>> with cxmetrics.open(tempfile.mkdtemp()) as ws:
+>>> with cxmetrics.open(tempfile.mkdtemp(), create=True) as ws:
 ...     refresh_sla(ws, now="2025-03-03T12:00Z"), compliance(ws.con).to_pylist()[0]["n"]
 (0, 0)
 """

@@ -1,6 +1,8 @@
 """Agents and bots: the scorecard (`ws.scorecard`) measuring humans and bots on the same
-KPIs, ranked only among those with at least `min_n` observations of the ranking KPI, and
-humans against bots overall (by who resolved the ticket)."""
+KPIs, ranked by the lower bound of the ranking KPI's 95% interval (so a few perfect answers
+do not top the table) among those with at least `min_n` observations of it (by default
+chosen from the period's volume), and humans against bots overall (by who resolved the
+ticket)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 from cxmetrics._workspace import Workspace
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._registry import registry
-from cxmetrics.metrics._scorecard import KPIS
+from cxmetrics.metrics._scorecard import KPIS, MIN_N_CAP, MIN_N_FLOOR
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._data import drill_href
 from cxmetrics.web._filters import Filters
@@ -19,17 +21,17 @@ COLUMNS: dict[str, str] = {
     "fcr": "FCR", "reopen_rate": "Reopened", "csat": "CSAT",
 }
 RANK_BY = ("csat", "fcr", "solved_tickets")
-DEFAULT_MIN_N = 30
 MAX_MIN_N = 100_000
 
 
-def check(min_n: str | int | None, rank_by: str | None) -> tuple[int, str]:
-    """The scorecard controls, checked: min_n a whole number >= 1, rank_by one of RANK_BY."""
+def check(min_n: str | int | None, rank_by: str | None) -> tuple[int | None, str]:
+    """The scorecard controls, checked: min_n a whole number >= 1 (None or empty: chosen
+    from the period's volume), rank_by one of RANK_BY."""
     try:
-        n = DEFAULT_MIN_N if min_n in (None, "") else int(str(min_n))
+        n = None if min_n in (None, "") else int(str(min_n))
     except ValueError:
-        raise UserError(f"min_n '{min_n}' is not a whole number; use e.g. min_n=30.") from None
-    if not 1 <= n <= MAX_MIN_N:
+        raise UserError(f"min_n '{min_n}' is not a whole number; use e.g. min_n=30, or leave it empty.") from None
+    if n is not None and not 1 <= n <= MAX_MIN_N:
         raise UserError(f"min_n must be between 1 and {MAX_MIN_N:,}, got {n}.")
     rank = rank_by or "csat"
     if rank not in RANK_BY:
@@ -37,24 +39,37 @@ def check(min_n: str | int | None, rank_by: str | None) -> tuple[int, str]:
     return n, rank
 
 
-def agents(ws: Workspace, f: Filters, *, min_n: int = DEFAULT_MIN_N, rank_by: str = "csat") -> dict[str, Any]:
+def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str = "csat") -> dict[str, Any]:
     reg = registry()
     units = {k: reg.resolve(k).spec.unit.value for k in KPIS}
     min_ns = {k: reg.resolve(k).spec.min_n for k in KPIS}
-    rows = ws.scorecard(start=f.start, end=f.end, where=f.where, min_n=min_n, rank_by=rank_by).to_pylist()
+    table = ws.scorecard(start=f.start, end=f.end, where=f.where, min_n=min_n, rank_by=rank_by)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    used = int(meta["min_n"])
+    rows = table.to_pylist()
     out = []
     for r in rows:
         cells = []
         for k in KPIS:
             n = r.get(f"{k}_n") or 0
             small = units[k] != "count" and n < min_ns[k]
+            ci = (fmt.interval(r["ci_low"], r["ci_high"], units[k])
+                  if k == rank_by and r.get("ci_low") is not None else "")
             cells.append({
                 "metric": k, "value": r.get(k), "text": fmt.value(r.get(k), units[k]), "n": n,
-                "small": small and r.get(k) is not None,
+                "small": small and r.get(k) is not None, "ci": ci,
                 "href": drill_href(f, k, assignee=r["agent_id"]) if r.get(k) is not None else None,
             })
         out.append({"rank": r["rank"], "agent_id": r["agent_id"], "name": r["name"] or r["agent_id"],
-                    "type": r["type"], "team": r["team"] or "", "cells": cells, "ranked": r["rank"] is not None})
+                    "type": r["type"], "team": r["team"] or "", "cells": cells, "ranked": r["rank"] is not None,
+                    "score": r.get("rank_score"), "score_text": fmt.value(r.get("rank_score"), units[rank_by])
+                    if r.get("rank_score") is not None else "—",
+                    # beside the rank: the value it rests on and its interval (the KPI's column may
+                    # be scrolled out of view)
+                    "score_sub": "" if r.get(rank_by) is None else
+                    fmt.value(r.get(rank_by), units[rank_by]) + f" of {fmt.count(r.get(f'{rank_by}_n') or 0)}"
+                    + (f" · {ci}" if (ci := next(
+                        c["ci"] for c in cells if c["metric"] == rank_by)) else "")})
     summary = ws.metrics(list(KPIS), by=["agent_type"], where=f.where, start=f.start, end=f.end).to_pylist()
     by_type: dict[str, dict[str, Any]] = {}
     for r in summary:
@@ -75,8 +90,12 @@ def agents(ws: Workspace, f: Filters, *, min_n: int = DEFAULT_MIN_N, rank_by: st
     # the library ranks those with enough data; the rest follow, busiest first
     out.sort(key=lambda r: (not r["ranked"], r["rank"] or 0, -(r["cells"][0]["value"] or 0), r["agent_id"]))
     ranked = sum(1 for r in out if r["ranked"])
+    rule = ("set by you" if min_n is not None else
+            f"chosen from this period's volume: half the median per agent, between {MIN_N_FLOOR} and {MIN_N_CAP}")
     return {"rows": out, "columns": [{"metric": k, "label": COLUMNS[k]} for k in KPIS], "types": types,
-            "min_n": min_n, "rank_by": rank_by, "ranked": ranked, "unranked": len(out) - ranked,
+            "min_n": used, "min_n_asked": min_n, "min_rule": rule, "rank_statistic": meta["rank_statistic"],
+            "score_label": COLUMNS[rank_by] + (" ranked on" if units[rank_by] == "count" else " lower bound"),
+            "rank_by": rank_by, "ranked": ranked, "unranked": len(out) - ranked,
             "bots": sum(1 for r in out if r["type"] == "bot"), "humans": sum(1 for r in out if r["type"] != "bot")}
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cxmetrics._workspace import Workspace
+from cxmetrics.metrics._registry import registry
+from cxmetrics.targets import Targets, load_targets
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import PALETTE, layout
 from cxmetrics.web._data import drill_href
@@ -53,7 +55,7 @@ def channels(ws: Workspace, f: Filters) -> dict[str, Any]:
     }
     speed_rows = ws.metrics([m for m, _ in SPEED] + ["tickets"], by=["channel"], where=f.where, start=f.start,
                             end=f.end).to_pylist()
-    table = _speed_table(speed_rows, order, f)
+    table = _speed_table(speed_rows, order, f, load_targets(ws.path))
     speed_fig = _speed_figure(speed_rows, order, f)
     total = sum(r["value"] or 0 for r in volume)
     return {"grain": grain, "volume": volume_fig, "heatmap": heat_fig, "speed": speed_fig, "table": table,
@@ -80,7 +82,8 @@ def _busiest(z: list[list[int]]) -> str:
     return f"{WEEKDAYS[best[1]]} {best[2]:02d}:00–{best[2] + 1:02d}:00 ({best[0]:,} tickets)"
 
 
-def _speed_table(rows: list[dict[str, Any]], order: list[str], f: Filters) -> list[dict[str, Any]]:
+def _speed_table(rows: list[dict[str, Any]], order: list[str], f: Filters,
+                 targets: Targets | None = None) -> list[dict[str, Any]]:
     by = {(r["metric"], r["channel"]): r for r in rows}
     total = sum(by[("tickets", c)]["value"] or 0 for c in order if ("tickets", c) in by)
     out = []
@@ -96,9 +99,20 @@ def _speed_table(rows: list[dict[str, Any]], order: list[str], f: Filters) -> li
                 "ci": fmt.interval(r["ci_low"], r["ci_high"], "seconds") if r else "",
                 "n": fmt.count(r["n"]) if r else "0", "small": bool(r and "small_sample" in r["flags"]),
                 "href": drill_href(f, m, channel=c),
+                "target": _target(targets, m, f, c, r["value"] if r else None),
             })
         out.append(row)
     return out
+
+
+def _target(targets: Targets | None, metric: str, f: Filters, channel: str,
+            value: float | None) -> dict[str, Any] | None:
+    """The channel's target for a cell (targets.toml), with whether the value met it."""
+    t = None if targets is None else targets.find(metric, {**f.where, "channel": channel})
+    if t is None:
+        return None
+    spec = registry().resolve(metric).spec
+    return {"text": fmt.value(t.value, spec.unit.value), "met": t.met(value, spec.direction.value)}
 
 
 def _speed_figure(rows: list[dict[str, Any]], order: list[str], f: Filters) -> dict[str, Any]:

@@ -25,9 +25,11 @@ from cxmetrics.benchmarks import SEGMENTS
 from cxmetrics.errors import CxError, UserError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._spec import Direction, Kind, MetricSpec, Unit
-from cxmetrics.metrics._stats import two_proportion_test, wilson
+from cxmetrics.metrics._compare import NO_DATA_BEFORE
+from cxmetrics.metrics._stats import HEADLINE_MIN_N, proportion_change, wilson
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import sparkline
+from cxmetrics.targets import Targets, load_targets
 from cxmetrics.web._filters import DIMENSIONS, Filters
 
 log = logging.getLogger("cxmetrics.web")
@@ -39,10 +41,12 @@ _DIM_COLUMNS = {"channel": "channel", "team": "team", "priority": "priority", "t
 
 
 def anchor_day(ws: Workspace) -> date:
-    """The day after the last day with tickets (today at the latest, in the workspace's time
-    zone): where preset periods end."""
+    """The day after the last day with data (today at the latest, in the workspace's time
+    zone): where preset periods end. The last day is that of the latest event, not only the
+    latest creation: a day with solves (and answers) but no new ticket is data too."""
     row = ws.sql(
-        "SELECT strftime(least(CAST(max(created_at) AS DATE), CAST(now() AS DATE)), '%Y-%m-%d') AS d, "
+        "SELECT strftime(least(CAST(greatest(max(created_at), max(last_event_at)) AS DATE), CAST(now() AS DATE)), "
+        "'%Y-%m-%d') AS d, "
         "strftime(CAST(now() AS DATE), '%Y-%m-%d') AS today FROM ticket_facts WHERE NOT excluded"
     ).to_pylist()[0]
     return date.fromisoformat(row["d"] or row["today"]) + timedelta(days=1)
@@ -125,6 +129,8 @@ TILES: tuple[Tile, ...] = (
     Tile("cost", "cost_per_resolution", "Cost per resolution", "monthly costs / tickets solved"),
 )
 SPARK_WEEKS = 12
+#: Kinds without a sampling model: a count or ratio is shown whatever its size.
+UNSAMPLED = (Kind.COUNT, Kind.RATIO, Kind.CUSTOM)
 #: Benchmark segments the overview offers: (segment, label).
 SEGMENT_CHOICES = (("all", "All industries"), ("ecommerce", "E-commerce"), ("retail", "Retail"), ("banking", "Banking"),
                    ("software", "Software"), ("telecom", "Telecom"), ("airlines", "Airlines"), ("email", "Email"),
@@ -177,7 +183,8 @@ def _empty_hint(metric_spec: MetricSpec, counts: dict[str, int]) -> str | None:
 
 
 def _tile(tile: Tile, ms: MetricSpec, f: Filters, row: dict[str, Any] | None, spark: list[dict[str, Any]],
-          test: dict[str, Any] | None, currency: str, counts: dict[str, int]) -> dict[str, Any]:
+          test: dict[str, Any] | None, currency: str, counts: dict[str, int],
+          targets: Targets | None = None) -> dict[str, Any]:
     unit = ms.unit.value
     value = row["value"] if row else None
     n = row["n"] if row else 0
@@ -198,9 +205,22 @@ def _tile(tile: Tile, ms: MetricSpec, f: Filters, row: dict[str, Any] | None, sp
         out["sub_text"] = f"n = {out['n_text']}" + (f" · 95% CI {out['ci_text']}" if out["ci_text"] else "")
     if value is None:
         out["note"] = _empty_hint(ms, counts) or "no data for this view and period"
+    # below HEADLINE_MIN_N a rate, score or duration is too uncertain to headline: say why
+    # instead (its interval stays visible, so the reader sees how little is known)
+    hidden = value is not None and ms.kind not in UNSAMPLED and n < HEADLINE_MIN_N
+    out["hidden"] = hidden
+    if hidden:
+        what = "answer" if ms.source.startswith("survey") else "observation"
+        out["hidden_reason"] = f"only {n} {what}{'' if n == 1 else 's'}: a value is shown from n = {HEADLINE_MIN_N}"
+        out["value_text"], out["suffix"] = "—", ""
     # change against the previous period
     change = None
-    if test is not None and test.get("a_value") is not None and value is not None:
+    if (test is not None and NO_DATA_BEFORE in (test.get("flags") or []) and value is not None
+            and not hidden):
+        change = {"no_data": True, "verdict": "no data before", "significant": None, "tone": "neutral",
+                  "text": "", "arrow": "", "p_text": "", "previous_text": "", "delta": None,
+                  "previous_n": 0, "test": "the previous period has no data: nothing to compare with"}
+    elif (test is not None and test.get("a_value") is not None and value is not None and not hidden):
         delta = test["change"] if test.get("change") is not None else value - test["a_value"]
         sig = test.get("significant")
         verdict = "not tested" if sig is None else ("real change" if sig else "noise")
@@ -211,18 +231,19 @@ def _tile(tile: Tile, ms: MetricSpec, f: Filters, row: dict[str, Any] | None, sp
             "significant": sig, "verdict": verdict, "p_text": fmt.p_value(test.get("p_value")),
             "test": test.get("test") or "no test (a count of a stock, or a ratio without a sampling model)",
             "tone": tone(delta, ms.direction, sig), "arrow": "▲" if delta > 0 else "▼" if delta < 0 else "■",
+            "no_data": False,
         }
     out["change"] = change
-    target = row.get("target") if row and "target" in row else ms.target
+    # the user's target (targets.toml): the filtered dimension value's, else the metric's
+    target = None if targets is None else targets.find(tile.metric, f.where)
     out["target"] = None if target is None else {
-        "text": fmt.value(target, unit, currency=currency),
-        "met": None if value is None or ms.direction is Direction.NONE else
-        (value >= target if ms.direction is Direction.HIGHER else value <= target),
+        "text": fmt.value(target.value, unit, currency=currency), "met": target.met(value, ms.direction.value),
+        "scope": "" if target.dimension is None else target.scope,
     }
     bench = row.get("benchmark") if row else None
     out["benchmark"] = None if bench is None else {
         "text": fmt.value(bench, unit, currency=currency), "statistic": row.get("benchmark_statistic"),
-        "source": row.get("benchmark_source"),
+        "source": row.get("benchmark_source"), "kind": row.get("benchmark_kind"),
         "gap_text": fmt.change(row["gap"], unit, currency=currency) if row.get("gap") is not None else "",
     }
     values = [s["value"] for s in spark]
@@ -238,11 +259,11 @@ def _unavailable(tile: Tile, ms: MetricSpec | None, note: str) -> dict[str, Any]
             "value": None, "value_text": "—", "undefined": True, "change": None, "target": None,
             "benchmark": None, "spark": None, "spark_points": [], "href": None, "n": 0, "n_text": "—",
             "ci_text": "", "small_sample": False, "unit": ms.unit.value if ms else "", "direction": "none",
-            "suffix": "", "sub_text": ""}
+            "suffix": "", "sub_text": "", "hidden": False}
 
 
 def _custom_tile(ws: Workspace, tile: Tile, ms: MetricSpec, f: Filters, segment: str, currency: str,
-                 counts: dict[str, int]) -> dict[str, Any]:
+                 counts: dict[str, int], targets: Targets | None = None) -> dict[str, Any]:
     """A custom (hand-written query) metric: value, weekly values and the previous period,
     the change shown but not tested (custom metrics carry no sampling model)."""
     try:
@@ -256,10 +277,11 @@ def _custom_tile(ws: Workspace, tile: Tile, ms: MetricSpec, f: Filters, segment:
         return _unavailable(tile, ms, f"not available for this view: {exc}")
     test = {"a_value": prev[0]["value"], "a_n": prev[0]["n"], "change": None, "significant": None} if prev else None
     return _tile(tile, ms, f, row[0] if row else None, _series(spark, spine).get(tile.metric, []), test, currency,
-                 counts)
+                 counts, targets)
 
 
-def _cost_tile(ws: Workspace, tile: Tile, ms: MetricSpec, f: Filters, counts: dict[str, int]) -> dict[str, Any]:
+def _cost_tile(ws: Workspace, tile: Tile, ms: MetricSpec, f: Filters, counts: dict[str, int],
+               targets: Targets | None = None) -> dict[str, Any]:
     """Cost per resolution is monthly (costs are booked per month): the last complete month
     of the period, its previous month, and 12 months of history."""
     extra = [d for d in f.dims if d != "source"]
@@ -276,11 +298,11 @@ def _cost_tile(ws: Workspace, tile: Tile, ms: MetricSpec, f: Filters, counts: di
     known = [r for r in sorted(rows, key=lambda r: str(r["period"])) if r["value"] is not None]
     if not known:
         hint = _empty_hint(ms, counts) or "no costs booked for the months of this period"
-        return {**_tile(tile, ms, f, None, [], None, currency, counts), "note": hint}
+        return {**_tile(tile, ms, f, None, [], None, currency, counts, targets), "note": hint}
     last = known[-1]
     prev = known[-2] if len(known) > 1 else None
     test = {"a_value": prev["value"], "a_n": prev["n"], "change": None, "significant": None} if prev else None
-    out = _tile(tile, ms, f, last, sorted(rows, key=lambda r: str(r["period"])), test, currency, counts)
+    out = _tile(tile, ms, f, last, sorted(rows, key=lambda r: str(r["period"])), test, currency, counts, targets)
     month = date.fromisoformat(str(last["period"])[:10])
     out["caption"] = f"{month:%B %Y}: monthly costs / tickets solved"
     out["sub_text"] = f"{out['n_text']} tickets solved that month"
@@ -295,7 +317,8 @@ def _next_month(d: date) -> date:
     return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
 
 
-def _sla_tile(ws: Workspace, tile: Tile, f: Filters, evaluate: Callable[[], None] | None) -> dict[str, Any]:
+def _sla_tile(ws: Workspace, tile: Tile, f: Filters, evaluate: Callable[[], None] | None,
+              targets: Targets | None = None) -> dict[str, Any]:
     """SLA compliance from the SLA package (the same numbers as the registry's
     `sla_compliance`, whose clocks the package evaluates): the period against the previous
     one with a two-proportion test, weekly history."""
@@ -321,12 +344,13 @@ def _sla_tile(ws: Workspace, tile: Tile, f: Filters, evaluate: Callable[[], None
         "flags": ["small_sample"] if cur["n"] < 30 else []}
     test = None
     if row and prev and prev["n"]:
-        diff, _, _, p = two_proportion_test(prev["achieved"], prev["n"], cur["achieved"], cur["n"])
-        test = {"a_value": prev["value"], "a_n": prev["n"], "change": 100 * diff, "p_value": p,
-                "significant": p is not None and p < 0.05, "test": "two-proportion z"}
+        c = proportion_change(prev["achieved"], prev["n"], cur["achieved"], cur["n"])
+        test = {"a_value": prev["value"], "a_n": prev["n"], "change": 100 * c.estimate, "p_value": c.p_value,
+                "significant": c.significant, "test": c.test}
     ms = SLA_SPEC
-    out = _tile(tile, ms, f, row, weeks, test, ws.settings.currency, {"tickets": 1})
-    out["href"] = "/sla?" + f.query()
+    out = _tile(tile, ms, f, row, weeks, test, ws.settings.currency, {"tickets": 1}, targets)
+    # like every tile, the number opens what it counts: the SLA targets settled in the view
+    out["href"] = drill_href(_sla.sla_view(f), "sla_compliance")
     if row is None:
         out["note"] = "no SLA targets settled in this period"
     return out
@@ -354,6 +378,7 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     """The overview: one tile per headline KPI for the view (see module docstring).
     `evaluate_sla` brings SLA clocks to now before SLA compliance is read."""
     segment = benchmark_segment(f, benchmark)
+    targets = load_targets(ws.path)
     counts = ws.counts()
     currency = ws.settings.currency
     specs = {t.key: spec(t.metric) for t in TILES}
@@ -370,7 +395,7 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
         ms = specs[t.key]
         if t.key == "sla":
             try:
-                tiles.append(_sla_tile(ws, t, f, evaluate_sla))
+                tiles.append(_sla_tile(ws, t, f, evaluate_sla, targets))
             except (CxError, duckdb.Error) as exc:  # the SLA store may be missing or broken: the rest still shows
                 tiles.append(_unavailable(t, None, f"SLA figures are unavailable: {_first_line(exc)}"))
             except Exception:  # a bug in the SLA package must not take the overview down with it
@@ -379,12 +404,12 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
         elif ms is None:
             tiles.append(_unavailable(t, None, f"{t.metric} is not in this version's registry"))
         elif t.key == "cost":
-            tiles.append(_cost_tile(ws, t, ms, f, counts))
+            tiles.append(_cost_tile(ws, t, ms, f, counts, targets))
         elif ms.kind is Kind.CUSTOM:
-            tiles.append(_custom_tile(ws, t, ms, f, segment, currency, counts))
+            tiles.append(_custom_tile(ws, t, ms, f, segment, currency, counts, targets))
         else:
             tiles.append(_tile(t, ms, f, cur.get(t.metric), spark.get(t.metric, []), tests.get(t.metric), currency,
-                               counts))
+                               counts, targets))
     p0, p1 = f.previous()
     return {
         "tiles": tiles, "segment": segment, "period_label": f.label, "segments": SEGMENT_CHOICES,

@@ -4,8 +4,9 @@ They live in the URL query string, so a view can be shared: `?period=28d&channel
 or `?from=2026-10-01&to=2026-11-01&team=Billing`. `from` is inclusive and `to` exclusive
 (local dates in the workspace's time zone), as in the CLI and the API.
 
-A preset period (`7d`, `28d`, `90d`, `180d`, `365d`) ends with the last day that has data
-(today at the latest), so a workspace imported last month still opens on its own numbers.
+A preset period (`7d`, `28d`, `90d`, `180d`, `365d`) ends with the last day that has data, a
+new ticket or any event such as a solve (today at the latest; `anchor`, from
+`web._data.anchor_day`), so a workspace imported last month still opens on its own numbers.
 
 >>> f = Filters.parse({"channel": ["email"], "period": ["7d"]}, anchor=date(2026, 11, 1))
 >>> f.start, f.end, f.where

@@ -25,6 +25,7 @@ from markupsafe import Markup
 from starlette.exceptions import HTTPException
 
 from cxmetrics._workspace import Workspace
+from cxmetrics.api._redact import redact_paths
 from cxmetrics.api.auth import login, logout, optional_principal, workspace_cursor
 from cxmetrics.errors import StoreError, UserError
 from cxmetrics.web import _agents, _channels, _data, _sla, _surveys, _tickets, _trends
@@ -87,13 +88,22 @@ def _login_redirect(request: Request) -> Response:
     return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
 
 
-def _cached(request: Request, name: str, compute: Callable[[], Any]) -> Any:
-    """`compute()`, cached under the hub's data version and the request's query string."""
+def _cached(request: Request, name: str, compute: Callable[[Workspace], Any]) -> Any:
+    """`compute(ws)`, cached under the hub's data version and the request's query string.
+
+    It runs on a cursor of its own, opened and closed around it, never on the request's:
+    the cache renews an entry past its ttl later, in a thread of its own, when the request's
+    cursor is closed (or still busy with the rest of the request)."""
     state = request.app.state
+
+    def fresh() -> Any:
+        with state.workspace.cursor(auto_refresh=False) as ws:
+            return compute(ws)
+
     cache, hub = getattr(state, "cache", None), getattr(state, "hub", None)
     if cache is None or hub is None:
-        return compute()
-    return cache.get_or_compute((hub.version, "web", name, request.url.query), compute)
+        return fresh()
+    return cache.get_or_compute((hub.version, "web", name, request.url.query), fresh)
 
 
 def _render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -102,9 +112,11 @@ def _render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
 
 
 def _page(request: Request, ws: Workspace, page: str, title: str,
-          build: Callable[[Filters, dict[str, list[str]]], dict[str, Any]], keep: tuple[str, ...] = ()) -> Response:
+          build: Callable[[Workspace, Filters, dict[str, list[str]]], dict[str, Any]],
+          keep: tuple[str, ...] = ()) -> Response:
     """Render a page: check the sign-in, read the filters, build its data (cached), and
-    answer the whole page or, for a live update, only its content."""
+    answer the whole page or, for a live update, only its content. `build(ws, f, params)`
+    reads the workspace it is given (a cursor of the cache's), not the request's `ws`."""
     principal = optional_principal(request)
     if principal is None:
         return _login_redirect(request)
@@ -117,8 +129,8 @@ def _page(request: Request, ws: Workspace, page: str, title: str,
         f, error, code = Filters.parse({}, anchor=_data.anchor_day(ws)), str(exc), 400
     if error is None:
         try:
-            data = _cached(request, page, lambda: {"page": build(f, params), "status": _data.data_status(ws),
-                                                  "options": _data.filter_options(ws)})
+            data = _cached(request, page, lambda cur: {"page": build(cur, f, params), "status": _data.data_status(cur),
+                                                      "options": _data.filter_options(cur)})
         except UserError as exc:
             error, code = str(exc), 400
         except StoreError as exc:
@@ -126,6 +138,8 @@ def _page(request: Request, ws: Workspace, page: str, title: str,
         except Exception:  # a bug: logged with its traceback; the page still renders, saying so
             log.exception("the %s page failed on %s", page, request.url)
             error, code = "internal error: this is a bug in cxmetrics; the server log has the details.", 500
+    if error is not None:
+        error = redact_paths(error)  # viewers see no server folders (api/_redact.py)
     if data is None:
         data = {"page": None, "status": _data.data_status(ws), "options": _data.filter_options(ws)}
     hidden = [(k, v) for k in keep for v in params.get(k, []) if v.strip()]
@@ -157,16 +171,18 @@ def login_submit(request: Request, key: str = Form(""), next: str = Form("/")) -
         return _render("login.html", 400, next=target, error="Paste an API key to sign in.")
     try:
         login(request, response, key)
-    except HTTPException:
+    except HTTPException as exc:
+        if exc.status_code == 403:  # posted from another site's page (login CSRF)
+            return _render("login.html", 403, next="/", error=str(exc.detail))
         return _render("login.html", 401, next=target,
                        error="That key is not valid (unknown, revoked or mistyped). Check it and try again.")
     return response
 
 
 @router.post("/logout")
-def logout_submit() -> Response:
+def logout_submit(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
-    logout(response)
+    logout(response, request)  # ends the session on the server, not just the cookie
     return response
 
 
@@ -174,17 +190,18 @@ def logout_submit() -> Response:
 
 
 def _sla_clock(request: Request, ws: Workspace) -> Callable[[], None] | None:
-    """Bring the SLA clocks to now the way the API does (at most every few seconds)."""
+    """Bring the SLA clocks to now the way the API does (at most every few seconds), on `ws`."""
     if not _sla.available():
         return None
     from cxmetrics.api._routes_sla import fresh
 
-    return lambda: fresh(request, ws)
+    state = request.app.state  # not the request itself: a renewal runs after it has ended
+    return lambda: fresh(state, ws)
 
 
 @router.get("/")
 def overview_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
         bench = (params.get("benchmark") or [""])[-1].strip() or None
         return _data.overview(ws, f, benchmark=bench, evaluate_sla=_sla_clock(request, ws))
 
@@ -193,7 +210,7 @@ def overview_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -
 
 @router.get("/trends")
 def trends_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
         def one(name: str) -> str | None:
             return (params.get(name) or [""])[-1].strip() or None
 
@@ -206,12 +223,12 @@ def trends_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> 
 
 @router.get("/channels")
 def channels_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    return _page(request, ws, "channels", "Channels", lambda f, params: _channels.channels(ws, f))
+    return _page(request, ws, "channels", "Channels", lambda cur, f, params: _channels.channels(cur, f))
 
 
 @router.get("/agents")
 def agents_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
         min_n, rank_by = _agents.check((params.get("min_n") or [""])[-1].strip(),
                                        (params.get("rank_by") or [""])[-1].strip() or None)
         return _agents.agents(ws, f, min_n=min_n, rank_by=rank_by)
@@ -221,7 +238,7 @@ def agents_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> 
 
 @router.get("/sla")
 def sla_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
         within = (params.get("within") or [""])[-1].strip() or _sla.DEFAULT_WITHIN
         return _sla.sla(ws, f, within=within, evaluate=_sla_clock(request, ws))
 
@@ -230,12 +247,12 @@ def sla_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Res
 
 @router.get("/surveys")
 def surveys_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    return _page(request, ws, "surveys", "Surveys", lambda f, params: _surveys.surveys(ws, f))
+    return _page(request, ws, "surveys", "Surveys", lambda cur, f, params: _surveys.surveys(cur, f))
 
 
 @router.get("/tickets")
 def tickets_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    def build(f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
         metric = (params.get("metric") or [""])[-1].strip() or "tickets"
         page_text = (params.get("page") or ["1"])[-1].strip() or "1"
         if not page_text.isdigit() or int(page_text) < 1:
@@ -246,7 +263,7 @@ def tickets_page(request: Request, ws: Workspace = Depends(workspace_cursor)) ->
         data["prev_href"] = "/tickets?" + urlencode(base + [("page", str(data["page"] - 1))]) if data["page"] > 1 else None
         data["next_href"] = ("/tickets?" + urlencode(base + [("page", str(data["page"] + 1))])
                              if data["page"] < data["pages"] else None)
-        data["choices"] = _tickets.drillable_choices()
+        data["choices"] = _tickets.drillable_choices(metric)
         return data
 
     return _page(request, ws, "tickets", "Tickets", build, keep=("metric", *_tickets.EXTRA))

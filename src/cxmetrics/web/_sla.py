@@ -6,6 +6,13 @@ settled in the period (an achieved target at its completion, a breached one at i
 time), with a Wilson 95% interval. The view's channel, team, priority and tier filters
 apply (the package groups by them; groups are summed here before the share is taken);
 SLA targets have no agent type, so that filter does not apply to them.
+
+Every number links to the SLA targets behind it (the tickets page for `sla_compliance`
+or `sla_breaches`, narrowed to the row's policy, SLA metric, team or assignee). Below
+the headline: compliance over time (the registry's `sla_compliance` per day, week or
+month by the period's length, the same count as the package's) and by team and by
+assignee, each with the workspace's target for SLA compliance (targets.toml) where one
+is set.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import importlib.util
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -21,8 +29,10 @@ import duckdb
 from cxmetrics._workspace import Workspace
 from cxmetrics.errors import CxError, UserError
 from cxmetrics.metrics._stats import wilson
+from cxmetrics.targets import Targets, load_targets
 from cxmetrics.web import _format as fmt
-from cxmetrics.web._charts import ACCENT, layout
+from cxmetrics.web._charts import ACCENT, BAD, rgba, layout
+from cxmetrics.web._data import drill_href
 from cxmetrics.web._filters import Filters
 
 #: Global filters -> the SLA package's group names (agent type has no SLA column).
@@ -123,6 +133,69 @@ def at_risk_rows(ws: Workspace, f: Filters, within_s: float) -> list[dict[str, A
     return out
 
 
+#: SLA group name -> the drill-down's dimension for it (`agent` is the assignee).
+DRILL_DIMS = {"policy": "policy", "metric": "sla_metric", "team": "team", "agent": "assignee"}
+METRIC = "sla_compliance"
+
+
+def sla_view(f: Filters) -> Filters:
+    """The view as SLA numbers see it: without the agent type filter (targets have none),
+    so a drill-down lists the same targets the number counts."""
+    return f.with_dims(agent_type=None)
+
+
+def _links(rows: list[dict[str, Any]], f: Filters, keys: tuple[str, ...], targets: Targets) -> None:
+    """Add to each row the lists behind its numbers and the target that applies to it."""
+    view = sla_view(f)
+    for r in rows:
+        extra = {DRILL_DIMS[k]: str(r[k]) for k in keys if r.get(k) is not None}
+        # the group without a team or assignee cannot be asked for in a link: no link
+        # rather than one that lists every target
+        linkable = len(extra) == len(keys)
+        r["href"] = drill_href(view, METRIC, **extra) if linkable else None
+        r["breached_href"] = drill_href(view, "sla_breaches", **extra) if linkable else None
+        t = targets.find(METRIC, {**view.where, **extra})
+        r["target"] = None if t is None else {"text": fmt.value(t.value, "percent"), "met": t.met(r["value"], "higher")}
+
+
+def trend(ws: Workspace, f: Filters, targets: Targets) -> dict[str, Any]:
+    """Compliance per day, week or month (by the period's length), with its 95% band,
+    each point linked to its targets, and the target as a line."""
+    from cxmetrics.web._trends import period_view
+
+    view = sla_view(f)
+    grain = "day" if f.days <= 31 else "week" if f.days <= 190 else "month"
+    rows = ws.metrics([METRIC], grain=grain, where=view.where, start=f.start, end=f.end).to_pylist()
+    rows = sorted((r for r in rows if r["n"]), key=lambda r: str(r["period"]))
+    x = [str(r["period"])[:10] for r in rows]
+    traces: list[dict[str, Any]] = [
+        {"type": "scatter", "x": x, "y": [r["ci_high"] for r in rows], "mode": "lines", "line": {"width": 0},
+         "hoverinfo": "skip", "showlegend": False},
+        {"type": "scatter", "x": x, "y": [r["ci_low"] for r in rows], "mode": "lines", "line": {"width": 0},
+         "fill": "tonexty", "fillcolor": rgba(ACCENT, 0.13), "hoverinfo": "skip", "showlegend": False},
+        {"type": "scatter", "mode": "lines+markers", "name": "Compliance", "x": x, "y": [r["value"] for r in rows],
+         "line": {"color": ACCENT, "width": 2}, "marker": {"size": 6, "color": ACCENT},
+         "customdata": ["/tickets?" + urlencode(period_view(view, p, grain).drill_params(METRIC)) for p in x],
+         "text": [f"{fmt.value(r['value'], 'percent')} (n={r['n']:,}, 95% CI "
+                  f"{fmt.interval(r['ci_low'], r['ci_high'], 'percent')})" for r in rows],
+         "hovertemplate": "%{x}: %{text}<extra></extra>"},
+    ]
+    target = targets.find(METRIC, view.where)
+    if target is not None and x:
+        traces.append({"type": "scatter", "mode": "lines", "name": f"Target {fmt.value(target.value, 'percent')}",
+                       "x": [x[0], x[-1]], "y": [target.value, target.value], "hoverinfo": "name",
+                       "line": {"color": BAD, "width": 1.5, "dash": "dash"}})
+    figure = {"data": traces, "layout": layout(margin={"t": 8}, showlegend=target is not None, hovermode="closest",
+                                               legend={"y": -0.15, "yanchor": "top", "orientation": "h"},
+                                               yaxis={"ticksuffix": "%", "rangemode": "normal"})}
+    return {"grain": grain, "figure": figure, "empty": not rows,
+            "target": None if target is None else fmt.value(target.value, "percent")}
+
+
+def _by_volume(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (-r["n"], str(r.get("team") or r.get("agent") or "")))
+
+
 def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
         evaluate: Callable[[], None] | None = None) -> dict[str, Any]:
     """The SLA page: `evaluate` brings the clocks to now first (the server's, else the
@@ -143,7 +216,11 @@ def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
         overall = compliance_rows(ws, f, ())
         by_metric = compliance_rows(ws, f, ("metric",))
         by_policy = compliance_rows(ws, f, ("policy", "metric"))
+        by_team = _by_volume(compliance_rows(ws, f, ("team",)))
+        by_agent = _by_volume(compliance_rows(ws, f, ("agent",)))
         risk = at_risk_rows(ws, f, WITHIN[within])
+        targets = load_targets(ws.path)
+        over_time = trend(ws, f, targets)
     except UserError:
         raise
     except (CxError, duckdb.Error) as exc:  # a store without the SLA tables, a failing clock
@@ -152,6 +229,10 @@ def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
                 "reason": f"the SLA figures could not be read: {line}", "example": EXAMPLE}
     for r in [*by_metric, *by_policy]:
         r["label"] = METRIC_LABELS.get(r["metric"], r["metric"])
+    _links(by_metric, f, ("metric",), targets)
+    _links(by_policy, f, ("policy", "metric"), targets)
+    _links(by_team, f, ("team",), targets)
+    _links(by_agent, f, ("agent",), targets)
     figure = {
         "data": [{
             "type": "bar", "orientation": "h", "y": [r["label"] for r in by_metric], "x": [r["value"] for r in by_metric],
@@ -160,6 +241,7 @@ def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
             "error_x": {"type": "data", "symmetric": False, "color": "#374151", "thickness": 1.2, "width": 3,
                         "array": [_hi(r) for r in by_metric], "arrayminus": [_lo(r) for r in by_metric]},
             "text": [f"{r['text']} (n={r['n']:,}, 95% CI {r['ci']})" for r in by_metric], "textposition": "none",
+            "customdata": [r["href"] for r in by_metric],  # a click lists the bar's targets
             "hovertemplate": "%{y}: %{text}<extra></extra>",
         }],
         "layout": layout(hovermode="closest", margin={"l": 180, "t": 8, "r": 24}, showlegend=False,
@@ -169,7 +251,10 @@ def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
                                 "tickvals": [r["label"] for r in by_metric]}),
     }
     head = overall[0] if overall else {"text": "—", "n": 0, "ci": "", "breached": 0, "achieved": 0, "value": None}
+    _links([head], f, (), targets)
     return {"configured": True, "overall": head, "by_metric": by_metric, "by_policy": by_policy, "figure": figure,
+            "by_team": by_team, "by_agent": by_agent, "trend": over_time,
+            "has_targets": bool(targets.of(METRIC)),
             "at_risk": risk, "within": within, "withins": list(WITHIN), "ignores_agent_type": "agent_type" in f.dims}
 
 
@@ -188,4 +273,4 @@ def _lo(r: dict[str, Any]) -> float | None:
     return None if lo is None or r["value"] is None else r["value"] - lo
 
 
-__all__ = ["EXAMPLE", "WITHIN", "available", "sla", "status"]
+__all__ = ["EXAMPLE", "WITHIN", "available", "sla", "sla_view", "status", "trend"]

@@ -34,7 +34,7 @@ def rows_in_view(source: str, time_col: str, f: Filters, extra: str = "true") ->
     params: list[Any] = [f.start.isoformat(), f.end.isoformat()]
     for name, values in f.dims.items():
         col = LIBRARY_DIMENSIONS[name]
-        conds.append(f"{col} IN ({', '.join('?' for _ in values)})")
+        conds.append(f"lower(CAST({col} AS TEXT)) IN ({', '.join('lower(?)' for _ in values)})")  # case-blind
         params += list(values)
     return f"SELECT * FROM ({SOURCES[source].sql}) src WHERE {' AND '.join(conds)}", params
 

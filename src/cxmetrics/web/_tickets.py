@@ -30,7 +30,15 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
                      ("answered", "Answered")),
     "reply_intervals": (("ticket_id", "Ticket"), ("seq", "Reply #"), ("started_at", "Waiting since"),
                         ("replied_at", "Replied"), ("channel", "Channel")),
+    # one row per SLA target (a ticket has one per SLA metric and cycle)
+    "sla_targets": (("ticket_id", "Ticket"), ("created_at", "Created"), ("sla_metric", "SLA metric"),
+                    ("policy", "Policy"), ("due_at", "Due"), ("completed_at", "Completed"), ("state", "State"),
+                    ("priority", "Priority"), ("team", "Team"), ("assignee_id", "Assignee")),
 }
+#: SLA metric ids as the SLA page names them.
+SLA_METRIC_LABELS = {"first_reply": "First reply", "next_reply": "Next reply", "periodic_update": "Periodic update",
+                     "pausable_update": "Pausable update", "requester_wait": "Requester wait",
+                     "agent_work_time": "Agent work time", "total_resolution": "Total resolution"}
 DAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -80,17 +88,20 @@ def tickets(ws: Workspace, f: Filters, metric: str = "tickets", extra: Mapping[s
     tz = ZoneInfo(ws.settings.timezone)
     cols = COLUMNS.get(source, COLUMNS["tickets"])
     unit = ref.spec.unit.value
-    value_heading = _value_heading(ref.spec.kind.value, unit, ref.spec.label)
+    # an SLA target's state says whether it was achieved: no yes/no column beside it
+    value_heading = "" if source == "sla_targets" else _value_heading(ref.spec.kind.value, unit, ref.spec.label)
     out_rows = []
     for r in rows:
-        cells = [_cell(r.get(c), tz) for c, _ in cols]
+        cells = [SLA_METRIC_LABELS.get(r.get(c), r.get(c)) if c == "sla_metric" else _cell(r.get(c), tz)
+                 for c, _ in cols]
         out_rows.append({"cells": cells, "value": _metric_value(r.get("metric_value"), unit),
                          "ticket_id": r.get("ticket_id"), "source": r.get("source")})
     api = [("metric", metric), ("from", f.start.isoformat()), ("to", f.end.isoformat())]
     api += [("where", f"{k}:{v}") for k, vs in where.items() for v in vs]
     filters_text = [f"{DIMENSIONS.get(k, k.replace('_', ' '))}: {', '.join(_extra_label(k, v) for v in vs)}"
                     for k, vs in where.items()]
-    row_word = {"surveys": "answers", "survey_sends": "surveys sent", "reply_intervals": "replies"}.get(source, "tickets")
+    row_word = {"surveys": "answers", "survey_sends": "surveys sent", "reply_intervals": "replies",
+                "sla_targets": "SLA targets"}.get(source, "tickets")
     headline = (f"{fmt.count(total)} tickets created" if metric == "tickets" else
                 f"{fmt.count(total)} {row_word} behind {ref.spec.label}")
     return {
@@ -103,18 +114,20 @@ def tickets(ws: Workspace, f: Filters, metric: str = "tickets", extra: Mapping[s
     }
 
 
-def drillable_choices() -> list[dict[str, str]]:
+def drillable_choices(metric: str | None = None) -> list[dict[str, str]]:
     """The metrics with rows behind them (tickets, answers, sends, replies), for the page's
-    metric picker."""
+    metric picker. The list of SLA targets behind an SLA metric offers the SLA metrics
+    only (its rows are targets, not tickets), and a ticket list the others."""
     from cxmetrics.web._trends import metric_choices
 
     reg = registry()
+    sla = metric is not None and reg.resolve(metric).spec.source == "sla_targets"
     out = []
     for c in metric_choices():
         spec = reg.resolve(c["id"]).spec
         if spec.kind.value == "custom" and spec.sql not in ("backlog", "per_ticket_mean"):
             continue
-        if spec.source in COLUMNS:
+        if spec.source in COLUMNS and (spec.source == "sla_targets") == sla:
             out.append(c)
     return out
 

@@ -13,8 +13,9 @@ from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
 from cxmetrics.metrics._spec import Kind
+from cxmetrics.targets import Targets, load_targets
 from cxmetrics.web import _format as fmt
-from cxmetrics.web._charts import PALETTE, layout, rgba, scale_for
+from cxmetrics.web._charts import PALETTE, annotation_labels, duration_axis, layout, rgba, scale_for
 from cxmetrics.web._data import tone
 from cxmetrics.web._filters import Filters
 
@@ -130,18 +131,21 @@ def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | No
                      + (" · small sample" if s else "") for r, s in zip(series, small, strict=True)],
             "hovertemplate": "%{text}<extra>" + name + "</extra>",
         })
+    traces += target_lines(load_targets(ws.path), metric, f, by, shown, rows, divisor, unit)
     notes = annotations(ws, f)
-    shapes, labels = [], []
-    for i, a in enumerate(notes):
-        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": a["x"], "x1": a["x"], "y0": 0, "y1": 1,
-                       "line": {"color": "#9ca3af", "width": 1.2, "dash": "dot"}})
-        labels.append({"x": a["x"], "xref": "x", "yref": "paper", "y": 1.0 - 0.09 * (i % 3), "yanchor": "top",
-                       "xanchor": "left", "text": a["short"], "showarrow": False, "hovertext": a["label"],
-                       "font": {"size": 11, "color": "#4b5563"}, "bgcolor": "rgba(255,255,255,0.85)"})
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": a["x"], "x1": a["x"], "y0": 0, "y1": 1,
+               "line": {"color": "#9ca3af", "width": 1.2, "dash": "dot"}} for a in notes]
+    labels = annotation_labels(notes, f.start, f.end)  # laid out so that none overlap
     yaxis: dict[str, Any] = {"title": {"text": suffix or _unit_title(unit)}}
+    if unit == "seconds":  # channels seconds apart from channels hours apart: a log axis
+        log_axis = duration_axis([[r["value"] for r in groups[g]] for g in shown], divisor)
+        if log_axis:
+            yaxis.update(log_axis, title={"text": f"{suffix or 'seconds'} (log scale)"})
     if unit == "percent":
         yaxis["ticksuffix"] = "%"
-    figure = {"data": traces, "layout": layout(shapes=shapes, annotations=labels, yaxis=yaxis, showlegend=len(shown) > 1,
+    figure = {"data": traces, "layout": layout(shapes=shapes, annotations=labels, yaxis=yaxis,
+                                               showlegend=len(shown) > 1 or any(t.get("name", "").startswith("Target")
+                                                                                for t in traces),
                                                margin={"t": 16}, legend={"y": -0.12, "yanchor": "top"})}
     effects = effects_of(ws, f, metric, notes)
     return {
@@ -149,6 +153,31 @@ def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | No
         "grain": grain, "figure": figure, "empty": not rows, "hidden_groups": [str(g) for g in hidden],
         "annotations": notes, "effects": effects, "has_bands": ref.spec.kind not in (Kind.COUNT, Kind.RATIO, Kind.CUSTOM),
     }
+
+
+def target_lines(targets: Targets, metric: str, f: Filters, by: str | None, shown: list[Any],
+                 rows: list[dict[str, Any]], divisor: float, unit: str) -> list[dict[str, Any]]:
+    """The targets (targets.toml) that apply to the lines shown, one dashed line per
+    distinct target across the chart (a split by channel may have one per channel)."""
+    periods = sorted({str(r["period"]) for r in rows})
+    if not periods:
+        return []
+    found: dict[float, list[str]] = {}
+    for g in shown:
+        dims = {**f.where, **({by: g} if by and g != "all" else {})}
+        t = targets.find(metric, dims)
+        if t is not None:
+            found.setdefault(t.value, []).append(t.dimension_value if t.dimension == by and by else "")
+    out = []
+    for i, (value, groups) in enumerate(found.items()):
+        named = [g for g in groups if g]
+        name = f"Target {fmt.value(value, unit)}" + (f" ({', '.join(named)})" if named else "")
+        colour = PALETTE[[str(g) for g in shown].index(named[0]) % len(PALETTE)] if len(named) == 1 and by else \
+            "#b91c1c"
+        out.append({"type": "scatter", "mode": "lines", "name": name, "x": [periods[0], periods[-1]],
+                    "y": [_s(value, divisor)] * 2, "hoverinfo": "name", "legendgroup": f"target-{i}",
+                    "line": {"color": colour, "width": 1.5, "dash": "dash"}})
+    return out
 
 
 def _s(v: float | None, divisor: float) -> float | None:
@@ -185,6 +214,9 @@ def effects_of(ws: Workspace, f: Filters, metric: str, notes: list[dict[str, Any
             out.append({**a, "error": str(exc)})
             continue
         r = rows[0] if rows else None
+        if r is not None and "no_data_before" in r["flags"]:
+            out.append({**a, "error": f"no data before (nothing in the {EFFECT_DAYS} days before it)"})
+            continue
         if r is None or r["a_value"] is None or r["b_value"] is None:
             out.append({**a, "error": "not enough data on both sides"})
             continue
@@ -202,6 +234,8 @@ def effects_of(ws: Workspace, f: Filters, metric: str, notes: list[dict[str, Any
 
 
 def _ci_change(r: dict[str, Any], unit: str) -> str:
+    # the interval and the verdict come from one method (metrics/_compare.py): a "real
+    # change" always has an interval that excludes 0
     return f"{fmt.change(r['ci_low'], unit)} to {fmt.change(r['ci_high'], unit)}"
 
 
