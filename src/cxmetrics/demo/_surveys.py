@@ -1,4 +1,4 @@
-"""Survey sends and answers: CSAT and CES after solves, quarterly NPS, monthly ESAT.
+"""Survey sends and answers: CSAT and CES after solves, monthly NPS waves, monthly ESAT.
 
 Scores come from an ordered-logit style latent: good agents, fast resolutions and first-time
 fixes push it up; reopens, slow tickets, bot-only answers and high-friction customers push it
@@ -133,18 +133,18 @@ def _answers(world: World, kind: str, key: pa.Array, customer: pa.Array | None, 
 
 
 def org_surveys(world: World, rng: np.random.Generator) -> tuple[pa.Table, pa.Table]:
-    """Quarterly NPS to a sample of customers and monthly ESAT to every working human agent."""
+    """Monthly relationship NPS to a rolling sample of customers (a third of the quarterly
+    sample each month, so every month has its answers: an always-on programme) and monthly
+    ESAT to every working human agent."""
     cal, customers, agents = world.cal, world.customers, world.agents
     answers, sends = [], []
     months = cal.months()
-    for q, (period, month_start) in enumerate(months):
-        if q % 3:
-            continue
+    for period, month_start in months:
         sent_at = month_start + 9 * DAY + 10 * HOUR
-        if sent_at >= cal.end:  # the window ends before this quarter's send ("now")
+        if sent_at >= cal.end:  # the window ends before this month's send ("now")
             continue
         alive = np.flatnonzero((customers.created < sent_at) & (customers.churned > sent_at))
-        size = min(alive.size, max(200, alive.size // 5), 100_000)
+        size = min(alive.size, max(100, alive.size // 15), 100_000)
         rows = np.sort(rng.choice(alive, size=size, replace=False))
         friction = customers.friction[rows]
         latent = 0.5 * (customers.tier[rows] == 2) - 0.7 * friction + rng.normal(0.0, 1.0, size)

@@ -102,9 +102,19 @@ def count(n: float | None) -> str:
 
 
 def p_value(p: float | None) -> str:
+    """p as a reader can set it against 0.05: near the threshold with the digits that decide
+    which side it is on (a "real change" never reads "p = 0.05").
+
+    >>> [p_value(p) for p in (0.0004, 0.0062, 0.0498, 0.0502, 0.31)]
+    ['p < 0.001', 'p = 0.006', 'p = 0.0498', 'p = 0.0502', 'p = 0.31']
+    """
     if p is None:
         return ""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}"
+    if p < 0.001:
+        return "p < 0.001"
+    if 0.045 <= p < 0.055:
+        return f"p = {p:.4f}"
+    return f"p = {p:.2f}" if p >= 0.01 else f"p = {p:.3f}"
 
 
 __all__ = ["change", "count", "duration", "interval", "money", "p_value", "value"]
