@@ -43,6 +43,8 @@ def dense_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 if name in batch and batch[name].num_rows:
                     ws.import_table(name, batch[name], source="demo", label=f"demo:{name}", canonical=True)
         ws.refresh()
+    # a target on a KPI whose tile can be hidden: the tile must not judge it met or missed
+    (path / "targets.toml").write_text("[nps]\ntarget = 30\n", encoding="utf-8")
     return path
 
 
@@ -187,6 +189,10 @@ def test_browser_tile_hidden_below_the_minimum(dense_page: Any, dense_server: Se
     assert reason == f"only {row['n']} {word}: a value is shown from n = 10"
     assert "95% CI" in tile.locator(".tile-sub").inner_text()
     assert tile.locator(".badge.warn").inner_text().strip() == "small sample"
+    # too few answers to show the value are too few to call its target met or missed
+    target = tile.locator(".row.target").inner_text()
+    assert "Target +30" in target and "too few to judge" in target
+    assert "met" not in target and "missed" not in target
     tile.screenshot(path=str(SCREENSHOTS / "tile_hidden_below_minimum.png"))
 
 
