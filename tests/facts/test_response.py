@@ -19,9 +19,12 @@ def test_an_unanswered_ticket_has_no_frt_and_is_counted_as_unanswered(ws, tmp_pa
     assert intervals(ws, "T1") == []
 
 
-def test_an_agent_created_ticket_has_no_frt(ws, tmp_path):
-    # outbound: the agent writes first; the customer's answer gets a reply an hour later,
-    # but agent-created tickets are left out of frt and of the reply intervals
+def test_an_agent_created_ticket_has_zendesks_frt_but_no_first_touch(ws, tmp_path):
+    # outbound: the agent writes first (its opening comment, no reply); the customer's answer
+    # gets a reply an hour later. Zendesk's first reply time runs to that next public agent
+    # comment: 08:00 -> 10:00 = 7200 s (the frt metric still counts customer-created tickets
+    # only; tests/facts/test_agent_created.py). First touch and the reply intervals stay
+    # customer-created measures.
     load(ws, tmp_path, """
         E1,T1,3/08:00,created,agent,A1,,new,C1,billing,,,agent,,
         E2,T1,3/08:00,message,agent,A1,,,,,,,,,
@@ -29,9 +32,9 @@ def test_an_agent_created_ticket_has_no_frt(ws, tmp_path):
         E4,T1,3/10:00,message,agent,A1,,,,,,,,,
     """)
     f = facts(ws, "T1")
-    assert (f["created_by"], f["frt_s"], f["frt_first_touch_s"], f["unanswered"]) == ("agent", None, None, False)
-    assert f["first_reply_at"].isoformat() == "2025-03-03T08:00:00+00:00"  # the time is kept
-    assert f["public_agent_replies"] == 2
+    assert (f["created_by"], f["frt_s"], f["frt_first_touch_s"], f["unanswered"]) == ("agent", 7200.0, None, False)
+    assert f["first_reply_at"].isoformat() == "2025-03-03T10:00:00+00:00"
+    assert f["public_agent_replies"] == 1
     assert intervals(ws, "T1") == []
 
 

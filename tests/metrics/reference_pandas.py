@@ -104,6 +104,10 @@ def ticket_values(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
 
     # messages
     out["agent_replies"] = agent_msg.groupby(key).sum()
+    # each ticket's first message (public or not, anyone's), where its own events open with a
+    # public agent message: on an agent-created ticket that is its opening comment
+    first_message = ev.loc[kind.eq("message")].drop_duplicates("_key", keep="first")
+    opener = first_message.loc[agent_msg[first_message.index] & ~first_message["implied"].astype(bool)]
     out["bot_involved"] = bot_msg.groupby(key).any()
     bot_before = (bot_msg.groupby(key).cumsum() - bot_msg.astype(int)) > 0
     out["handed_off"] = (kind.eq("handoff") | (agent_msg & bot_before)).groupby(key).any()
@@ -150,6 +154,15 @@ def ticket_values(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     tv["created_at"] = tv["created_at"].fillna(tv["created_event_at"]).fillna(tv["first_event_at"])
     by_actor = tv["created_actor"].map({"agent": "agent", "system": "system"}).fillna("customer")
     tv["created_by"] = tv["created_by"].fillna(by_actor)
+    # Zendesk: an agent-created ticket's opening comment is no reply (not counted in replies or
+    # one-touch; its first reply time runs to the agent's next public comment): its first
+    # comment, when it is stamped at the ticket's creation (a later comment is a reply)
+    agent_made = tv.loc[tv["created_by"].eq("agent") & tv["_key"].notna()]
+    made_at = agent_made.set_index(agent_made["_key"].astype("int64"))["created_at"]
+    opening = opener.loc[opener["_key"].isin(made_at.index)]
+    opening = opening.loc[opening["ts"] <= made_at.reindex(opening["_key"].to_numpy()).set_axis(opening.index)]
+    not_opening = pd.Series(~ev.index.isin(opening.index), index=ev.index)
+    tv.loc[tv["_key"].isin(opening["_key"]), "agent_replies"] -= 1
     # the ticket's own events say its status; a flat row (with only implied events) says it itself
     own = tv["n_events"].gt(0) & ~tv["implied"]
     tv["status"] = tv["last_status"].where(own, tv["status"]).fillna(tv["status"]).fillna(tv["last_status"])
@@ -170,13 +183,14 @@ def ticket_values(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     at_key = with_key.set_index(with_key["_key"].to_numpy("int64"))
     ev_created = ev["_key"].map(at_key["created_at"])
     after = ev["ts"] >= ev_created  # first replies happen at or after creation
-    for col, mask in (("first_reply_at", agent_msg & after), ("first_touch_at", (agent_msg | bot_msg) & after)):
+    for col, mask in (("first_reply_at", agent_msg & after & not_opening),
+                      ("first_touch_at", (agent_msg | bot_msg) & after & not_opening)):
         tv[col] = tv["_key"].map(ev["ts"][mask].groupby(key[mask]).min())
     for col, total in _time_in_status(ev, ev_created, ev["_key"].map(at_key["initial_status"]),
                                       ev["_key"].map(at_key["last_solved_at"])).items():
         tv[col] = tv["_key"].map(total).fillna(0.0).where(tv["last_solved_at"].notna())
     customer = tv["created_by"].eq("customer")
-    tv["frt_s"] = seconds(tv["created_at"], tv["first_reply_at"]).where(customer)
+    tv["frt_s"] = seconds(tv["created_at"], tv["first_reply_at"])  # every ticket's; frt counts the customers'
     tv["frt_first_touch_s"] = seconds(tv["created_at"], tv["first_touch_at"]).where(customer)
     tv["unanswered"] = customer & tv["first_reply_at"].isna() & ~tv["excluded"]
     tv["unanswered_open"] = tv["unanswered"] & ~tv["solved"]
@@ -444,6 +458,7 @@ METRICS: dict[str, Metric] = {
     "nps": Metric("surveys", "answered_at", "nps", _kind("nps")),
     "ces": Metric("surveys", "answered_at", "mean", _kind("ces"), _col("score_7")),
     "frt": Metric("tickets", "created_at", "duration", _customer("frt_s"), _col("frt_s")),
+    "frt_all": Metric("tickets", "created_at", "duration", _has("frt_s"), _col("frt_s")),
     "frt_first_touch": Metric("tickets", "created_at", "duration", _customer("frt_first_touch_s"),
                               _col("frt_first_touch_s")),
     "unanswered": Metric("tickets", "created_at", "count", _flag("unanswered_open")),
@@ -470,7 +485,7 @@ METRICS: dict[str, Metric] = {
 }
 STATS = {"median": 0.5, "p90": 0.9, "mean": None}
 HEADLINE = [
-    "csat", "dsat", "csat_mean", "nps", "ces", "frt", "frt_mean", "frt_p90", "frt_first_touch", "unanswered",
+    "csat", "dsat", "csat_mean", "nps", "ces", "frt", "frt_mean", "frt_p90", "frt_all", "frt_first_touch", "unanswered",
     "first_resolution_time", "full_resolution_time", "reopen_rate", "one_touch", "fcr", "agent_touches", "asa",
     "aht", "service_level", "abandonment_rate", "bot_resolution_rate", "bot_handoff_rate", "tickets",
     "requester_wait", "next_reply_time",

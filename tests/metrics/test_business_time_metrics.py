@@ -91,7 +91,7 @@ def test_without_schedules_the_twins_equal_the_calendar_metrics(ws, tmp_path):
 def test_every_ticket_duration_metric_has_a_twin_and_calls_do_not():
     r = registry()
     twins = {s.twin_of: s for s in r if s.twin_of}
-    assert set(twins) == {"frt", "frt_first_touch", "frt_within_5m", "frt_after_handoff", "next_reply_time",
+    assert set(twins) == {"frt", "frt_all", "frt_first_touch", "frt_within_5m", "frt_after_handoff", "next_reply_time",
                           "avg_response_time", "requester_wait", "agent_wait", "on_hold_time", "agent_work_time",
                           "first_resolution_time", "full_resolution_time"}
     for calendar_id, twin in twins.items():
@@ -100,7 +100,8 @@ def test_every_ticket_duration_metric_has_a_twin_and_calls_do_not():
         assert (twin.kind, twin.unit, twin.time, twin.stat, twin.direction) == (
             spec.kind, spec.unit, spec.time, spec.stat, spec.direction)
         assert "business" in twin.description and twin.source.endswith("_bh")
-    assert r.specs["frt_bh"].where == "frt_bh_s IS NOT NULL" and r.specs["frt_bh"].expr == "frt_bh_s"
+    assert r.specs["frt_bh"].where == "created_by = 'customer' AND frt_bh_s IS NOT NULL"
+    assert r.specs["frt_bh"].expr == "frt_bh_s"
     # calls and chats (contacts) stay in calendar time
     for name in ("aht", "asa", "service_level", "abandonment_rate"):
         assert name + "_bh" not in r.specs

@@ -104,6 +104,8 @@ def test_the_demo_exercises_the_edge_cases(reference_rows: ref.Rowsets) -> None:
     assert (t["last_solved_at"].notna() & ~t["solved"]).any()  # solved, reopened, still open
     assert (t["reopens"] > 0).any() and t["bot_contained"].any() and t["handed_off"].any()
     assert t["short_abandon"].any() and t["call_abandoned"].any() and (t["created_by"] != "customer").any()
+    # outbound tickets answered after their opening comment (frt_all counts them, frt does not)
+    assert (t["created_by"].eq("agent") & t["frt_s"].notna()).any()
     assert reference_rows.surveys["channel"].isna().any()  # answers without a ticket
     c = reference_rows.contacts
     calls = c.loc[c["kind"].eq("call")]

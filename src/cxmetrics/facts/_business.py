@@ -223,7 +223,7 @@ def _ticket_twins(schedules: ScheduleSet) -> str:
 
     customer = "created_by = 'customer'"
     exprs = {
-        "frt_bh_s": f"CASE WHEN {customer} THEN {span('created_at', 'first_reply_at')} END",
+        "frt_bh_s": span("created_at", "first_reply_at"),  # every ticket's, as frt_s
         "frt_first_touch_bh_s": f"CASE WHEN {customer} THEN {span('created_at', 'first_touch_at')} END",
         "first_resolution_bh_s": span("created_at", "first_solved_at"),
         "full_resolution_bh_s": f"CASE WHEN solved THEN {span('created_at', 'last_solved_at')} END",

@@ -33,9 +33,13 @@ FACT_COLUMNS: tuple[Column, ...] = (
     C("status", doc="current: the last status event's status_to, else the ticket row's, else new"),
     C("excluded", T.BOOLEAN, doc="deleted, spam or merged away: left out of every count"),
     # first response
-    C("first_reply_at", T.TIMESTAMP, doc="first public message by a human agent at or after creation"),
-    C("frt_s", T.NUMBER, doc="created_at -> first_reply_at; only for tickets created by the customer"),
-    C("first_touch_at", T.TIMESTAMP, doc="first public message by a human agent or a bot at or after creation"),
+    C("first_reply_at", T.TIMESTAMP, doc="first public message by a human agent at or after creation; on an "
+      "agent-created ticket, not its opening comment (its first message, when a public agent message "
+      "at creation)"),
+    C("frt_s", T.NUMBER, doc="created_at -> first_reply_at, for every ticket (Zendesk's first reply time); "
+      "the frt metric counts the customer-created ones"),
+    C("first_touch_at", T.TIMESTAMP, doc="first public message by a human agent or a bot at or after creation "
+      "(not an agent-created ticket's opening comment)"),
     C("frt_first_touch_s", T.NUMBER, doc="created_at -> first_touch_at; only for tickets created by the customer"),
     C("unanswered", T.BOOLEAN, doc="created by the customer, no public human reply (yet), not excluded"),
     # resolution
@@ -46,7 +50,8 @@ FACT_COLUMNS: tuple[Column, ...] = (
       doc="created_at -> last_solved_at, only while solved (NULL for a reopened, unsolved ticket)"),
     C("solved", T.BOOLEAN, doc="the current status is solved or closed"),
     C("reopens", T.INTEGER, doc="transitions from solved/closed back to new, open, pending or on-hold"),
-    C("public_agent_replies", T.INTEGER, doc="public messages by human agents"),
+    C("public_agent_replies", T.INTEGER, doc="public messages by human agents, an agent-created ticket's opening "
+      "comment left out"),
     C("one_touch", T.BOOLEAN, doc="solved with exactly one public agent reply (NULL when not solved)"),
     C("two_touch", T.BOOLEAN),
     C("multi_touch", T.BOOLEAN, doc="solved with three or more public agent replies"),

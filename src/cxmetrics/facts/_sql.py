@@ -104,7 +104,10 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     and team, the current ones) and holds (`h`). A reply after the bot (hand-off) is
     read from the last agent reply and the first bot message, ties at the same ts
     settled, with the first reply after a hand-off, by a join that reads only the
-    messages of the tickets concerned (`f`)."""
+    messages of the tickets concerned (`f`). A ticket whose first message is a public
+    agent message (an agent-created ticket's opening comment, when `created_by` says so
+    and it is stamped at creation: step 2) gets its first reply and touch after that message by a join over the
+    messages of only those tickets (`o`)."""
     ev = events(scoped)
     calls = ", ".join(f"'{k}'" for k in CALL_KINDS)
     agent_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'agent'"
@@ -112,6 +115,7 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     win = f"WINDOW w AS (PARTITION BY {key} ORDER BY {event_order('e')})"
     whole = "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING"
     tie_key = "(length(e.event_id), e.event_id)"
+    order_key = "(e.ts, length(e.event_id), e.event_id)"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_agg AS
     WITH p AS MATERIALIZED (
@@ -125,6 +129,10 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
             min(e.ts) FILTER ({PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')) AS first_touch_at,
             min(e.ts) FILTER ({bot_msg}) AS first_bot_at,
             count(*) FILTER ({agent_msg}) AS agent_replies,
+            -- the first message (public or private, anyone's): an opening comment if a public agent one
+            arg_min({agent_msg}, {order_key}) FILTER (e.kind = 'message') AS opens_with_reply,
+            arg_min(e.event_id, {order_key}) FILTER (e.kind = 'message') AS first_message_id,
+            min(e.ts) FILTER (e.kind = 'message') AS first_message_at,
             bool_or({bot_msg}) AS bot_involved,
             bool_or(e.kind = 'handoff') AS handoff,
             min(e.ts) FILTER (e.kind = 'handoff') AS handoff_at,
@@ -213,10 +221,23 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
         ) q ON {key} = q._k AND (e.ts >= q.handoff_at OR e.ts = q.tie_at)
         WHERE e.ticket_id IS NOT NULL AND {PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')
         GROUP BY q._k
+    ), o AS (  -- the first reply and touch after a first message that is a public agent message
+        SELECT q._k,
+            min(e.ts) FILTER (e.actor_type = 'agent') AS reply_after_opening_at,
+            min(e.ts) AS touch_after_opening_at
+        FROM {ev} e
+        JOIN (SELECT _k, first_message_id FROM p WHERE opens_with_reply AND stream = 'events') q
+          ON {key} = q._k AND e.event_id <> q.first_message_id
+        WHERE e.ticket_id IS NOT NULL AND {PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')
+        GROUP BY q._k
     )
     SELECT p.source, p.ticket_id, p.stream, p._k, p.n_events, p.first_event_at, p.last_event_at,
         p.created_event_at, r.initial_status, r.created_actor,
         p.first_reply_at, p.first_touch_at, p.agent_replies, p.bot_involved,
+        -- only a ticket's own events show its opening comment (an implied message is a reply)
+        coalesce(p.opens_with_reply AND p.stream = 'events', false) AS opens_with_reply, p.first_message_id,
+        p.first_message_at,
+        o.reply_after_opening_at, o.touch_after_opening_at,
         -- a hand-off event, or a public human reply after a public bot message
         p.handoff OR p.last_reply_at > p.first_bot_at OR f.tie_after_bot AS handed_off,
         p.handoff_at, f.reply_after_handoff_at,
@@ -233,6 +254,7 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     LEFT JOIN r ON r._k = p._k
     LEFT JOIN h ON h._k = p._k
     LEFT JOIN f ON f._k = p._k
+    LEFT JOIN o ON o._k = p._k
     """
 
 
@@ -268,6 +290,8 @@ def ticket_rows(scoped: bool) -> str:
                      'new') AS status,
             coalesce(t.status IN ('deleted', 'spam'), false) OR coalesce(a.merged, false) AS excluded,
             a.first_reply_at, a.first_touch_at, a.first_solved_at, a.last_solved_at,
+            coalesce(a.opens_with_reply, false) AS opens_with_reply, a.first_message_id, a.first_message_at,
+            a.reply_after_opening_at, a.touch_after_opening_at,
             CASE WHEN {flat} THEN coalesce(t.reopens_reported, a.reopens, 0) ELSE a.reopens END AS reopens,
             CASE WHEN {flat} THEN coalesce(t.replies_reported, a.agent_replies, 0) ELSE a.agent_replies END
                 AS public_agent_replies,
@@ -289,7 +313,24 @@ def ticket_rows(scoped: bool) -> str:
             t.ticket_id IS NOT NULL AS _ticket_row
         FROM t FULL JOIN a ON {keys_match('t', 'a')}
     )
-    SELECT *, status IN {DONE_STATUSES} AS solved FROM j
+    -- An agent-created ticket's opening comment is no reply: Zendesk counts neither it in
+    -- replies and one-touch nor its time as the first reply, which is the agent's next public
+    -- comment (support.zendesk.com articles 4408821871642 "Calculating first reply time" and
+    -- 4408820618266 "How are one-touch resolutions calculated?"). It is the ticket's first
+    -- message when that is a public agent message stamped at creation (Zendesk's first
+    -- comment is part of creating the ticket: a comment an instant later is a reply); an
+    -- opening comment carried as the created event's body is no message at all.
+    -- `opening_id` lets step 2b leave it out too.
+    SELECT * EXCLUDE (opens_with_reply, first_message_id, first_message_at, reply_after_opening_at,
+                      touch_after_opening_at)
+        REPLACE (
+            CASE WHEN opening THEN reply_after_opening_at ELSE first_reply_at END AS first_reply_at,
+            CASE WHEN opening THEN touch_after_opening_at ELSE first_touch_at END AS first_touch_at,
+            public_agent_replies - CASE WHEN opening THEN 1 ELSE 0 END AS public_agent_replies
+        ),
+        CASE WHEN opening THEN first_message_id END AS opening_id,
+        status IN {DONE_STATUSES} AS solved
+    FROM (SELECT *, opens_with_reply AND created_by = 'agent' AND first_message_at <= created_at AS opening FROM j)
     """
 
 
@@ -303,11 +344,11 @@ def early_reply_fixup(scoped: bool) -> str:
         SELECT b.source, b.ticket_id,
                min(e.ts) FILTER (e.actor_type = 'agent') AS first_reply_at,
                min(e.ts) AS first_touch_at
-        FROM (SELECT source, ticket_id, _stream, created_at FROM _fx_tk
+        FROM (SELECT source, ticket_id, _stream, created_at, opening_id FROM _fx_tk
               WHERE first_touch_at < created_at OR first_reply_at < created_at) b
         LEFT JOIN {events(scoped)} e
                ON {keys_match('e', 'b')} AND {STREAM} = b._stream AND e.ts >= b.created_at
-              AND {PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot')
+              AND {PUBLIC_MESSAGE} AND e.actor_type IN ('agent', 'bot') AND e.event_id IS DISTINCT FROM b.opening_id
         GROUP BY b.source, b.ticket_id
     ) x
     WHERE {keys_match('t', 'x')}
@@ -328,7 +369,8 @@ def fact_view() -> str:
     has_handling = "coalesce(talk_s, hold_s, wrap_s) IS NOT NULL"
     bot_contained = "bot_involved AND solved AND NOT handed_off AND public_agent_replies = 0 AND reopens = 0"
     exprs = {
-        "frt_s": f"CASE WHEN {customer} THEN {secs('created_at', 'first_reply_at')} END",
+        # every ticket's (Zendesk's); the frt metric counts the customer-created ones
+        "frt_s": secs("created_at", "first_reply_at"),
         "frt_first_touch_s": f"CASE WHEN {customer} THEN {secs('created_at', 'first_touch_at')} END",
         "unanswered": f"{customer} AND first_reply_at IS NULL AND NOT excluded",
         "first_resolution_s": secs("created_at", "first_solved_at"),
