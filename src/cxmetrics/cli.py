@@ -29,6 +29,7 @@ from cxmetrics.alerts._cli import watch as sla_watch
 from cxmetrics.api._cli import keys as keys_group
 from cxmetrics.api._cli import serve as serve_cmd
 from cxmetrics.calendar._cli import schedule_group
+from cxmetrics.connectors import VENDORS, import_vendor
 from cxmetrics.ingest import KINDS
 from cxmetrics.metrics._sources import split_filter
 from cxmetrics.model import ColType
@@ -69,8 +70,8 @@ def main(ctx: click.Context, workspace: Path) -> None:
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice(sorted(KINDS)))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("kind", type=click.Choice([*sorted(KINDS), *sorted(VENDORS)]))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), help="TOML mapping: column renames, time zone, formats, value maps.")
 @click.option("--source", help="Source name for rows that carry none (default: the mapping's, else 'default').")
 @click.option("--file-format", type=click.Choice(["csv", "jsonl", "parquet"]), help="File format (default: by extension).")
@@ -80,12 +81,19 @@ def main(ctx: click.Context, workspace: Path) -> None:
 @_fail_cleanly
 def import_cmd(ctx: click.Context, kind: str, file: Path, mapping: Path | None, source: str | None,
                file_format: str | None, fmt: str) -> None:
-    """Import FILE (CSV, JSON Lines or Parquet) as KIND.
+    """Import FILE (CSV, JSON Lines or Parquet) as KIND; or a help desk's saved API
+    JSON (a file or a folder of pages) with KIND = its name, e.g. `import zendesk export/`
+    (one summary per table it feeds; each table lands whole, and a re-run completes it).
 
     Idempotent and atomic: re-importing changes nothing, and an interrupted import
     leaves the workspace as it was. Bad rows go to the quarantine with their line and
     reason; the summary reconciles: read = inserted + updated + unchanged + quarantined.
     """
+    if kind in VENDORS:  # one reconciled summary per canonical table it fed
+        with _open(ctx, create=True) as ws:
+            result = import_vendor(ws, kind, file, source=source, mapping=mapping, file_format=file_format)
+        click.echo(json.dumps(result.to_dict()) if fmt == "json" else str(result))
+        return
     with _open(ctx, create=True) as ws:
         summary = ws.import_file(kind, file, mapping=mapping, source=source, file_format=file_format,
                                  progress=fmt == "table")
@@ -182,6 +190,9 @@ def formats(kind: str | None) -> None:
             req = "required" if col.required else ""
             click.echo(f"  {col.name:<18} {kind_word:<10} {req:<9} {detail}".rstrip())
         click.echo("")
+    for vendor in VENDORS.values() if kind is None else ():  # help desks: `cxmetrics import VENDOR PATH`
+        click.echo(f"{vendor.name} (cxmetrics import {vendor.name} PATH): {vendor.doc}")
+        click.echo("".join(f"  {line}\n" for line in vendor.reads))
 
 
 @main.command()

@@ -1,0 +1,53 @@
+"""Help-desk connectors: a vendor's own API JSON in, canonical rows out, through the
+import pipeline (see docs/connectors.md).
+
+>>> from cxmetrics.connectors import VENDORS
+>>> sorted(VENDORS)
+['zendesk']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cxmetrics._workspace import Workspace
+from cxmetrics.connectors import zendesk
+from cxmetrics.connectors._plumbing import ConnectorSummary
+from cxmetrics.connectors.zendesk import import_zendesk
+from cxmetrics.errors import UnknownNameError, UserError
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """A help desk we read: its file importer and what `cxmetrics formats` says of it."""
+
+    name: str
+    import_files: Callable[..., ConnectorSummary]
+    doc: str
+    reads: tuple[str, ...]
+
+
+# `cxmetrics import VENDOR PATH` and `cxmetrics formats` read this table
+VENDORS: dict[str, Vendor] = {
+    "zendesk": Vendor("zendesk", import_zendesk, zendesk.DOC, zendesk.READS),
+}
+
+
+def import_vendor(ws: Workspace, vendor: str, path: str | os.PathLike[str], *, source: str | None = None,
+                  **unsupported: object) -> ConnectorSummary:
+    """Import a help desk's saved API JSON (`vendor` as in VENDORS); `source` defaults
+    to the vendor's name. Options of flat-file imports (mapping, file format) do not
+    apply and are refused by name."""
+    if vendor not in VENDORS:
+        raise UnknownNameError("help desk", vendor, VENDORS)
+    given = [k for k, v in unsupported.items() if v is not None]
+    if given:
+        opts = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise UserError(f"{opts} does not apply to a {vendor} import: its JSON is read as the API returns it. "
+                        "Leave the option out.")
+    return VENDORS[vendor].import_files(ws, path, source=source or vendor)
+
+
+__all__ = ["VENDORS", "ConnectorSummary", "Vendor", "import_vendor", "import_zendesk"]

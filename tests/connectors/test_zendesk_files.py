@@ -1,0 +1,267 @@
+"""Zendesk file import (issue 12, item 1): the hand-written fixture in
+fixtures/zendesk/ (see its README for the pages it follows and what each ticket covers)
+goes through the import pipeline; every expected value below is worked out by hand
+from the fixture's timestamps, not read back from our code."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import rows, write
+
+import cxmetrics
+from cxmetrics.cli import main
+from cxmetrics.connectors import import_vendor, import_zendesk
+
+FIXTURE = Path(__file__).parent / "fixtures" / "zendesk"
+
+
+@pytest.fixture
+def ny(tmp_path: Path):
+    """A workspace in New York time, so ticket 103 spans the 2025-03-09 DST change."""
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        ws.configure(timezone="America/New_York")
+        yield ws
+
+
+def _reconciles(summary: cxmetrics.connectors.ConnectorSummary) -> None:
+    for s in summary.tables.values():
+        assert s.read == s.inserted + s.updated + s.unchanged + s.quarantined, s
+
+
+def _facts(ws: cxmetrics.Workspace) -> dict[str, dict[str, object]]:
+    ws.refresh()
+    cols = ("ticket_id", "status", "excluded", "created_by", "channel", "team", "frt_s", "frt_first_touch_s",
+            "reopens", "public_agent_replies", "one_touch", "on_hold_s", "agent_wait_s", "requester_wait_s")
+    got = rows(ws, f"SELECT {', '.join(cols)} FROM ticket_facts ORDER BY ticket_id")
+    return {r[0]: dict(zip(cols, r)) for r in got}
+
+
+def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
+    summary = import_zendesk(ny, FIXTURE)
+    _reconciles(summary)
+    got = {t: (s.read, s.inserted, s.unchanged, s.quarantined) for t, s in summary.tables.items()}
+    assert got == {
+        # users 2001 (agent), 2002 (admin), 3001 (agent, authors ai_agent comments: a bot); end users are not agents
+        "agents": (3, 3, 0, 0),
+        # 101, 102, 103 on page 1; 103 (again, identical), 104, 105 on page 2
+        "tickets": (6, 5, 1, 0),
+        # each first audit: created + its opening comment (2)
+        # 101: 2, bot msg, msg+pending+assign, msg+open, note, msg+solved, msg+open, msg+hold, solved = 16
+        # 102: 2, msg, msg+solved = 5;  103: 2, msg+pending = 4
+        # 104: 2, note+closed (the tags change is not modelled) + merged = 5
+        "events": (30, 30, 0, 0),
+        # 501 good, 503 bad; 502 was only offered
+        "surveys": (2, 2, 0, 0),
+    }
+
+
+def test_fixture_metrics_by_hand(ny: cxmetrics.Workspace) -> None:
+    import_zendesk(ny, FIXTURE)
+    f = _facts(ny)
+    t101 = f["101"]
+    # created 09:00; AI agent 09:05 (first touch 300 s); Ana's public reply 09:30 -> frt 1800 s
+    assert (t101["frt_s"], t101["frt_first_touch_s"]) == (1800, 300)
+    # public human replies 09:30, 10:30, next day 09:00; the bot's and the private note are not replies
+    assert t101["public_agent_replies"] == 3
+    # solved 10:30, reopened by the customer next day 08:00, solved again
+    assert (t101["reopens"], t101["status"]) == (1, "solved")
+    # pending 09:30-10:00 = 1800 s; on hold 09:00-12:00 = 10800 s; the requester waits while
+    # new 09:00-09:30, open 10:00-10:30 and next day 08:00-09:00, and on hold: 1800+1800+3600+10800
+    assert (t101["agent_wait_s"], t101["on_hold_s"], t101["requester_wait_s"]) == (1800, 10800, 18000)
+    assert (t101["channel"], t101["team"], t101["created_by"]) == ("email", "Tier 1", "customer")
+    # agent-created: submitter 2001 (agent) for requester 1002
+    assert (f["102"]["created_by"], f["102"]["team"]) == ("agent", "Billing")
+    # 2025-03-08 10:00 EST -> 2025-03-10 10:00 EDT: 48 h on the wall clock, 47 h elapsed
+    assert (f["103"]["frt_s"], f["103"]["status"], f["103"]["channel"]) == (47 * 3600, "pending", "chat")
+    # merged away (closed_by_merge) and deleted: stored, left out of every metric
+    assert (f["104"]["status"], f["104"]["excluded"]) == ("closed", True)
+    assert (f["105"]["status"], f["105"]["excluded"]) == ("deleted", True)
+    assert f["101"]["excluded"] is False
+
+    got = {r["metric"]: (r["value"], r["n"]) for r in ny.metrics(["csat", "reopen_rate"]).to_pylist()}
+    # csat: 501 good, 503 bad -> 1/2; reopen_rate: solved 101 (reopened) and 102 -> 1/2
+    assert got["csat"] == (pytest.approx(50.0), 2)
+    assert got["reopen_rate"] == (pytest.approx(50.0), 2)
+
+
+def test_agent_created_ticket_counts_as_zendesk_does(ny: cxmetrics.Workspace) -> None:
+    # ticket 102, opened by agent 2001 with a public comment at 10:00 for customer 1002, who
+    # answers at 11:00; the agent replies and solves at 11:30. As Zendesk counts it (issue 12,
+    # item 6, in the facts), the opening comment is no reply: first reply is the agent's next
+    # public comment, 11:30 -> 5400 s, and the ticket has one reply (one-touch)
+    import_zendesk(ny, FIXTURE)
+    t102 = _facts(ny)["102"]
+    assert (t102["frt_s"], t102["public_agent_replies"], t102["one_touch"]) == (5400, 1, True)
+
+
+def test_messages_notes_bots_and_surveys_as_stored(ny: cxmetrics.Workspace) -> None:
+    import_zendesk(ny, FIXTURE)
+    msgs = rows(ny, "SELECT event_id, actor_type, actor_id, public FROM events "
+                    "WHERE ticket_id = '101' AND kind = 'message' ORDER BY ts")
+    assert msgs[:5] == [("90011", "customer", "1001", True), ("90021", "bot", "3001", True),
+                        ("90031", "agent", "2001", True), ("90041", "customer", "1001", True),
+                        ("90051", "agent", "2001", False)]
+    # the agent-created ticket: created by the agent, its opening comment a message at that instant
+    assert rows(ny, "SELECT event_id, kind, actor_type, ts = TIMESTAMPTZ '2025-03-05 10:00:00Z' FROM events "
+                    "WHERE ticket_id = '102' AND ts = (SELECT min(ts) FROM events WHERE ticket_id = '102') "
+                    "ORDER BY event_id") == [("91011", "message", "agent", True), ("91012", "created", "agent", True)]
+    assert rows(ny, "SELECT kind, status_from, status_to FROM events WHERE event_id = '90082'") == [
+        ("status", "open", "on-hold")]
+    assert rows(ny, "SELECT kind FROM events WHERE ticket_id = '104' AND kind = 'merged'") == [("merged",)]
+    assert rows(ny, "SELECT response_id, kind, scale, score, comment FROM surveys ORDER BY response_id") == [
+        ("501", "csat", "good/bad", 1.0, "Thanks Ana!"), ("503", "csat", "good/bad", 0.0, "Took two days")]
+    assert rows(ny, "SELECT agent_id, type, team FROM agents ORDER BY agent_id") == [
+        ("2001", "human", "Tier 1"), ("2002", "human", "Billing"), ("3001", "bot", None)]
+
+
+def test_import_twice_changes_nothing(ny: cxmetrics.Workspace) -> None:
+    import_zendesk(ny, FIXTURE)
+    before = ny.counts()
+    again = import_zendesk(ny, FIXTURE)
+    _reconciles(again)
+    for table, s in again.tables.items():
+        assert (s.inserted, s.updated, s.quarantined) == (0, 0, 0), table
+        assert s.unchanged == s.read, table
+    assert ny.counts() == before
+
+
+def test_overlapping_pages_store_each_ticket_once(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    # page 1 alone, then page 2 (which repeats ticket 103): 103 is unchanged the second time
+    first = import_zendesk(ny, FIXTURE / "tickets-1.json")
+    second = import_zendesk(ny, FIXTURE / "tickets-2.json")
+    assert (first.tables["tickets"].inserted, first.tables["tickets"].read) == (3, 3)
+    t = second.tables["tickets"]
+    assert (t.read, t.inserted, t.unchanged) == (3, 2, 1)
+    assert rows(ny, "SELECT count(*), count(DISTINCT ticket_id) FROM tickets") == [(5, 5)]
+
+
+def test_malformed_objects_are_quarantined_with_position_and_reason(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    write(folder / "zz-broken.jsonl", "\n".join([
+        json.dumps({"tickets": [
+            {"id": 201, "created_at": "2025-03-11T09:00:00Z", "status": "open", "via": {"channel": "voice"}},
+            {"id": 202, "created_at": "yesterday", "status": "open"},
+            {"id": 203, "created_at": "2025-03-11T09:00:00Z", "status": "archived"},
+        ]}),
+        "{not json",
+        json.dumps({"id": 9901, "created_at": "2025-03-11T09:00:00Z", "events": []}),  # an audit without ticket_id
+        json.dumps({"satisfaction_ratings": [{"id": 601, "ticket_id": 201, "score": "meh",
+                                              "created_at": "2025-03-11T10:00:00Z"}]}),
+    ]) + "\n")
+    summary = import_zendesk(ny, folder)
+    _reconciles(summary)
+    assert summary.tables["tickets"].quarantined == 3
+    assert summary.tables["tickets"].inserted == 6  # the fixture's five and 201
+    assert (summary.tables["events"].quarantined, summary.tables["surveys"].quarantined) == (1, 1)
+    got = sorted(rows(ny, "SELECT kind, line, reason FROM quarantine"))
+    assert got == [
+        ("events", 3, "zz-broken.jsonl line 3, audits[0]: ticket_id is missing"),
+        ("surveys", 4, "zz-broken.jsonl line 4, satisfaction_ratings[0]: "
+                       "score 'meh' is not good, bad, offered or unoffered"),
+        ("tickets", 1, "zz-broken.jsonl line 1, tickets[1]: "
+                       "created_at 'yesterday' is not an ISO 8601 time such as 2025-03-14T09:30:00Z"),
+        ("tickets", 1, "zz-broken.jsonl line 1, tickets[2]: status 'archived' is not a Zendesk status "
+                       "(new, open, pending, hold, solved, closed, deleted)"),
+        ("tickets", 2, "zz-broken.jsonl line 2: the line is not JSON (Expecting property name "
+                       "enclosed in double quotes)"),
+    ]
+    # the rest imported: 201 with its channel mapped (voice -> phone)
+    assert rows(ny, "SELECT channel FROM tickets WHERE ticket_id = '201'") == [("phone",)]
+    # fixing the file and importing again empties its quarantine
+    (folder / "zz-broken.jsonl").unlink()
+    import_zendesk(ny, folder)
+    assert rows(ny, "SELECT count(*) FROM quarantine") == [(0,)]
+
+
+def test_incremental_ticket_events_page(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    # the incremental ticket event export's shape: each item an update with child_events
+    # that carry the changed field as a key, times as Unix seconds in `timestamp`
+    page = write(tmp_path / "ticket_events.json", json.dumps({"ticket_events": [
+        {"id": 7001, "ticket_id": 301, "timestamp": 1741770000, "updater_id": 1001, "via": {"channel": "email"},
+         "event_type": "Audit", "child_events": [
+             {"id": 70011, "event_type": "Create", "status": "new"},
+             {"id": 70012, "event_type": "Comment", "comment_public": True, "body": "Hello"}]},
+        {"id": 7002, "ticket_id": 301, "timestamp": 1741770600, "updater_id": 2001, "via": {"channel": "web"},
+         "event_type": "Audit", "child_events": [
+             {"id": 70021, "event_type": "Comment", "comment_public": True, "body": "Hi, on it"},
+             {"id": 70022, "event_type": "Change", "status": "solved", "previous_value": "new"}]},
+    ], "end_of_stream": True}))
+    shutil.copy(FIXTURE / "users.json", tmp_path / "users.json")
+    summary = import_zendesk(ny, tmp_path)
+    assert summary.tables["events"].inserted == 4  # created, the customer's comment, the agent's reply, the solve
+    f = _facts(ny)["301"]
+    # 1741770000 = 2025-03-12T09:00:00Z; the reply 600 s later
+    assert (f["frt_s"], f["status"]) == (600, "solved")
+
+
+def test_cli_import_and_formats(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ws = str(tmp_path / "ws")
+    out = runner.invoke(main, ["-w", ws, "import", "zendesk", str(FIXTURE), "--format", "json"])
+    assert out.exit_code == 0, out.output
+    tables = json.loads(out.output)["tables"]
+    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 6, "events": 30, "surveys": 2}
+    text = runner.invoke(main, ["-w", ws, "import", "zendesk", str(FIXTURE)])
+    events = text.output[text.output.index("Imported events from zendesk:"):].splitlines()
+    assert events[1].split() == ["read", "30"] and events[4].split() == ["unchanged", "30"]
+    bad = runner.invoke(main, ["-w", ws, "import", "zendesk", str(FIXTURE), "--file-format", "csv"])
+    assert bad.exit_code == 1
+    assert "UserError: --file-format does not apply to a zendesk import" in bad.output
+    missing = runner.invoke(main, ["-w", ws, "import", "zendesk", str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "ImportFileError:" in missing.output
+    assert "zendesk (cxmetrics import zendesk PATH)" in runner.invoke(main, ["formats"]).output
+
+
+def test_unknown_vendor_suggests(ny: cxmetrics.Workspace) -> None:
+    with pytest.raises(cxmetrics.UnknownNameError, match="zendesk"):
+        import_vendor(ny, "zendsk", FIXTURE)
+
+
+def test_an_interrupted_import_leaves_whole_tables_and_a_rerun_completes_it(
+    ny: cxmetrics.Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tables land one transaction each (agents, tickets, events, surveys): a failure while the
+    # events land leaves agents and tickets whole, no event half-stored, and nothing of surveys
+    from cxmetrics.ingest import _pipeline
+
+    real = _pipeline.run
+
+    def failing(con, kind, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if kind.name == "events":
+            raise RuntimeError("killed while the events land")
+        return real(con, kind, *args, **kwargs)
+
+    monkeypatch.setattr(_pipeline, "run", failing)
+    with pytest.raises(RuntimeError):
+        import_zendesk(ny, FIXTURE)
+    counts = ny.counts()
+    assert (counts["agents"], counts["tickets"], counts["events"], counts["surveys"]) == (3, 5, 0, 0)
+    monkeypatch.setattr(_pipeline, "run", real)
+    again = import_zendesk(ny, FIXTURE)
+    assert (again.tables["tickets"].unchanged, again.tables["events"].inserted) == (6, 30)
+    assert again.tables["surveys"].inserted == 2
+
+
+def test_a_page_that_is_not_json_is_refused_whole(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    write(folder / "tickets-3.json", '{"tickets": [{"id": 1,')
+    with pytest.raises(cxmetrics.ImportFileError, match=r"tickets-3.json is not JSON .*save the API response"):
+        import_zendesk(ny, folder)
+    assert ny.counts()["tickets"] == 0
+
+
+def test_a_json_array_of_pages_names_the_page(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    pages = [{"tickets": [{"id": 1, "created_at": "2025-03-03T08:00:00Z", "status": "open"}], "next_page": "p2"},
+             {"tickets": [{"id": 2, "created_at": "2025-03-03T08:00:00Z", "status": "open"},
+                          {"created_at": "2025-03-03T08:00:00Z", "status": "open"}], "next_page": None}]
+    summary = import_zendesk(ny, write(tmp_path / "export.json", json.dumps(pages)))
+    t = summary.tables["tickets"]
+    assert (t.read, t.inserted, t.quarantined) == (3, 2, 1)
+    assert rows(ny, "SELECT line, reason FROM quarantine") == [(1, "export.json page 2, tickets[1]: id is missing")]
