@@ -3,7 +3,7 @@ import pipeline (see docs/connectors.md).
 
 >>> from cxmetrics.connectors import VENDORS
 >>> sorted(VENDORS)
-['zendesk']
+['chatwoot', 'freshdesk', 'intercom', 'zendesk']
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors import zendesk
+from cxmetrics.connectors import chatwoot, freshdesk, intercom, zendesk
 from cxmetrics.connectors._plumbing import ConnectorSummary
+from cxmetrics.connectors.chatwoot import import_chatwoot
+from cxmetrics.connectors.freshdesk import import_freshdesk
+from cxmetrics.connectors.intercom import import_intercom
 from cxmetrics.connectors.zendesk import import_zendesk
 from cxmetrics.errors import UnknownNameError, UserError
 
@@ -32,6 +35,9 @@ class Vendor:
 # `cxmetrics import VENDOR PATH` and `cxmetrics formats` read this table
 VENDORS: dict[str, Vendor] = {
     "zendesk": Vendor("zendesk", import_zendesk, zendesk.DOC, zendesk.READS),
+    "chatwoot": Vendor("chatwoot", import_chatwoot, chatwoot.DOC, chatwoot.READS),
+    "intercom": Vendor("intercom", import_intercom, intercom.DOC, intercom.READS),
+    "freshdesk": Vendor("freshdesk", import_freshdesk, freshdesk.DOC, freshdesk.READS),
 }
 
 
@@ -45,9 +51,11 @@ def import_vendor(ws: Workspace, vendor: str, path: str | os.PathLike[str], *, s
     given = [k for k, v in unsupported.items() if v is not None]
     if given:
         opts = ", ".join("--" + k.replace("_", "-") for k in given)
-        raise UserError(f"{opts} does not apply to a {vendor} import: its JSON is read as the API returns it. "
-                        "Leave the option out.")
+        article = "an" if vendor[0] in "aeiou" else "a"
+        raise UserError(f"{opts} does not apply to {article} {vendor} import: its JSON is read as the API "
+                        "returns it. Leave the option out.")
     return VENDORS[vendor].import_files(ws, path, source=source or vendor)
 
 
-__all__ = ["VENDORS", "ConnectorSummary", "Vendor", "import_vendor", "import_zendesk"]
+__all__ = ["VENDORS", "ConnectorSummary", "Vendor", "import_chatwoot", "import_freshdesk", "import_intercom",
+           "import_vendor", "import_zendesk"]

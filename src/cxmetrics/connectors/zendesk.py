@@ -31,7 +31,8 @@ READS = (
     "a ticket tagged closed_by_merge -> a merged event; a deleted (or spam) ticket -> status deleted",
 )
 
-STATUSES = {"new": "new", "open": "open", "pending": "pending", "hold": "on-hold", "solved": "solved", "closed": "closed"}
+STATUSES = {"new": "new", "open": "open", "pending": "pending", "hold": "on-hold", "solved": "solved",
+            "closed": "closed"}
 TICKET_STATUSES = {**STATUSES, "deleted": "deleted"}  # the API lists spam tickets as deleted
 CHANNELS = {
     "email": "email", "web": "web", "web_form": "web", "web_widget": "web", "help_center": "web",
