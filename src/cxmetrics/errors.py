@@ -41,9 +41,12 @@ class ImportFileError(UserError, ValueError):
 class UnknownNameError(UserError, KeyError):
     """A name (table, import kind, column) is not known."""
 
-    def __init__(self, what: str, name: str, choices: Iterable[str], listing: str = "") -> None:
+    def __init__(self, what: str, name: str, choices: Iterable[str], listing: str = "", *,
+                 suggestion: str | None = None) -> None:
         self.what, self.name, self.choices = what, name, sorted(choices)
-        close = difflib.get_close_matches(name, self.choices, n=1)
+        # the caller may know better than spelling (a label, another tool's name for it)
+        close = [suggestion] if suggestion else difflib.get_close_matches(name, self.choices, n=1)
+        self.suggestion: str | None = close[0] if close else None
         hint = f" Did you mean '{close[0]}'?" if close else ""
         valid = f" Valid: {', '.join(self.choices)}." if len(self.choices) <= 20 or not listing else f" {listing}"
         super().__init__(f"Unknown {what} '{name}'.{hint}{valid}")

@@ -62,3 +62,26 @@ def test_every_issue_is_reported_at_once():
 def test_duplicate_ids_are_refused():
     with pytest.raises(RegistryError, match="declared twice"):
         load({"a.yaml": GOOD, "b.yaml": GOOD})
+
+
+def test_a_name_from_the_dashboard_or_another_tool_suggests_our_metric():
+    # the dashboard's tile is called Volume; Zendesk Explore says "first reply time"
+    from cxmetrics.errors import UnknownNameError
+    from cxmetrics.metrics._registry import _KNOWN_AS, registry
+
+    reg = registry()
+    for name, expected in [("volume", "tickets"), ("Volume", "tickets"), ("first reply time", "frt"),
+                           ("Customer effort score", "ces"), ("Solved Tickets", "solved_tickets")]:
+        with pytest.raises(UnknownNameError) as info:
+            reg.resolve(name)
+        assert info.value.suggestion == expected, name
+        assert f"Did you mean '{expected}'?" in str(info.value)
+    # spelling still helps, and a name like nothing suggests nothing
+    with pytest.raises(UnknownNameError) as info:
+        reg.resolve("csatt")
+    assert info.value.suggestion == "csat"
+    with pytest.raises(UnknownNameError) as info:
+        reg.resolve("qqqq")
+    assert info.value.suggestion is None and "Did you mean" not in str(info.value)
+    # the table only names metrics that exist
+    assert {target for target in _KNOWN_AS.values()} <= set(reg.names())

@@ -17,7 +17,6 @@ Every error response is::
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import math
@@ -136,8 +135,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(UnknownNameError)
     async def _unknown(request: Request, exc: UnknownNameError) -> JSON:
-        close = difflib.get_close_matches(exc.name, exc.choices, n=1)
-        details = {"what": exc.what, "name": exc.name, "suggestion": close[0] if close else None,
+        details = {"what": exc.what, "name": exc.name, "suggestion": exc.suggestion,
                    "choices": exc.choices[:200]}
         return error_response(400, str(exc), "unknown_name", details)
 

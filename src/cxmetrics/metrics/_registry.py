@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -193,7 +194,40 @@ class Registry:
         base, _, stat = name.rpartition("_")
         if stat in STATS and base in self.specs and self.specs[base].kind is Kind.DURATION:
             return MetricRef(name, self.specs[base], stat)
-        raise UnknownNameError("metric", name, self.names(), "List them with `cxmetrics catalogue`.")
+        raise UnknownNameError("metric", name, self.names(), "List them with `cxmetrics catalogue`.",
+                               suggestion=self.known_as(name))
+
+    def known_as(self, name: str) -> str | None:
+        """The metric a name that is not an id most likely means: a metric's label, or what
+        dashboards and help desks call it (`volume` is `tickets`, the dashboard's Volume tile).
+
+        >>> registry().known_as("Volume"), registry().known_as("first response time"), registry().known_as("x")
+        ('tickets', 'frt', None)
+        """
+        key = _plain(name)
+        for metric_id, spec in self.specs.items():
+            if _plain(spec.label) == key:
+                return metric_id
+        target = _KNOWN_AS.get(key)
+        return target if target in self.specs else None
+
+
+# names other tools (and our own dashboard tiles) give metrics, for "did you mean"
+_KNOWN_AS = {
+    "volume": "tickets", "ticket_volume": "tickets", "tickets_created": "tickets", "created": "tickets",
+    "solved": "solved_tickets", "first_response_time": "frt", "first_reply_time": "frt", "frt_median": "frt",
+    "resolution_time": "full_resolution_time", "time_to_resolution": "full_resolution_time",
+    "handle_time": "aht", "average_handle_time": "aht", "speed_of_answer": "asa",
+    "average_speed_of_answer": "asa", "customer_satisfaction": "csat", "satisfaction": "csat",
+    "net_promoter_score": "nps", "customer_effort": "ces", "customer_effort_score": "ces",
+    "first_contact_resolution": "fcr", "sla": "sla_compliance", "sla_achievement": "sla_compliance",
+    "abandon_rate": "abandonment_rate", "abandonment": "abandonment_rate", "reopens": "reopen_rate",
+}
+
+
+def _plain(text: str) -> str:
+    """Case- and punctuation-blind form of a name: `First response` -> `first_response`."""
+    return "_".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def load(texts: dict[str, str]) -> Registry:
