@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from _connector_helpers import facts_by_ticket, ny, reconciles  # noqa: F401  (ny: a fixture)
 from conftest import rows, write
 
 import cxmetrics
@@ -18,32 +19,17 @@ from cxmetrics.cli import main
 from cxmetrics.connectors import import_chatwoot, import_vendor
 
 FIXTURE = Path(__file__).parent / "fixtures" / "chatwoot"
-
-
-@pytest.fixture
-def ny(tmp_path: Path):
-    """A workspace in New York time, so conversation 43 spans the 2025-03-09 DST change."""
-    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
-        ws.configure(timezone="America/New_York")
-        yield ws
-
-
-def _reconciles(summary: cxmetrics.connectors.ConnectorSummary) -> None:
-    for s in summary.tables.values():
-        assert s.read == s.inserted + s.updated + s.unchanged + s.quarantined, s
+FACT_COLUMNS = ("ticket_id", "status", "created_by", "channel", "team", "frt_s", "frt_first_touch_s", "reopens",
+                "public_agent_replies", "one_touch", "agent_wait_s", "requester_wait_s")
 
 
 def _facts(ws: cxmetrics.Workspace) -> dict[str, dict[str, object]]:
-    ws.refresh()
-    cols = ("ticket_id", "status", "created_by", "channel", "team", "frt_s", "frt_first_touch_s", "reopens",
-            "public_agent_replies", "one_touch", "agent_wait_s", "requester_wait_s")
-    got = rows(ws, f"SELECT {', '.join(cols)} FROM ticket_facts ORDER BY ticket_id")
-    return {r[0]: dict(zip(cols, r)) for r in got}
+    return facts_by_ticket(ws, FACT_COLUMNS)
 
 
 def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
     summary = import_chatwoot(ny, FIXTURE)
-    _reconciles(summary)
+    reconciles(summary)
     got = {t: (s.read, s.inserted, s.unchanged, s.quarantined) for t, s in summary.tables.items()}
     assert got == {
         # agents 1 (administrator), 2 (agent) and agent bot 7
@@ -139,7 +125,7 @@ def test_import_twice_changes_nothing(ny: cxmetrics.Workspace) -> None:
     import_chatwoot(ny, FIXTURE)
     before = ny.counts()
     again = import_chatwoot(ny, FIXTURE)
-    _reconciles(again)
+    reconciles(again)
     for table, s in again.tables.items():
         assert (s.inserted, s.updated, s.quarantined) == (0, 0, 0), table
         assert s.unchanged == s.read, table
@@ -162,7 +148,7 @@ def test_malformed_objects_are_quarantined_with_position_and_reason(tmp_path: Pa
         json.dumps({"hello": "world"}),
     ]) + "\n")
     summary = import_chatwoot(ny, folder)
-    _reconciles(summary)
+    reconciles(summary)
     assert (summary.tables["tickets"].quarantined, summary.tables["tickets"].inserted) == (4, 5)
     assert (summary.tables["events"].quarantined, summary.tables["surveys"].quarantined) == (2, 1)
     got = sorted(rows(ny, "SELECT kind, line, reason FROM quarantine"))
@@ -235,7 +221,7 @@ def test_a_bot_not_on_the_bots_page_still_gets_an_agents_row(tmp_path: Path, ny:
          "content": "Assigned to Nobody Known by Ana Lima"},
     ]}))
     summary = import_chatwoot(ny, tmp_path)
-    _reconciles(summary)
+    reconciles(summary)
     assert rows(ny, "SELECT agent_id, type FROM agents ORDER BY agent_id") == [("bot:2", "bot"), ("bot:9", "bot")]
     assert rows(ny, "SELECT event_id, kind, actor_type, actor_id FROM events ORDER BY ts, event_id") == [
         ("6101", "message", "customer", "601"), ("61:created", "created", "customer", "601"),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from _connector_helpers import facts_by_ticket, ny, reconciles  # noqa: F401  (ny: a fixture)
 from conftest import rows, write
 
 import cxmetrics
@@ -18,33 +19,18 @@ from cxmetrics.cli import main
 from cxmetrics.connectors import import_intercom, import_vendor
 
 FIXTURE = Path(__file__).parent / "fixtures" / "intercom"
-
-
-@pytest.fixture
-def ny(tmp_path: Path):
-    """A workspace in New York time, so conversation 103 spans the 2025-03-09 DST change."""
-    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
-        ws.configure(timezone="America/New_York")
-        yield ws
-
-
-def _reconciles(summary: cxmetrics.connectors.ConnectorSummary) -> None:
-    for s in summary.tables.values():
-        assert s.read == s.inserted + s.updated + s.unchanged + s.quarantined, s
+FACT_COLUMNS = ("ticket_id", "status", "excluded", "created_by", "channel", "team", "priority", "assignee_id", "frt_s",
+                "frt_first_touch_s", "reopens", "public_agent_replies", "one_touch", "agent_wait_s",
+                "requester_wait_s", "bot_contained")
 
 
 def _facts(ws: cxmetrics.Workspace) -> dict[str, dict[str, object]]:
-    ws.refresh()
-    cols = ("ticket_id", "status", "excluded", "created_by", "channel", "team", "priority", "assignee_id", "frt_s",
-            "frt_first_touch_s", "reopens", "public_agent_replies", "one_touch", "agent_wait_s",
-            "requester_wait_s", "bot_contained")
-    got = rows(ws, f"SELECT {', '.join(cols)} FROM ticket_facts ORDER BY ticket_id")
-    return {r[0]: dict(zip(cols, r)) for r in got}
+    return facts_by_ticket(ws, FACT_COLUMNS)
 
 
 def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
     summary = import_intercom(ny, FIXTURE)
-    _reconciles(summary)
+    reconciles(summary)
     got = {t: (s.read, s.inserted, s.unchanged, s.quarantined) for t, s in summary.tables.items()}
     assert got == {
         # admins 7001, 7002, and Fin (8001), seen only as a bot author; contacts are not agents
@@ -132,7 +118,7 @@ def test_import_twice_changes_nothing(ny: cxmetrics.Workspace) -> None:
     import_intercom(ny, FIXTURE)
     before = ny.counts()
     again = import_intercom(ny, FIXTURE)
-    _reconciles(again)
+    reconciles(again)
     for table, s in again.tables.items():
         assert (s.inserted, s.updated, s.quarantined) == (0, 0, 0), table
         assert s.unchanged == s.read, table
@@ -186,7 +172,7 @@ def test_malformed_objects_are_quarantined_with_position_and_reason(tmp_path: Pa
         json.dumps({"type": "widget", "id": "1"}),
     ]) + "\n")
     summary = import_intercom(ny, folder)
-    _reconciles(summary)
+    reconciles(summary)
     assert (summary.tables["tickets"].quarantined, summary.tables["tickets"].inserted) == (4, 6)
     assert (summary.tables["events"].quarantined, summary.tables["surveys"].quarantined) == (1, 1)
     got = sorted(rows(ny, "SELECT kind, line, reason FROM quarantine"))
