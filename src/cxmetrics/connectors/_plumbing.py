@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,10 @@ class Page:
         return at + (f", {array}[{index}]" if array else "")
 
 
+class Malformed(ValueError):
+    """An object that cannot become a canonical row; its message is the reason."""
+
+
 @dataclass
 class Batch:
     """Canonical rows per table, each with the line it came from; and the rejects."""
@@ -77,6 +81,17 @@ class Batch:
     def reject(self, table: str, page: Page, array: str | None, index: int, obj: Any, reason: str) -> None:
         raw = obj if isinstance(obj, str) else json.dumps(obj, default=str, ensure_ascii=False)
         self.rejects[table].append(Reject(page.line, raw, f"{page.where(array, index)}: {reason}"))
+
+    def feed(self, table: str, found: Iterable[tuple[Page, str | None, int, Any]],
+             convert: Callable[[Any], Iterable[tuple[str, dict[str, Any]]]]) -> None:
+        """Each found object (page, array, index, object) becomes the (table, row) pairs
+        `convert` gives, or, when it raises Malformed, a reject under `table` with its reason."""
+        for page, array, index, obj in found:
+            try:
+                for tbl, row in convert(obj):
+                    self.add(tbl, row, page.line)
+            except Malformed as exc:
+                self.reject(table, page, array, index, obj, str(exc))
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page, land, read_pages, unreadable, unreadable_text
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
+                                            unreadable_text)
 
 VENDOR = "chatwoot"
 DOC = "Chatwoot application API JSON: saved pages (.json), JSON Lines of pages or objects, or a folder of them"
@@ -62,10 +63,6 @@ _ASSIGN_VIA = re.compile(r"^Assigned to (?P<to>.+?) via (?P<team>.+?) by (?P<by>
 _ASSIGN = re.compile(r"^Assigned to (?P<to>.+?) by (?P<by>.+?)\.?$")
 _SELF = re.compile(r"^(?P<by>.+?) self-assigned this conversation\.?$")
 KINDS = ("conversations", "messages", "agents", "agent_bots", "teams", "inboxes", "csat_survey_responses")
-
-
-class Malformed(ValueError):
-    """An object that cannot become a canonical row; its message is the reason."""
 
 
 def import_chatwoot(ws: Workspace, path: str | os.PathLike[str], *, source: str = VENDOR) -> ConnectorSummary:
@@ -160,12 +157,7 @@ def convert(pages: list[Page]) -> Batch:
     steps = (("tickets", ctx.conversation, found["conversations"]), ("events", ctx.message, [*ordered, *anonymous]),
              ("surveys", ctx.csat, found["csat_survey_responses"]))
     for table, fn, items in steps:
-        for page, array, index, obj in items:
-            try:
-                for tbl, row in fn(obj):
-                    batch.add(tbl, row, page.line)
-            except Malformed as exc:
-                batch.reject(table, page, array, index, obj, str(exc))
+        batch.feed(table, items, fn)
     for page, array, index, obj in found["agents"]:
         try:
             row = ctx.agent(obj)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page, land, read_pages, unreadable, unreadable_text
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
+                                            unreadable_text)
 
 VENDOR = "freshdesk"
 DOC = "Freshdesk API v2 JSON: saved responses (.json), JSON Lines of responses or objects, or a folder of them"
@@ -47,10 +48,6 @@ RATINGS = {103: 7, 102: 6, 101: 5, 100: 4, -101: 3, -102: 2, -103: 1}
 ARRAYS = ("tickets", "results", "conversations", "agents", "contacts", "groups", "satisfaction_ratings",
           "ticket_fields")
 KINDS = ("ticket_fields", "groups", "agents", "contacts", "tickets", "conversations", "satisfaction_ratings")
-
-
-class Malformed(ValueError):
-    """An object that cannot become a canonical row; its message is the reason."""
 
 
 def import_freshdesk(ws: Workspace, path: str | os.PathLike[str], *, source: str = VENDOR) -> ConnectorSummary:
@@ -136,12 +133,7 @@ def convert(pages: list[Page]) -> Batch:
     steps = (("tickets", "tickets", ctx.ticket), ("conversations", "events", ctx.conversation),
              ("satisfaction_ratings", "surveys", ctx.rating), ("agents", "agents", ctx.agent))
     for kind, table, fn in steps:
-        for page, name, index, obj in objects[kind]:
-            try:
-                for tbl, row in fn(obj):
-                    batch.add(tbl, row, page.line)
-            except Malformed as exc:
-                batch.reject(table, page, name, index, obj, str(exc))
+        batch.feed(table, objects[kind], fn)
     return batch
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page, land, read_pages, unreadable, unreadable_text
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
+                                            unreadable_text)
 
 VENDOR = "intercom"
 DOC = "Intercom REST API JSON: saved pages (.json), JSON Lines of pages or objects, or a folder of them"
@@ -47,10 +48,6 @@ ASSIGN_PARTS = frozenset({"assignment", "default_assignment", "away_mode_assignm
                           "assign_and_unsnooze"})
 ARRAYS = ("conversations", "admins", "teams")
 SINGLE_TYPES = {"conversation": "conversations", "admin": "admins", "team": "teams", "contact": "contacts"}
-
-
-class Malformed(ValueError):
-    """An object that cannot become a canonical row; its message is the reason."""
 
 
 def import_intercom(ws: Workspace, path: str | os.PathLike[str], *, source: str = VENDOR) -> ConnectorSummary:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page, land, read_pages, unreadable, unreadable_text
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
+                                            unreadable_text)
 
 VENDOR = "zendesk"
 DOC = "Zendesk Support API JSON: saved pages (.json), JSON Lines of pages or objects, or a folder of them"
@@ -56,10 +57,6 @@ SINGLE = {"ticket": "tickets", "user": "users", "group": "groups", "audit": "aud
           "satisfaction_rating": "satisfaction_ratings"}
 
 
-class Malformed(ValueError):
-    """An object that cannot become a canonical row; its message is the reason."""
-
-
 def import_zendesk(ws: Workspace, path: str | os.PathLike[str], *, source: str = VENDOR) -> ConnectorSummary:
     """Import saved Zendesk API pages (a .json page, a JSON Lines file of pages or
     objects, or a folder of them) into `ws`. Idempotent: ids are Zendesk's own.
@@ -99,14 +96,7 @@ def convert(pages: list[Page]) -> Batch:
     steps = (("tickets", "tickets", ctx.ticket), ("audits", "events", ctx.audit),
              ("ticket_events", "events", ctx.ticket_event), ("satisfaction_ratings", "surveys", ctx.rating))
     for array, table, fn in steps:
-        for page, name, index, obj in objects[array]:
-            try:
-                if not isinstance(obj, dict):
-                    raise Malformed(f"not a JSON object but {type(obj).__name__}")
-                for tbl, row in fn(obj):
-                    batch.add(tbl, row, page.line)
-            except Malformed as exc:
-                batch.reject(table, page, name, index, obj, str(exc))
+        batch.feed(table, objects[array], _objects_only(fn))
     for page, name, index, obj in objects["users"]:
         try:
             row = ctx.agent(obj)
@@ -119,6 +109,17 @@ def convert(pages: list[Page]) -> Batch:
     for bot in sorted(ctx.bots - {str(u) for u in users if users[u].get("role") in AGENT_ROLES}):
         batch.add("agents", {"agent_id": bot, "type": "bot"}, pages[0].line if pages else 1)
     return batch
+
+
+def _objects_only(fn: Any) -> Any:
+    """`fn` over JSON objects; anything else in an array is malformed."""
+
+    def convert(obj: Any) -> Any:
+        if not isinstance(obj, dict):
+            raise Malformed(f"not a JSON object but {type(obj).__name__}")
+        return fn(obj)
+
+    return convert
 
 
 def _objects(body: Any) -> list[tuple[str | None, int, Any]]:
