@@ -7,7 +7,8 @@
     │   ├── ImportFileError      a file cannot be read at all (also ValueError)
     │   ├── UnknownNameError     a name is not known; suggests the closest (also KeyError)
     │   ├── AnswerTooLargeError  a metric request would answer too many cells; says how to narrow it
-    │   └── MissingDependencyError  an optional package is not installed; names the extra (also ImportError)
+    │   ├── MissingDependencyError  an optional package is not installed; names the extra (also ImportError)
+    │   └── ConnectorError       a help desk connection is not set up, or the help desk refused it
     ├── StoreError               the database failed (duckdb.Error translated at the boundary)
     └── InternalError            we have a bug: an invariant broke (please report it)
 """
@@ -32,6 +33,11 @@ class MappingError(UserError, ValueError):
 
 class SettingsError(UserError, ValueError):
     """Workspace settings are malformed."""
+
+
+class ConnectorError(UserError):
+    """A help-desk connection cannot work as set up: no [connectors.VENDOR] settings, no
+    credentials, or the help desk refused them; the message says what to set."""
 
 
 class ImportFileError(UserError, ValueError):

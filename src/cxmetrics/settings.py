@@ -1,7 +1,9 @@
 """Workspace settings: one table of settings feeds the file, the CLI and the docs.
 
 Settings live in `settings.toml` in the workspace folder. Unknown keys are an error
-(a typo must not be silently ignored); missing keys take their defaults.
+(a typo must not be silently ignored); missing keys take their defaults. A help desk's
+connection is a `[connectors.VENDOR]` table (CONNECTOR_KEYS); it names where its
+credentials are (an environment variable or a file), never the credentials themselves.
 
 >>> Settings().timezone
 'UTC'
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,6 +74,48 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# the keys of a `[connectors.VENDOR]` table (docs/connectors.md, "Live sync")
+CONNECTOR_KEYS: tuple[Setting, ...] = (
+    Setting("base_url", "", "the help desk's address, e.g. https://acme.zendesk.com (or give subdomain)"),
+    Setting("subdomain", "", "Zendesk and Freshdesk: the account's subdomain (acme for acme.zendesk.com)"),
+    Setting("account_id", "", "Chatwoot: the account's number"),
+    Setting("email", "", "Zendesk: the email of the agent whose API token is used"),
+    Setting("token_env", "", "the environment variable that holds the API token"),
+    Setting("token_file", "", "a file (outside the repository) that holds the API token"),
+    Setting("start", "", "the first sync reads changes since this date (ISO 8601); default 30 days ago"),
+    Setting("interval", "", "`cxmetrics serve` syncs this often, e.g. 15m or 1h; empty: only on demand"),
+    Setting("webhook_secret_env", "", "the environment variable that holds the webhook signing secret"),
+    Setting("webhook_secret_file", "", "a file (outside the repository) that holds the webhook signing secret"),
+)
+CONNECTOR_VENDORS = ("zendesk", "freshdesk", "intercom", "chatwoot")
+
+
+def _connectors(path: Path, raw: object) -> dict[str, dict[str, str]]:
+    """The `[connectors.VENDOR]` tables, checked: known vendors and keys, text values."""
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: connectors must be tables such as [connectors.zendesk].")
+    keys = {k.name for k in CONNECTOR_KEYS}
+    out: dict[str, dict[str, str]] = {}
+    for vendor, table in raw.items():
+        if vendor not in CONNECTOR_VENDORS:
+            raise SettingsError(f"{path}: [connectors.{vendor}] is not a help desk we connect to; "
+                                f"known: {', '.join(CONNECTOR_VENDORS)}.")
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: connectors.{vendor} must be a table: [connectors.{vendor}].")
+        unknown = sorted(set(table) - keys)
+        secrets = [k for k in unknown if any(w in k for w in ("token", "key", "password", "secret"))]
+        if secrets:
+            raise SettingsError(f"{path}: [connectors.{vendor}] holds {', '.join(secrets)}: credentials never go in "
+                                "settings.toml. Put the token in an environment variable or a file outside the "
+                                "repository and name it with token_env or token_file (webhook_secret_env or "
+                                "webhook_secret_file for a webhook secret).")
+        if unknown:
+            raise SettingsError(f"{path}: [connectors.{vendor}] has unknown key(s) {', '.join(unknown)}; "
+                                f"known: {', '.join(sorted(keys))}.")
+        out[vendor] = {k: str(v) for k, v in table.items()}
+    return out
+
+
 @dataclass(frozen=True)
 class Settings:
     """A workspace's settings; immutable, replaced as a whole."""
@@ -86,6 +130,8 @@ class Settings:
     max_events_body: str = "64MB"
     write_wait: str = "4"
     max_answer_cells: str = "1000000"
+    # [connectors.VENDOR] tables: vendor -> key -> value (CONNECTOR_KEYS)
+    connectors: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -136,14 +182,23 @@ class Settings:
         unknown = sorted(set(data) - known)
         if unknown:
             raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
-        return cls(**{k: str(v) for k, v in data.items()})
+        connectors = _connectors(path, data.pop("connectors", {}))
+        return cls(**{k: str(v) for k, v in data.items()}, connectors=connectors)
 
     def save(self, path: Path) -> None:
         lines = ["# cxmetrics workspace settings"]
         for s in SETTINGS:
             lines.append(f"# {s.doc}")
             lines.append(f'{s.name} = "{getattr(self, s.name)}"')
+        for vendor, table in self.connectors.items():
+            lines.append(f"\n[connectors.{vendor}]")
+            lines += [f"{k} = {_toml_string(v)}" for k, v in table.items()]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def with_(self, **changes: str) -> Settings:
         return replace(self, **changes)
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (quotes and backslashes escaped)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

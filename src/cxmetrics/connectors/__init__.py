@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cxmetrics._workspace import Workspace
 from cxmetrics.connectors import chatwoot, freshdesk, intercom, zendesk
-from cxmetrics.connectors._plumbing import ConnectorSummary
+from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page
 from cxmetrics.connectors.chatwoot import import_chatwoot
 from cxmetrics.connectors.freshdesk import import_freshdesk
 from cxmetrics.connectors.intercom import import_intercom
@@ -24,20 +24,22 @@ from cxmetrics.errors import UnknownNameError, UserError
 
 @dataclass(frozen=True)
 class Vendor:
-    """A help desk we read: its file importer and what `cxmetrics formats` says of it."""
+    """A help desk we read: its file importer, the converter of its API pages to
+    canonical rows (files, sync and webhooks share it) and what `cxmetrics formats` says."""
 
     name: str
     import_files: Callable[..., ConnectorSummary]
     doc: str
     reads: tuple[str, ...]
+    convert: Callable[[list[Page]], Batch]
 
 
 # `cxmetrics import VENDOR PATH` and `cxmetrics formats` read this table
 VENDORS: dict[str, Vendor] = {
-    "zendesk": Vendor("zendesk", import_zendesk, zendesk.DOC, zendesk.READS),
-    "chatwoot": Vendor("chatwoot", import_chatwoot, chatwoot.DOC, chatwoot.READS),
-    "intercom": Vendor("intercom", import_intercom, intercom.DOC, intercom.READS),
-    "freshdesk": Vendor("freshdesk", import_freshdesk, freshdesk.DOC, freshdesk.READS),
+    "zendesk": Vendor("zendesk", import_zendesk, zendesk.DOC, zendesk.READS, zendesk.convert),
+    "chatwoot": Vendor("chatwoot", import_chatwoot, chatwoot.DOC, chatwoot.READS, chatwoot.convert),
+    "intercom": Vendor("intercom", import_intercom, intercom.DOC, intercom.READS, intercom.convert),
+    "freshdesk": Vendor("freshdesk", import_freshdesk, freshdesk.DOC, freshdesk.READS, freshdesk.convert),
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxmetrics._workspace import Workspace, translate_errors
+from cxmetrics.connectors._state import put_objects
 from cxmetrics.errors import ImportFileError
 from cxmetrics.ingest import ImportSummary, Mapping
 from cxmetrics.ingest import _pipeline
@@ -73,6 +74,13 @@ class Batch:
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
     lines: dict[str, list[int]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
     rejects: dict[str, list[Reject]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
+    # vendor objects kept as sent (connector_objects): kind -> [(id, object)]; lookups,
+    # the vendor's own per-ticket numbers, configuration
+    kept: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
+
+    def keep(self, kind: str, object_id: Any, obj: Any) -> None:
+        """Keep a vendor object as sent, by kind and id (a later one of the same id wins)."""
+        self.kept.setdefault(kind, []).append((str(object_id), obj))
 
     def add(self, table: str, row: dict[str, Any], line: int) -> None:
         self.rows[table].append(row)
@@ -195,10 +203,12 @@ class _RowsSource(RelationSource):
         return {o: self._lines[o] if o < len(self._lines) else 0 for o in ords}
 
 
-def land(ws: Workspace, vendor: str, path: Path, batch: Batch, *, source: str) -> ConnectorSummary:
-    """Run each canonical table of `batch` through the import pipeline; the label is the
-    path, so importing the same path again replaces its quarantine entries."""
-    label = f"{vendor}:{path.resolve()}"
+def land(ws: Workspace, vendor: str, path: Path | str, batch: Batch, *, source: str) -> ConnectorSummary:
+    """Run each canonical table of `batch` through the import pipeline. `path` is the
+    import's file or folder, or a label such as `sync` or `webhook` for rows that came
+    another way; the import log names it, so landing the same path again replaces its
+    quarantine entries."""
+    label = f"{vendor}:{path.resolve() if isinstance(path, Path) else path}"
     out: dict[str, ImportSummary] = {}
     for table in LAND_ORDER:
         rows, rejects = batch.rows[table], batch.rejects[table]
@@ -215,4 +225,8 @@ def land(ws: Workspace, vendor: str, path: Path, batch: Batch, *, source: str) -
                 )
             finally:
                 ws.con.unregister(name)
+    if batch.kept:
+        with ws._write_lock, translate_errors():
+            for kind, objs in batch.kept.items():
+                put_objects(ws.con, vendor, kind, objs)
     return ConnectorSummary(vendor, str(path), out)
