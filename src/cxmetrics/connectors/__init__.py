@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cxmetrics._workspace import Workspace
 from cxmetrics.connectors import chatwoot, freshdesk, intercom, zendesk
 from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page
+from cxmetrics.connectors._sync import Source, SyncSummary, sync
 from cxmetrics.connectors.chatwoot import import_chatwoot
 from cxmetrics.connectors.freshdesk import import_freshdesk
 from cxmetrics.connectors.intercom import import_intercom
@@ -32,6 +33,7 @@ class Vendor:
     doc: str
     reads: tuple[str, ...]
     convert: Callable[[list[Page]], Batch]
+    sync: Callable[[], Source] | None = None  # its live sync (`cxmetrics sync VENDOR`), once built
 
 
 # `cxmetrics import VENDOR PATH` and `cxmetrics formats` read this table
@@ -59,5 +61,5 @@ def import_vendor(ws: Workspace, vendor: str, path: str | os.PathLike[str], *, s
     return VENDORS[vendor].import_files(ws, path, source=source or vendor)
 
 
-__all__ = ["VENDORS", "ConnectorSummary", "Vendor", "import_chatwoot", "import_freshdesk", "import_intercom",
+__all__ = ["VENDORS", "ConnectorSummary", "SyncSummary", "sync", "Vendor", "import_chatwoot", "import_freshdesk", "import_intercom",
            "import_vendor", "import_zendesk"]

@@ -52,11 +52,14 @@ class Page:
     line: int  # the line it is on in a JSON Lines file (1 in a .json file)
     page: int | None  # its 1-based place in a .json file holding an array of pages
     body: Any
+    label: str | None = None  # how to name a page that was never a file: `sync tickets page 12`
 
     def where(self, array: str | None = None, index: int = 0) -> str:
         """How a quarantine names an object: `tickets-2.json, tickets[3]`, `export.json
         page 2, tickets[3]` or `audits.jsonl line 7, audits[0]`; without an array, the page."""
-        if self.file.name.lower().removesuffix(".gz").endswith(".json"):
+        if self.label is not None:
+            at = self.label
+        elif self.file.name.lower().removesuffix(".gz").endswith(".json"):
             at = self.file.name + (f" page {self.page}" if self.page is not None else "")
         else:
             at = f"{self.file.name} line {self.line}"
