@@ -101,3 +101,14 @@ def test_readme_says_to_activate_the_venv_before_bare_commands():
             for b in re.finditer(r"(?m)^cxmetrics ", m.group(1))]
     first_bare = min(bare)
     assert activate < first_bare
+
+
+def test_every_connector_setting_is_documented_under_live_sync():
+    # docs/connectors.md "Live sync" lists every [connectors.VENDOR] key a user may set (issue 12)
+    from cxmetrics.settings import CONNECTOR_KEYS
+
+    page = (ROOT / "docs" / "connectors.md").read_text(encoding="utf-8")
+    live = page[page.index("\n## Live sync"):]
+    live = live[:live.index("\n## ", 1)]
+    missing = [k.name for k in CONNECTOR_KEYS if f"| `{k.name}` |" not in live]
+    assert not missing, f"docs/connectors.md, Live sync, does not document {missing}"

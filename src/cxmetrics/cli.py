@@ -106,9 +106,16 @@ def import_cmd(ctx: click.Context, kind: str, file: Path, mapping: Path | None, 
 @click.option("--source", help="Source name of the rows (default: the help desk's name).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Summary format; json prints one object: streams, tables (each reconciled), requests.")
+@click.option("--config", "config", is_flag=True,
+              help="Read the help desk's schedules and SLA policies instead, and show the schedules.toml and "
+                   "sla.toml they make (docs/connectors.md, \"Configuration carried over\").")
+@click.option("--from", "from_path", type=click.Path(exists=True, path_type=Path),
+              help="With --config: read saved API responses (a file or folder) instead of the API.")
+@click.option("--write", is_flag=True, help="With --config: write the files (an existing one is kept as .bak).")
 @click.pass_context
 @_fail_cleanly
-def sync_cmd(ctx: click.Context, vendor: str, source: str | None, fmt: str) -> None:
+def sync_cmd(ctx: click.Context, vendor: str, source: str | None, fmt: str, config: bool = False,
+             from_path: Path | None = None, write: bool = False) -> None:
     """Pull VENDOR's changes since the last sync through its REST API, as set up in
     settings.toml's [connectors.VENDOR] (docs/connectors.md, "Live sync").
 
@@ -116,7 +123,17 @@ def sync_cmd(ctx: click.Context, vendor: str, source: str | None, fmt: str) -> N
     fetched up to it, so a sync stopped at any point (Ctrl+C, a crash, a network error)
     continues where it stopped, with nothing lost or stored twice. Rate limits (429,
     Retry-After) and server errors are waited out with backoff.
+
+    With --config, reads VENDOR's business hours and SLA policies instead and shows the
+    schedules.toml and sla.toml they make (and what they change); --write writes them.
     """
+    if config:  # configuration carried over (connectors/config.py), not a data sync
+        from cxmetrics.connectors._config_cli import run_config
+
+        run_config(Path(ctx.obj["workspace"]), vendor, source=from_path, write=write, fmt=fmt)
+        return
+    if from_path is not None or write:
+        raise click.UsageError("--from and --write go with --config (cxmetrics sync VENDOR --config --from FOLDER).")
     from cxmetrics.connectors import sync
 
     live = sys.stderr.isatty() and fmt == "table"
@@ -226,6 +243,46 @@ def formats(kind: str | None) -> None:
     for vendor in VENDORS.values() if kind is None else ():  # help desks: `cxmetrics import VENDOR PATH`
         click.echo(f"{vendor.name} (cxmetrics import {vendor.name} PATH): {vendor.doc}")
         click.echo("".join(f"  {line}\n" for line in vendor.reads))
+
+
+@main.command("reconcile")
+@click.argument("vendor", type=click.Choice(sorted(VENDORS)))
+@click.option("--metric", "metrics", multiple=True, help="Only this metric (repeat for more), e.g. reply_time.")
+@click.option("--source", help="Our tickets of this source (default: the help desk's name, as imports give it).")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="List at most this many tickets (table format: 50); the counts cover every ticket.")
+@_format_option
+@click.pass_context
+@_fail_cleanly
+def reconcile_cmd(ctx: click.Context, vendor: str, metrics: tuple[str, ...], source: str | None, limit: int | None,
+                  fmt: str) -> None:
+    """Compare VENDOR's own per-ticket numbers (Zendesk ticket_metrics, Freshdesk stats,
+    Intercom statistics, kept by `cxmetrics import VENDOR`) with ours: per metric, how many
+    tickets agree within a minute (counts: exactly), then the tickets that do not, with
+    both values, ours minus the vendor's (in minutes) and the reason where the ticket's
+    data shows one. Disagreements are data: the command succeeds whatever they are.
+    csv prints the tickets (the per-metric lines go to stderr)."""
+    from cxmetrics.connectors.reconcile import reconcile
+
+    shown_at_most = limit if limit is not None else (50 if fmt == "table" else None)
+    with _open(ctx) as ws:
+        result = reconcile(ws, vendor, metrics=list(metrics) or None, source=source, limit=shown_at_most)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    if fmt == "csv":
+        click.echo(result.summary(), err=True)
+        click.echo(render(result.differences_table(), "csv"))
+        return
+    click.echo(result.summary())
+    if not result.total_differences:
+        click.echo("\nEvery ticket both sides measured agrees.")
+        return
+    click.echo("")
+    click.echo(render(result.differences_table(), "table"))
+    if len(result.differences) < result.total_differences:
+        click.echo(f"{result.total_differences:,} tickets do not agree; showing {len(result.differences)} "
+                   "(use --limit, --metric or --format json)", err=True)
 
 
 @main.command()

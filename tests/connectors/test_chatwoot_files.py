@@ -111,9 +111,10 @@ def test_messages_notes_bots_activities_and_surveys_as_stored(ny: cxmetrics.Work
                     "ORDER BY ts") == [("4201", "agent", "2"), ("4202", "customer", "502"), ("4203", "agent", "2")]
     assert rows(ny, "SELECT response_id, ticket_id, customer_id, agent_id, scale, score, comment FROM surveys "
                     "ORDER BY response_id") == [
-        ("901", "41", "501", "1", "1-5", 4.0, "Sorted in the end"),
-        ("902", "42", "502", "2", "1-5", 2.0, "Invoice still wrong"),
-        ("903", "43", "503", "2", "1-5", 5.0, None)]
+        # the CSAT messages' ids (responses 901, 902, 903): one response per CSAT message
+        ("4116", "41", "501", "1", "1-5", 4.0, "Sorted in the end"),
+        ("4205", "42", "502", "2", "1-5", 2.0, "Invoice still wrong"),
+        ("4304", "43", "503", "2", "1-5", 5.0, None)]
     # the conversations' own statuses: resolved -> solved, snoozed -> pending, pending (with the bot) -> new
     assert rows(ny, "SELECT ticket_id, status FROM tickets ORDER BY ticket_id") == [
         ("41", "solved"), ("42", "solved"), ("43", "pending"), ("44", "new")]

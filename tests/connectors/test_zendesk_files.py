@@ -43,6 +43,8 @@ def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
         "events": (30, 30, 0, 0),
         # 501 good, 503 bad; 502 was only offered
         "surveys": (2, 2, 0, 0),
+        # each rating was offered: 501, 502, 503 (101's embedded 501 is the endpoint's, stored once)
+        "survey_sends": (3, 3, 0, 0),
     }
 
 
@@ -192,7 +194,8 @@ def test_cli_import_and_formats(tmp_path: Path) -> None:
     out = runner.invoke(main, ["-w", ws, "import", "zendesk", str(FIXTURE), "--format", "json"])
     assert out.exit_code == 0, out.output
     tables = json.loads(out.output)["tables"]
-    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 6, "events": 30, "surveys": 2}
+    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 6, "events": 30, "surveys": 2,
+                                                          "survey_sends": 3}
     text = runner.invoke(main, ["-w", ws, "import", "zendesk", str(FIXTURE)])
     events = text.output[text.output.index("Imported events from zendesk:"):].splitlines()
     assert events[1].split() == ["read", "30"] and events[4].split() == ["unchanged", "30"]
@@ -251,3 +254,108 @@ def test_a_json_array_of_pages_names_the_page(tmp_path: Path, ny: cxmetrics.Work
     t = summary.tables["tickets"]
     assert (t.read, t.inserted, t.quarantined) == (3, 2, 1)
     assert rows(ny, "SELECT line, reason FROM quarantine") == [(1, "export.json page 2, tickets[1]: id is missing")]
+
+
+# Ratings as sends and ratings embedded in tickets (issue 12, item 1). A ticket's
+# `satisfaction_rating` is `{"id", "score", "comment"}` (score offered, unoffered, good or bad)
+# as the Tickets API reference's JSON format and example show it:
+# https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/ ; the same rating
+# (same id) as /api/v2/satisfaction_ratings lists it:
+# https://developer.zendesk.com/api-reference/ticketing/ticket-management/satisfaction_ratings/
+def _rated_tickets_page(folder: Path) -> Path:
+    def ticket(tid: int, updated: str, rating: dict[str, object]) -> dict[str, object]:
+        return {"id": tid, "url": f"https://example.zendesk.com/api/v2/tickets/{tid}.json",
+                "via": {"channel": "email", "source": {"from": {}, "to": {}, "rel": None}},
+                "created_at": "2025-03-11T09:00:00Z", "updated_at": updated, "type": "question",
+                "subject": "Where is my parcel?", "priority": "normal", "status": "solved", "requester_id": 1001,
+                "submitter_id": 1001, "assignee_id": 2001, "group_id": 360001, "tags": [],
+                "satisfaction_rating": rating}
+    return write(folder / "tickets-3.json", json.dumps({"tickets": [
+        ticket(106, "2025-03-12T09:00:00Z", {"id": 504, "score": "offered", "comment": None}),
+        ticket(107, "2025-03-12T10:00:00Z", {"id": 505, "score": "bad", "comment": "Still broken"}),
+        ticket(108, "2025-03-12T11:00:00Z", {"score": "unoffered"}),
+    ], "after_cursor": None, "end_of_stream": True}))
+
+
+def test_ratings_are_sends_and_the_response_rate_is_answered_over_offered(
+        tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    _rated_tickets_page(folder)
+    summary = import_zendesk(ny, folder)
+    reconciles(summary)
+    # offered: 501, 502, 503 (endpoint), 504, 505 (embedded); 101's embedded 501 is the endpoint's;
+    # 108 was never offered (unoffered)
+    assert rows(ny, "SELECT send_id, ticket_id, customer_id, kind FROM survey_sends ORDER BY send_id") == [
+        ("501", "101", "1001", "csat"), ("502", "102", "1002", "csat"), ("503", "103", "1002", "csat"),
+        ("504", "106", "1001", "csat"), ("505", "107", "1001", "csat")]
+    # sent when offered: the endpoint's created_at; an embedded rating at its ticket's updated_at
+    assert rows(ny, "SELECT strftime(sent_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM survey_sends "
+                    "WHERE send_id IN ('502', '504') ORDER BY send_id") == [("2025-03-05 12:00",), ("2025-03-12 09:00",)]
+    # answers: 501 good, 503 bad (endpoint) and 505 bad (embedded, with its comment)
+    assert rows(ny, "SELECT response_id, ticket_id, score, comment FROM surveys ORDER BY response_id") == [
+        ("501", "101", 1.0, "Thanks Ana!"), ("503", "103", 0.0, "Took two days"), ("505", "107", 0.0, "Still broken")]
+    got = {r["metric"]: (r["value"], r["n"]) for r in ny.metrics(["survey_response_rate", "csat"]).to_pylist()}
+    # answered / offered = 3 / 5 (502 and 504 unanswered); csat: 1 good of 3 answers
+    assert got["survey_response_rate"] == (pytest.approx(60.0), 5)
+    assert got["csat"] == (pytest.approx(100 / 3), 3)
+
+
+def test_a_rating_in_its_ticket_and_from_the_endpoint_is_stored_once(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    # ticket 101 embeds rating 501 ({"id": 501, "score": "good", "comment": "Thanks Ana!"}), which
+    # satisfaction_ratings.json lists with its times (offered 12:30, answered 13:00)
+    ticket_page, ratings = FIXTURE / "tickets-1.json", FIXTURE / "satisfaction_ratings.json"
+    first = import_zendesk(ny, ticket_page)  # the ticket alone: its embedded rating, without times
+    assert (first.tables["surveys"].inserted, first.tables["survey_sends"].inserted) == (1, 1)
+    assert rows(ny, "SELECT response_id, score, comment, responded_at FROM surveys") == [
+        ("501", 1.0, "Thanks Ana!", None)]
+    # then the endpoint: the same answer and send, now with their times: updated, not doubled
+    second = import_zendesk(ny, ratings)
+    assert (second.tables["surveys"].inserted, second.tables["surveys"].updated) == (1, 1)  # 503 new, 501 timed
+    assert rows(ny, "SELECT response_id, strftime(responded_at AT TIME ZONE 'UTC', '%H:%M'), agent_id FROM surveys "
+                    "WHERE response_id = '501'") == [("501", "13:00", "2001")]
+    # the ticket page again (an incremental sync sees the ticket again): the endpoint's times
+    # stay, nothing changes
+    third = import_zendesk(ny, ticket_page)
+    reconciles(third)
+    for table in ("surveys", "survey_sends"):
+        s = third.tables[table]
+        assert (s.read, s.unchanged, s.inserted, s.updated) == (1, 1, 0, 0), table
+    assert rows(ny, "SELECT count(*), strftime(max(responded_at) AT TIME ZONE 'UTC', '%H:%M') FROM surveys "
+                    "WHERE response_id = '501'") == [(1, "13:00")]
+    assert rows(ny, "SELECT strftime(sent_at AT TIME ZONE 'UTC', '%m-%d %H:%M') FROM survey_sends "
+                    "WHERE send_id = '501'") == [("03-04 12:30",)]
+    # and both in one import (the fixture folder): one answer and one send for 501
+    both = import_zendesk(ny, FIXTURE)
+    reconciles(both)
+    assert rows(ny, "SELECT count(*) FROM surveys WHERE response_id = '501'") == [(1,)]
+    assert rows(ny, "SELECT count(*) FROM survey_sends WHERE send_id = '501'") == [(1,)]
+
+
+def test_rows_past_a_chunk_land_as_rows_within_one(ny: cxmetrics.Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a Batch keeps rows as Arrow columns every CHUNK rows (a 100k-ticket export is a million
+    # events): with chunks of 2, the fixture lands exactly as worked out by hand above
+    from cxmetrics.connectors import _plumbing
+
+    monkeypatch.setattr(_plumbing, "CHUNK", 2)
+    summary = import_zendesk(ny, FIXTURE)
+    reconciles(summary)
+    assert {t: s.inserted for t, s in summary.tables.items()} == {
+        "agents": 3, "tickets": 5, "events": 30, "surveys": 2, "survey_sends": 3}
+    t101 = _facts(ny)["101"]
+    assert (t101["frt_s"], t101["public_agent_replies"], t101["requester_wait_s"]) == (1800, 3, 18000)
+    assert rows(ny, "SELECT event_id, actor_type, public FROM events WHERE ticket_id = '101' AND kind = 'message' "
+                    "ORDER BY ts LIMIT 2") == [("90011", "customer", True), ("90021", "bot", True)]
+
+
+def test_a_json_lines_object_with_a_line_separator_in_a_comment(tmp_path: Path, ny: cxmetrics.Workspace) -> None:
+    # JSON allows U+2028 unescaped in a string (json.dumps(ensure_ascii=False) writes it so);
+    # it does not end a JSON Lines line: the audit is one object, its comment whole
+    audit = {"id": 9901, "ticket_id": 301, "created_at": "2025-03-12T09:00:00Z", "author_id": 1001,
+             "via": {"channel": "email"}, "events": [
+                 {"id": 99011, "type": "Create", "field_name": "status", "value": "new"},
+                 {"id": 99012, "type": "Comment", "author_id": 1001, "public": True, "body": "line one\u2028line two"}]}
+    page = write(tmp_path / "audits.jsonl", json.dumps(audit, ensure_ascii=False) + "\n")
+    summary = import_zendesk(ny, page)
+    assert (summary.tables["events"].inserted, summary.tables["events"].quarantined) == (2, 0)
+    assert rows(ny, "SELECT body FROM events WHERE event_id = '99012'") == [("line one\u2028line two",)]

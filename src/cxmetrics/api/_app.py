@@ -63,13 +63,14 @@ def _alert_watcher(app: FastAPI) -> Any:
 
 def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = False, url: str | None = None,
                keepalive_s: float = 15.0, cache_entries: int = 256, cache_ttl_s: float = 30.0,
-               refresh_delay_s: float = 0.5, watch_alerts: bool = True) -> FastAPI:
+               refresh_delay_s: float = 0.5, watch_alerts: bool = True, sync_connectors: bool = True) -> FastAPI:
     """The application over the workspace at `workspace_path` (opened now, closed at shutdown).
 
     `app.state.workspace` is the process's workspace, `app.state.hub` the live-change hub.
     `open_browser` opens `url` when the server has started. `cache_entries=0` turns the
     result cache off. Writes that do not wait for the facts are refreshed (together) at
-    most `refresh_delay_s` seconds later."""
+    most `refresh_delay_s` seconds later. `sync_connectors` runs the live syncs whose
+    [connectors.VENDOR] sets an interval (connectors/_schedule.py)."""
     ws = cxmetrics.open(workspace_path)
     try:
         ws.refresh()  # reads run without refreshing: bring the facts up to date once now
@@ -96,9 +97,15 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
             warm_up = _routes_sla.warm_up(app.state)
         if open_browser and url:
             webbrowser.open(url)
+        if sync_connectors:  # interval syncs; what they land is refreshed and published as an ingest is
+            from cxmetrics.connectors._schedule import Scheduler
+
+            app.state.sync_scheduler = Scheduler(app.state.workspace, app.state.refresher.wrote).start()
         try:
             yield
         finally:
+            if app.state.sync_scheduler is not None:
+                app.state.sync_scheduler.stop()
             if watcher is not None:
                 try:
                     watcher.stop()
@@ -124,6 +131,7 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     app.state.schema_version = schema_version
     app.state.keepalive_s = keepalive_s
     app.state.alert_watcher = None
+    app.state.sync_scheduler = None
 
     def wake_watcher() -> None:
         watcher = app.state.alert_watcher
@@ -147,6 +155,12 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     from cxmetrics.api import _routes_targets
 
     app.include_router(_routes_targets.router, prefix=PREFIX)
+    from cxmetrics.api import _routes_webhooks
+
+    app.include_router(_routes_webhooks.router, prefix=PREFIX)  # signed by the help desk, no key
+    from cxmetrics.api import _routes_reconcile
+
+    app.include_router(_routes_reconcile.router, prefix=PREFIX)  # the vendor's numbers beside ours
     app.state.sla_enabled = _routes_sla.available()
     if app.state.sla_enabled:
         app.include_router(_routes_sla.router, prefix=PREFIX)
@@ -234,6 +248,7 @@ def _security_scheme(app: FastAPI) -> None:
             "session": {"type": "apiKey", "in": "cookie", "name": "cxm_session"},
         }
         public = {(f"{PREFIX}/health", "get"), (f"{PREFIX}/session", "post"), (f"{PREFIX}/session", "delete")}
+        public.add((f"{PREFIX}/webhooks/{{vendor}}", "post"))  # the vendor's signature instead of a key
         for path, ops in spec.get("paths", {}).items():
             for method, op in ops.items():
                 op["security"] = [] if (path, method) in public else [{"bearer": []}, {"apiKey": []}, {"session": []}]

@@ -96,6 +96,11 @@ def serve(workspace_path: str | os.PathLike[str], host: str = DEFAULT_HOST, port
     else:
         echo("Sign in with one of your keys (a new admin key: restart with --new-key, or run "
              "`cxmetrics keys create NAME --role admin`).")
+    from cxmetrics.connectors._schedule import announce
+
+    syncing = announce(app.state.workspace.settings)  # the app's lifespan starts them
+    if syncing:
+        echo(syncing)
     echo("The server holds the workspace while it runs (other cxmetrics commands and cxmetrics.open() go through "
          "it); stop it with Ctrl+C.")
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=3,

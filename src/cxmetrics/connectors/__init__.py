@@ -14,13 +14,18 @@ from dataclasses import dataclass
 
 from cxmetrics._workspace import Workspace
 from cxmetrics.connectors import chatwoot, freshdesk, intercom, zendesk
+from cxmetrics.connectors import chatwoot_sync
+from cxmetrics.connectors import freshdesk_sync
+from cxmetrics.connectors import intercom_sync
 from cxmetrics.connectors._plumbing import Batch, ConnectorSummary, Page
 from cxmetrics.connectors._sync import Source, SyncSummary, sync
 from cxmetrics.connectors.chatwoot import import_chatwoot
 from cxmetrics.connectors.freshdesk import import_freshdesk
 from cxmetrics.connectors.intercom import import_intercom
 from cxmetrics.connectors.zendesk import import_zendesk
+from cxmetrics.connectors import zendesk_sync
 from cxmetrics.errors import UnknownNameError, UserError
+from cxmetrics.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -33,15 +38,19 @@ class Vendor:
     doc: str
     reads: tuple[str, ...]
     convert: Callable[[list[Page]], Batch]
-    sync: Callable[[], Source] | None = None  # its live sync (`cxmetrics sync VENDOR`), once built
+    sync: Callable[[Settings], Source] | None = None  # its live sync (`cxmetrics sync VENDOR`): streams for these settings
 
 
 # `cxmetrics import VENDOR PATH` and `cxmetrics formats` read this table
 VENDORS: dict[str, Vendor] = {
-    "zendesk": Vendor("zendesk", import_zendesk, zendesk.DOC, zendesk.READS, zendesk.convert),
-    "chatwoot": Vendor("chatwoot", import_chatwoot, chatwoot.DOC, chatwoot.READS, chatwoot.convert),
-    "intercom": Vendor("intercom", import_intercom, intercom.DOC, intercom.READS, intercom.convert),
-    "freshdesk": Vendor("freshdesk", import_freshdesk, freshdesk.DOC, freshdesk.READS, freshdesk.convert),
+    "zendesk": Vendor("zendesk", import_zendesk, zendesk.DOC, zendesk.READS, zendesk.convert,
+                      sync=zendesk_sync.source),
+    "chatwoot": Vendor("chatwoot", import_chatwoot, chatwoot.DOC, chatwoot.READS, chatwoot.convert,
+                       sync=chatwoot_sync.source),
+    "intercom": Vendor("intercom", import_intercom, intercom.DOC, intercom.READS, intercom.convert,
+                       sync=intercom_sync.source),
+    "freshdesk": Vendor("freshdesk", import_freshdesk, freshdesk.DOC, freshdesk.READS, freshdesk.convert,
+                        sync=freshdesk_sync.source),
 }
 
 

@@ -2,7 +2,8 @@
 
 `client_for(settings, vendor)` builds a `Client` from the workspace's
 `[connectors.VENDOR]` settings. `Client.get` returns the JSON body of a successful
-response; it waits and tries again on 429 (honouring `Retry-After`), on 5xx and on a
+response; it waits and tries again on 429 (honouring `Retry-After`, or the
+`X-RateLimit-Reset` time Intercom sends instead), on 5xx and on a
 dropped connection or timeout, with exponential backoff, and raises ConnectorError on
 anything it cannot fix by waiting (401/403: the credentials; 404: the address). The
 token is sent in a header and appears in no message.
@@ -29,7 +30,7 @@ USER_AGENT = "cxmetrics-connector"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class TransientError(Exception):
+class TransientError(ConnectorError):
     """The help desk did not answer usefully this time (429, 5xx, dropped connection)
     and retries ran out; running the sync again continues where it stopped."""
 
@@ -68,6 +69,24 @@ def retry_after(value: str | None) -> float | None:
     return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
 
 
+def rate_limit_reset(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until the time an `X-RateLimit-Reset` header gives (Unix seconds: what
+    Intercom's 429 carries instead of Retry-After), or None when absent, malformed or past
+    (a clock behind the server's then falls back to backoff rather than retrying at once).
+
+    >>> rate_limit_reset("1700000030", now=1700000000.0), rate_limit_reset(None), rate_limit_reset("soon")
+    (30.0, None, None)
+    """
+    try:
+        reset = float(value) if value is not None else None
+    except ValueError:
+        return None
+    if reset is None:
+        return None
+    wait = reset - (time.time() if now is None else now)
+    return wait if wait > 0 else None
+
+
 class Client:
     """A help desk's API: JSON in, JSON out, with retries (see the module's docstring)."""
 
@@ -77,6 +96,9 @@ class Client:
         self.vendor, self.retry, self._sleep = vendor, retry, sleep
         self.requests = 0  # answered requests, retries included: what the sync's summary reports
         self.retries = 0
+        # the headers of the last answered request: pagination some APIs send only there
+        # (Freshdesk's `Link: <...>; rel="next"`) and rate-limit counters
+        self.last_headers: httpx.Headers = httpx.Headers()
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers={"User-Agent": USER_AGENT, **(headers or {})},
                                   transport=transport, timeout=timeout_s, follow_redirects=False)
 
@@ -89,15 +111,17 @@ class Client:
     def close(self) -> None:
         self._http.close()
 
-    def get(self, url: str, params: dict[str, Any] | None = None) -> Any:
-        """The JSON body of GET `url` (a path under the base address, or a full next-page URL)."""
-        return self.request("GET", url, params=params)
+    def get(self, url: str, params: dict[str, Any] | None = None, *, missing_ok: bool = False) -> Any:
+        """The JSON body of GET `url` (a path under the base address, or a full next-page URL);
+        with `missing_ok`, None for a 404 (an object deleted since a list or search named it)."""
+        return self.request("GET", url, params=params, missing_ok=missing_ok)
 
     def post(self, url: str, body: Any) -> Any:
         """The JSON body of POST `url` with a JSON body (Intercom's search, for one)."""
         return self.request("POST", url, json=body)
 
-    def request(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+    def request(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None,
+                missing_ok: bool = False) -> Any:
         for attempt in range(self.retry.attempts):
             last = attempt == self.retry.attempts - 1
             try:
@@ -111,18 +135,25 @@ class Client:
                 self._sleep(self.retry.wait(attempt, None))
                 continue
             self.requests += 1
+            self.last_headers = response.headers
             if response.status_code in RETRY_STATUSES:
                 if last:
                     raise TransientError(f"{self.vendor} answered {response.status_code} to {method} {_path(url)} "
                                          f"{self.retry.attempts} times; run the sync again later: it continues "
                                          "where it stopped.")
                 self.retries += 1
-                self._sleep(self.retry.wait(attempt, retry_after(response.headers.get("Retry-After"))))
+                hint = retry_after(response.headers.get("Retry-After"))
+                if hint is None and response.status_code == 429:  # Intercom says when its window resets instead
+                    hint = rate_limit_reset(response.headers.get("X-RateLimit-Reset"))
+                self._sleep(self.retry.wait(attempt, hint))
                 continue
             if response.status_code in (401, 403):
+                who = "the token and the email" if self.vendor == "zendesk" else "the token"
                 raise ConnectorError(f"{self.vendor} refused the credentials ({response.status_code} on "
-                                     f"{_path(url)}); check the token and, for Zendesk, the email in "
-                                     f"[connectors.{self.vendor}], and that the token may read this.")
+                                     f"{_path(url)}); check {who} in [connectors.{self.vendor}], and that the "
+                                     "token may read this.")
+            if response.status_code == 404 and missing_ok:
+                return None
             if response.status_code >= 400:
                 raise ConnectorError(f"{self.vendor} answered {response.status_code} to {method} {_path(url)}: "
                                      f"{_brief(response.text)}. Check base_url/subdomain in "

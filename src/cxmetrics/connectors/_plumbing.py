@@ -4,21 +4,24 @@ canonical rows a vendor module made through the import pipeline.
 A vendor module (`zendesk.py`, ...) turns vendor objects into canonical rows and
 rejects (`Batch`); `land` runs each canonical table through the same pipeline as
 `cxmetrics import`, so reconciliation, quarantine and idempotency are the importer's.
-Tables land in dependency order (agents, tickets, events, surveys), each in one
+Tables land in dependency order (agents, tickets, events, surveys, survey sends), each in one
 transaction: an interrupted import leaves whole tables, and running it again
 completes it (ids are the vendor's own, so nothing is stored twice).
 """
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxmetrics._workspace import Workspace, translate_errors
 from cxmetrics.connectors._state import put_objects
@@ -30,7 +33,12 @@ from cxmetrics.ingest._readers import RelationSource, Reject
 from cxmetrics.model import TABLES, ColType
 
 # the order tables land in: a survey answer may need its ticket stored first
-LAND_ORDER = ("agents", "tickets", "events", "surveys")
+LAND_ORDER = ("agents", "tickets", "events", "surveys", "survey_sends")
+# a row key: its columns yield to the stored row's where the store holds the row (in the
+# import's source). A ticket's embedded satisfaction rating has no times: once the ratings
+# endpoint has given them, a later ticket page must not blank them
+YIELDS = "_yields_to_stored"
+CHUNK = 50_000  # rows of a table a Batch holds as dicts before it makes them Arrow columns
 PAGE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
 _ARROW: dict[ColType, pa.DataType] = {
@@ -72,22 +80,74 @@ class Malformed(ValueError):
 
 @dataclass
 class Batch:
-    """Canonical rows per table, each with the line it came from; and the rejects."""
+    """Canonical rows per table, each with the line it came from; and the rejects.
 
-    rows: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
+    Rows arrive as dicts and are kept as Arrow columns once CHUNK of a table gather: a
+    million events are then a few columns, not a million dicts (memory, and the time the
+    garbage collector would spend walking them)."""
+
+    pending: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
+    chunks: dict[str, list[pa.RecordBatch]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
     lines: dict[str, list[int]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
     rejects: dict[str, list[Reject]] = field(default_factory=lambda: {t: [] for t in LAND_ORDER})
     # vendor objects kept as sent (connector_objects): kind -> [(id, object)]; lookups,
     # the vendor's own per-ticket numbers, configuration
     kept: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
+    # table -> {row index: columns that yield to the stored row} (see YIELDS)
+    yields: dict[str, dict[int, tuple[str, ...]]] = field(default_factory=dict)
 
     def keep(self, kind: str, object_id: Any, obj: Any) -> None:
         """Keep a vendor object as sent, by kind and id (a later one of the same id wins)."""
         self.kept.setdefault(kind, []).append((str(object_id), obj))
 
+    @property
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row per table, in order, as dicts with every column of the table."""
+        return {t: arrow_table(t, self.chunks[t], self.pending[t]).to_pylist() for t in LAND_ORDER}
+
+    def count(self, table: str) -> int:
+        return len(self.lines[table])
+
     def add(self, table: str, row: dict[str, Any], line: int) -> None:
-        self.rows[table].append(row)
+        weak = row.pop(YIELDS, None)
+        if weak:
+            self.yields.setdefault(table, {})[len(self.lines[table])] = tuple(weak)
+        pending = self.pending[table]
+        pending.append(row)
         self.lines[table].append(line)
+        if len(pending) >= CHUNK:
+            self.chunks[table].append(record_batch(table, pending))
+            pending.clear()
+
+    def table(self, table: str) -> pa.Table:
+        """The rows of `table` in its exact schema."""
+        return arrow_table(table, self.chunks[table], self.pending[table])
+
+    def split(self, table: str, line: int) -> Batch:
+        """Move the rows of `table` that came from `line` into a Batch of their own (a sync
+        lands the rows its kept lookups make apart, so its summary counts only what the help
+        desk sent this time)."""
+        out = Batch()
+        lines = self.lines[table]
+        take = [i for i, n in enumerate(lines) if n == line]
+        if not take:
+            return out
+        rows = self.table(table)
+        mask = pa.array([n == line for n in lines])
+        out.chunks[table] = rows.filter(mask).combine_chunks().to_batches()
+        out.lines[table] = [line] * len(take)
+        self.chunks[table] = rows.filter(pc.invert(mask)).combine_chunks().to_batches()
+        self.pending[table] = []
+        weak = self.yields.get(table, {})
+        if weak:
+            new_at, counts = {}, {True: 0, False: 0}  # a row's index in the batch it ends in
+            for i, n in enumerate(lines):
+                new_at[i] = counts[n == line]
+                counts[n == line] += 1
+            out.yields[table] = {new_at[i]: w for i, w in weak.items() if lines[i] == line}
+            self.yields[table] = {new_at[i]: w for i, w in weak.items() if lines[i] != line}
+        self.lines[table] = [n for n in lines if n != line]
+        return out
 
     def reject(self, table: str, page: Page, array: str | None, index: int, obj: Any, reason: str) -> None:
         raw = obj if isinstance(obj, str) else json.dumps(obj, default=str, ensure_ascii=False)
@@ -139,30 +199,69 @@ def read_pages(path: Path) -> Iterator[Page]:
     of pages); a JSON Lines file holds one page or one object per line."""
     for file in page_files(path):
         opener = gzip.open if file.suffix == ".gz" else open
+        if not file.name.lower().removesuffix(".gz").endswith(".json"):
+            yield from _json_lines(file, opener)
+            continue
         with opener(file, "rt", encoding="utf-8-sig") as fh:
             text = fh.read()
         if not text.strip():
             raise ImportFileError(f"{file} is empty.")
-        if file.name.lower().removesuffix(".gz").endswith(".json"):
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ImportFileError(
-                    f"{file} is not JSON ({exc.msg} at line {exc.lineno}); save the API response as it came, "
-                    "or one object per line in a .jsonl file."
-                ) from None
-            if isinstance(body, list):
-                yield from (Page(file, 1, n, item) for n, item in enumerate(body, start=1))
-            else:
-                yield Page(file, 1, None, body)
-            continue
-        for i, line in enumerate(text.splitlines(), start=1):
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ImportFileError(
+                f"{file} is not JSON ({exc.msg} at line {exc.lineno}); save the API response as it came, "
+                "or one object per line in a .jsonl file."
+            ) from None
+        del text  # the page is held once, as objects, while it is converted
+        if isinstance(body, list):
+            yield from (Page(file, 1, n, item) for n, item in enumerate(body, start=1))
+        else:
+            yield Page(file, 1, None, body)
+
+
+def _json_lines(file: Path, opener: Callable[..., Any]) -> Iterator[Page]:
+    """A JSON Lines file line by line: a large export is never whole in memory."""
+    seen = False
+    with opener(file, "rt", encoding="utf-8-sig") as fh:
+        for i, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            seen = True
+            line = line.rstrip("\n")
             try:
-                yield Page(file, i, None, json.loads(line))
+                body = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield Page(file, i, None, _Unreadable(line, exc.msg))
+                body = _Unreadable(line, exc.msg)
+            yield Page(file, i, None, body)
+    if not seen:
+        raise ImportFileError(f"{file} is empty.")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while API pages become rows. Parsed JSON is
+    trees, freed by reference counting; the collector would only walk the millions of
+    dicts an export parses into, over and over (measured: a third of a Zendesk import's
+    time). It runs again, as it was, when the rows are made."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+@dataclass(frozen=True)
+class SavedPages:
+    """The pages of the files under `path`, read afresh on each pass: a converter that
+    looks things up before it converts reads the files twice rather than holding them."""
+
+    path: Path
+
+    def __iter__(self) -> Iterator[Page]:
+        return read_pages(self.path)
 
 
 @dataclass(frozen=True)
@@ -180,12 +279,29 @@ def unreadable_text(body: Any) -> str:
     return body.text if isinstance(body, _Unreadable) else json.dumps(body, default=str)
 
 
-def arrow_table(table: str, rows: Iterable[dict[str, Any]]) -> pa.Table:
-    """Rows in a canonical table's exact schema (missing keys are nulls)."""
-    cols = TABLES[table].columns
-    rows = list(rows)
-    schema = pa.schema([pa.field(c.name, _ARROW[c.type]) for c in cols])
-    return pa.Table.from_pylist([{c.name: r.get(c.name) for c in cols} for r in rows], schema=schema)
+def arrow_schema(table: str) -> pa.Schema:
+    return pa.schema([pa.field(c.name, _ARROW[c.type]) for c in TABLES[table].columns])
+
+
+def record_batch(table: str, rows: list[dict[str, Any]]) -> pa.RecordBatch:
+    """Rows in a canonical table's exact schema (missing keys are nulls, others ignored).
+    Built column by column from the keys each row has: a row sets a few of the columns."""
+    schema = arrow_schema(table)
+    n = len(rows)
+    cols: dict[str, list[Any]] = {}
+    for i, row in enumerate(rows):
+        for k, v in row.items():
+            col = cols.get(k)
+            if col is None:
+                col = cols[k] = [None] * n
+            col[i] = v
+    return pa.RecordBatch.from_arrays(
+        [pa.array(cols[f.name], f.type) if f.name in cols else pa.nulls(n, f.type) for f in schema], schema=schema)
+
+
+def arrow_table(table: str, chunks: list[pa.RecordBatch], rows: Iterable[dict[str, Any]] = ()) -> pa.Table:
+    """Record batches and rows of a canonical table as one table in its exact schema."""
+    return pa.Table.from_batches([*chunks, record_batch(table, list(rows))], schema=arrow_schema(table))
 
 
 class _RowsSource(RelationSource):
@@ -206,6 +322,27 @@ class _RowsSource(RelationSource):
         return {o: self._lines[o] if o < len(self._lines) else 0 for o in ords}
 
 
+def _yield_to_stored(ws: Workspace, table: str, source: str, rows: pa.Table,
+                     weak: dict[int, tuple[str, ...]]) -> pa.Table:
+    """`rows` with the weak columns of the rows in `weak` taken from the stored row of the
+    same key in `source`, where there is one (so an equal row counts as unchanged)."""
+    (key,) = [k for k in TABLES[table].key if k != "source"]
+    keys = rows.column(key).to_pylist()
+    cols = sorted({c for names in weak.values() for c in names})
+    stored = {r[0]: dict(zip(cols, r[1:])) for r in ws.con.execute(
+        f"SELECT {key}, {', '.join(cols)} FROM {table} WHERE source = ? AND {key} IN (SELECT unnest(?::VARCHAR[]))",
+        [source, sorted({str(keys[i]) for i in weak})]).fetchall()}
+    values = {c: rows.column(c).to_pylist() for c in cols}
+    for i, names in weak.items():
+        old = stored.get(str(keys[i]))
+        for c in names if old is not None else ():
+            values[c][i] = old[c]
+    for c in cols:
+        at = rows.schema.get_field_index(c)
+        rows = rows.set_column(at, rows.schema.field(at), pa.array(values[c], rows.schema.field(at).type))
+    return rows
+
+
 def land(ws: Workspace, vendor: str, path: Path | str, batch: Batch, *, source: str) -> ConnectorSummary:
     """Run each canonical table of `batch` through the import pipeline. `path` is the
     import's file or folder, or a label such as `sync` or `webhook` for rows that came
@@ -214,12 +351,15 @@ def land(ws: Workspace, vendor: str, path: Path | str, batch: Batch, *, source: 
     label = f"{vendor}:{path.resolve() if isinstance(path, Path) else path}"
     out: dict[str, ImportSummary] = {}
     for table in LAND_ORDER:
-        rows, rejects = batch.rows[table], batch.rejects[table]
-        if not rows and not rejects:
+        rejects = batch.rejects[table]
+        if not batch.count(table) and not rejects:
             continue
         name = f"_cx_connector_{table}"
         with ws._write_lock, translate_errors():
-            ws.con.register(name, arrow_table(table, rows))
+            rows = batch.table(table)
+            if batch.yields.get(table):
+                rows = _yield_to_stored(ws, table, source, rows, batch.yields[table])
+            ws.con.register(name, rows)
             try:
                 out[table] = _pipeline.run(
                     ws.con, canonical(table), _RowsSource(name, rejects, batch.lines[table]), file_label=label,

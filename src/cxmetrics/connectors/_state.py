@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from cxmetrics.errors import ConnectorError
 from cxmetrics.settings import Settings
 
@@ -36,10 +38,22 @@ def cursors(con: Any, vendor: str) -> dict[str, str | None]:
 def put_objects(con: Any, vendor: str, kind: str, objects: Iterable[tuple[str, Any]]) -> int:
     """Keep vendor objects (id, object) of `kind` as sent, replacing an earlier version
     of the same id; returns how many were given."""
-    rows = [(vendor, kind, str(oid), json.dumps(obj, default=str, ensure_ascii=False)) for oid, obj in objects]
-    if rows:
-        con.executemany("INSERT OR REPLACE INTO connector_objects VALUES (?, ?, ?, ?, now())", rows)
-    return len(rows)
+    ids: list[str] = []
+    bodies: list[str] = []
+    for oid, obj in objects:
+        ids.append(str(oid))
+        bodies.append(json.dumps(obj, default=str, ensure_ascii=False))
+    if ids:
+        # one set-based statement: executemany runs one per row, minutes for the 100k metric
+        # sets of a large help desk; of the same id given twice, the later one wins
+        name = "_cx_put_objects"
+        con.register(name, pa.table({"object_id": ids, "body": bodies, "ord": list(range(len(ids)))}))
+        try:
+            con.execute(f"INSERT OR REPLACE INTO connector_objects SELECT ?, ?, object_id, arg_max(body, ord), now() "
+                        f"FROM {name} GROUP BY object_id", [vendor, kind])
+        finally:
+            con.unregister(name)
+    return len(ids)
 
 
 def objects(con: Any, vendor: str, kind: str) -> list[Any]:

@@ -135,6 +135,11 @@ def convert(pages: list[Page]) -> Batch:
                 for m in obj["messages"]:
                     if kind_of(m) == "messages":
                         found["messages"].append((page, array, index, m))
+    # the lookups a sync's later pages are read against (Source.context gives them back)
+    for kind in ("agents", "agent_bots", "teams", "inboxes"):
+        for _, _, _, o in found[kind]:
+            if o.get("id") is not None:
+                batch.keep(kind, o["id"], o)
     ctx = _Context(
         agents={o.get("id"): o for _, _, _, o in found["agents"]},
         bots={o.get("id"): o for _, _, _, o in found["agent_bots"]},
@@ -354,7 +359,9 @@ class _Context:
     def csat(self, r: Any) -> list[tuple[str, dict[str, Any]]]:
         if not isinstance(r, dict):
             raise Malformed(f"not a JSON object but {type(r).__name__}")
-        rid = _required_id(r, "id")
+        # known by its CSAT message: Chatwoot keeps one response per message, and the webhook of
+        # an answer (message_updated) knows the message, not the response's own id
+        rid = _id(r.get("message_id")) or _required_id(r, "id")
         rating = r.get("rating")
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
             raise Malformed(f"rating {rating!r} is not a whole number from 1 to 5")

@@ -27,10 +27,12 @@ READS = (
     "    statuses named by ticket_fields), channel (source), priority (1-4), team (group), tags;",
     "    deleted or spam -> status deleted; outbound email (source 10) -> created_by agent;",
     "    its description -> the opening message; stats resolved_at / closed_at / reopened_at and",
-    "    the current open / pending / on-hold status since status_updated_at -> status events",
+    "    the current open / pending / on-hold status since status_updated_at -> status events;",
+    "    stats are also kept as sent for `cxmetrics reconcile freshdesk`",
     "conversations -> events: message (incoming -> customer; private -> a private note)",
     "ticket_fields -> the names of custom statuses (Waiting on Customer -> pending, ... on Third Party -> on-hold)",
     "agents -> agents (occasional agents too; team from the groups listing them); contacts are requesters",
+    "    (so is a listed ticket's `requester`, include=requester)",
     "groups -> team names",
     "satisfaction_ratings -> surveys: csat from ratings.default_question (103 ... -103 on 1-7) with feedback",
 )
@@ -111,6 +113,8 @@ def _objects(page: Page) -> list[Found]:
     for pg, kind, _, obj in found:
         if kind == "tickets" and isinstance(obj.get("conversations"), list):  # GET /tickets/{id}?include=conversations
             out += [(pg, "conversations", i, c) for i, c in enumerate(obj["conversations"])]
+        if kind == "tickets" and isinstance(obj.get("requester"), dict):  # a list with include=requester
+            out.append((pg, "contacts", 0, obj["requester"]))
     return out
 
 
@@ -134,7 +138,33 @@ def convert(pages: list[Page]) -> Batch:
              ("satisfaction_ratings", "surveys", ctx.rating), ("agents", "agents", ctx.agent))
     for kind, table, fn in steps:
         batch.feed(table, objects[kind], fn)
+    _keep_stats(batch, objects["tickets"])
+    _keep_lookups(batch, objects)
     return batch
+
+
+LOOKUPS = ("ticket_fields", "groups", "agents")  # what a sync's later pages are read against
+
+
+def _keep_lookups(batch: Batch, objects: dict[str, list[Found]]) -> None:
+    """Keep statuses, groups and agents as sent: a live sync reads each ticket page
+    against them (freshdesk_sync.py's context), long after the page that brought them."""
+    for kind in LOOKUPS:
+        for _, _, _, o in objects[kind]:
+            if isinstance(o, dict) and _id(o.get("id")) is not None:
+                batch.keep(kind, o["id"], o)
+
+
+STATS_KIND = "stats"  # Freshdesk's own per-ticket times, kept for `cxmetrics reconcile` (connectors/reconcile.py)
+
+
+def _keep_stats(batch: Batch, found: list[Found]) -> None:
+    """Keep each ticket's `stats` (include=stats) as sent, with the ticket's id and
+    created_at they are read against; the newest `updated_at` wins when a ticket comes twice."""
+    kept = [o for _, _, _, o in found if isinstance(o, dict) and isinstance(o.get("stats"), dict)
+            and _id(o.get("id")) is not None]
+    for t in sorted(kept, key=lambda o: str(o.get("updated_at") or "")):
+        batch.keep(STATS_KIND, _id(t["id"]), {k: t.get(k) for k in ("id", "created_at", "updated_at", "stats")})
 
 
 def _time(obj: dict[str, Any], key: str, *, required: bool = True) -> datetime | None:

@@ -29,6 +29,7 @@ READS = (
     "authors: user / lead / contact -> customer, admin -> agent, bot or from_ai_agent (Fin) -> bot",
     "admins -> agents (bots seen as authors: type bot); teams -> team names; contacts: requesters",
     "conversation_rating -> surveys: csat 1-5 with its remark",
+    "statistics -> kept as sent for `cxmetrics reconcile intercom`",
 )
 
 # Intercom's states; a snoozed conversation waits (on the customer or a date), as pending does
@@ -47,6 +48,7 @@ STATE_PARTS = {"open": "open", "close": "closed", "snoozed": "pending", "unsnooz
 ASSIGN_PARTS = frozenset({"assignment", "default_assignment", "away_mode_assignment", "assign_and_reopen",
                           "assign_and_unsnooze"})
 ARRAYS = ("conversations", "admins", "teams")
+STATISTICS_KIND = "statistics"  # a conversation's `statistics`, kept as sent (connectors/reconcile.py)
 SINGLE_TYPES = {"conversation": "conversations", "admin": "admins", "team": "teams", "contact": "contacts"}
 
 
@@ -87,6 +89,8 @@ def convert(pages: list[Page]) -> Batch:
     objects["admins"] = [x for x in objects["admins"] if not (isinstance(x[3], dict) and x[3].get("type") == "team")]
     teams = {str(o.get("id")): o.get("name") for o in [*listed_teams, *(o for _, _, _, o in objects["teams"])]
              if isinstance(o, dict)}
+    for tid, name in teams.items():  # kept: a live sync lands later conversation pages with them
+        batch.keep("teams", tid, {"type": "team", "id": tid, "name": name})
     ctx = _Context(teams)
     # a conversation saved twice (a list page, then retrieved; or pages saved on different days)
     # lands newest last, so its latest state wins whatever the files are called
@@ -193,6 +197,9 @@ class _Context:
             batch.reject("tickets", page, name, index, c, str(exc))
             return
         batch.add("tickets", ticket, page.line)
+        if isinstance(c.get("statistics"), dict):  # Intercom's own times, for `cxmetrics reconcile`
+            batch.keep(STATISTICS_KIND, ticket["ticket_id"],
+                       {k: c.get(k) for k in ("id", "created_at", "updated_at", "statistics")})
         for row in opening:
             batch.add("events", row, page.line)
         cid, state = ticket["ticket_id"], "open"

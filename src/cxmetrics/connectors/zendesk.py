@@ -9,13 +9,14 @@ docs/connectors.md for the mapping, which this module is the one place of.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
-                                            unreadable_text)
+from cxmetrics.connectors._plumbing import (YIELDS, Batch, ConnectorSummary, Malformed, Page, SavedPages, gc_paused,
+                                            land, unreadable, unreadable_text)
 
 VENDOR = "zendesk"
 DOC = "Zendesk Support API JSON: saved pages (.json), JSON Lines of pages or objects, or a folder of them"
@@ -28,8 +29,11 @@ READS = (
     "ticket_events (incremental, with child_events) -> events, as audits",
     "users -> agents (agent and admin roles; AI agent / Answer Bot authors as bots); end users are requesters",
     "groups -> team names",
-    "satisfaction_ratings -> surveys: csat on good/bad with the comment (offered, unoffered: not answers)",
+    "satisfaction_ratings -> surveys: csat on good/bad with the comment; offered, good and bad -> survey_sends",
+    "    (the response rate's denominator; unoffered: neither)",
+    "a ticket's embedded satisfaction_rating -> the same survey answer and send (by the rating's id: stored once)",
     "a ticket tagged closed_by_merge -> a merged event; a deleted (or spam) ticket -> status deleted",
+    "ticket_metrics / ticket_metric / metric_sets (include=metric_sets) -> kept for `cxmetrics reconcile zendesk`",
 )
 
 STATUSES = {"new": "new", "open": "open", "pending": "pending", "hold": "on-hold", "solved": "solved",
@@ -50,11 +54,21 @@ BOT_CHANNELS = frozenset({
     "answer_bot_for_web_widget", "ai_agent",
 })
 AGENT_ROLES = frozenset({"agent", "admin"})
+RATED = ("offered", "good", "bad")  # the rating scores that were sent (good and bad also answered)
 MERGE_TAG = "closed_by_merge"  # Zendesk tags a ticket closed by a merge with it
 SYSTEM_USER = -1  # the author of audits made by triggers and automations
-ARRAYS = ("tickets", "users", "groups", "audits", "ticket_audits", "ticket_events", "satisfaction_ratings")
+ARRAYS = ("tickets", "users", "groups", "audits", "ticket_audits", "ticket_events", "satisfaction_ratings",
+          "ticket_metrics", "metric_sets")
 SINGLE = {"ticket": "tickets", "user": "users", "group": "groups", "audit": "audits",
-          "satisfaction_rating": "satisfaction_ratings"}
+          "satisfaction_rating": "satisfaction_ratings", "ticket_metric": "ticket_metrics"}
+# Zendesk's own per-ticket numbers, kept as sent for `cxmetrics reconcile` (connectors/reconcile.py):
+# GET /api/v2/ticket_metrics, /api/v2/tickets/{id}/metrics, and the incremental ticket export's
+# include=metric_sets side-load (the same objects under another name)
+METRICS_KIND = "ticket_metrics"
+# live sync's lookups page (connectors/zendesk_sync.py) carries this key when its users are every
+# agent of the account: a comment author who is none of them is then an end user (a CC, a follower)
+ALL_AGENTS = "cxmetrics_all_agents"
+
 
 
 def import_zendesk(ws: Workspace, path: str | os.PathLike[str], *, source: str = VENDOR) -> ConnectorSummary:
@@ -71,32 +85,68 @@ def import_zendesk(ws: Workspace, path: str | os.PathLike[str], *, source: str =
     1
     """
     p = Path(path)
-    return land(ws, VENDOR, p, convert(list(read_pages(p))), source=source)
+    with gc_paused():
+        batch = convert(SavedPages(p))
+    return land(ws, VENDOR, p, batch, source=source)
 
 
-def convert(pages: list[Page]) -> Batch:
-    """Canonical rows (and rejects) for every object of the pages."""
+def convert(pages: Iterable[Page]) -> Batch:
+    """Canonical rows (and rejects) for every object of the pages. `pages` is read twice
+    (a list, or SavedPages, which reads the files again): first for the lookups (users,
+    groups, each ticket's requester, the rated ids), then for the rows, page by page, so
+    the bulk (tickets, audits, ticket events) is never held whole as Python objects."""
     batch = Batch()
-    objects: dict[str, list[tuple[Page, str, int, Any]]] = {a: [] for a in ARRAYS}
+    users: dict[Any, dict[str, Any]] = {}
+    groups: dict[Any, Any] = {}
+    requesters: dict[Any, Any] = {}
+    rated: set[str | None] = set()
+    all_agents = False
     for page in pages:
+        all_agents = all_agents or (isinstance(page.body, dict) and page.body.get(ALL_AGENTS) is True)
+        for array, _, obj in (() if unreadable(page.body) else _objects(page.body)):
+            if not isinstance(obj, dict):
+                continue
+            if array == "users":
+                users[obj.get("id")] = obj
+            elif array == "groups":
+                groups[obj.get("id")] = obj.get("name")
+            elif array == "tickets":
+                requesters[obj.get("id")] = obj.get("requester_id")
+            elif array == "satisfaction_ratings":
+                rated.add(_id(obj.get("id")))
+    ctx = _Context(users, groups, requesters)
+    # the endpoint's ratings win over the same ratings embedded in their tickets (they carry the times)
+    ctx.rated = rated
+    ctx.all_agents = all_agents
+    # kept for live sync, which lands its pages in several batches: each gets these lookups back
+    for uid, u in users.items():
+        if u.get("role") in AGENT_ROLES:
+            batch.keep("users", uid, u)
+    for gid, name in groups.items():
+        batch.keep("groups", gid, {"id": gid, "name": name})
+    streamed = {"tickets": ("tickets", _objects_only(ctx.ticket)), "audits": ("events", _objects_only(ctx.audit)),
+                "ticket_events": ("events", _objects_only(ctx.ticket_event))}
+    objects: dict[str, list[tuple[Page, str, int, Any]]] = {a: [] for a in ARRAYS}
+    first_line = None
+    for page in pages:
+        first_line = page.line if first_line is None else first_line
         why = unreadable(page.body)
         if why is not None:
             batch.reject("tickets", page, None, 0, unreadable_text(page.body), why)
             continue
+        found: dict[str, list[tuple[Page, str, int, Any]]] = {}
         for array, index, obj in _objects(page.body):
             if array is None:
                 batch.reject("tickets", page, None, index, obj, "not a Zendesk page or object (no tickets, "
-                             "users, groups, audits, ticket_events or satisfaction_ratings)")
+                             "users, groups, audits, ticket_events, satisfaction_ratings or ticket_metrics)")
                 continue
-            objects["audits" if array == "ticket_audits" else array].append((page, array, index, obj))
-    users = {o.get("id"): o for _, _, _, o in objects["users"] if isinstance(o, dict)}
-    groups = {o.get("id"): o.get("name") for _, _, _, o in objects["groups"] if isinstance(o, dict)}
-    tickets = {o.get("id"): o for _, _, _, o in objects["tickets"] if isinstance(o, dict)}
-    ctx = _Context(users, groups, tickets)
-    steps = (("tickets", "tickets", ctx.ticket), ("audits", "events", ctx.audit),
-             ("ticket_events", "events", ctx.ticket_event), ("satisfaction_ratings", "surveys", ctx.rating))
-    for array, table, fn in steps:
-        batch.feed(table, objects[array], _objects_only(fn))
+            same = {"ticket_audits": "audits", "metric_sets": METRICS_KIND}
+            kind = same.get(array, array)
+            (found if kind in streamed else objects).setdefault(kind, []).append((page, array, index, obj))
+        for kind, objs in found.items():  # converted now; the page's objects go with it
+            batch.feed(streamed[kind][0], objs, streamed[kind][1])
+    batch.feed("surveys", objects["satisfaction_ratings"], _objects_only(ctx.rating))
+    _keep_metrics(batch, objects[METRICS_KIND])
     for page, name, index, obj in objects["users"]:
         try:
             row = ctx.agent(obj)
@@ -107,8 +157,26 @@ def convert(pages: list[Page]) -> Batch:
             batch.add("agents", row, page.line)
     # bots the users page did not list as agents still get a row, so the scorecard names them
     for bot in sorted(ctx.bots - {str(u) for u in users if users[u].get("role") in AGENT_ROLES}):
-        batch.add("agents", {"agent_id": bot, "type": "bot"}, pages[0].line if pages else 1)
+        batch.add("agents", {"agent_id": bot, "type": "bot"}, first_line or 1)
     return batch
+
+
+def _keep_metrics(batch: Batch, found: list[tuple[Page, str, int, Any]]) -> None:
+    """Keep each ticket's metric set as sent, by ticket id; the newest (`updated_at`) wins
+    when a ticket's set comes more than once (a list page and a side-load)."""
+    sets: list[tuple[datetime, str, Any]] = []
+    for page, array, index, obj in found:
+        try:
+            if not isinstance(obj, dict):
+                raise Malformed(f"not a JSON object but {type(obj).__name__}")
+            tid = _required_id(obj, "ticket_id")
+            at = _time(obj, "updated_at", required=False) or datetime.min.replace(tzinfo=timezone.utc)
+        except Malformed as exc:
+            batch.reject("tickets", page, array, index, obj, str(exc))
+            continue
+        sets.append((at, tid, obj))
+    for _, tid, obj in sorted(sets, key=lambda s: s[0]):
+        batch.keep(METRICS_KIND, tid, obj)
 
 
 def _objects_only(fn: Any) -> Any:
@@ -135,6 +203,8 @@ def _objects(body: Any) -> list[tuple[str | None, int, Any]]:
         return [("audits", 0, body)]
     if "child_events" in body:
         return [("ticket_events", 0, body)]
+    if "ticket_id" in body and "reply_time_in_minutes" in body:  # a ticket metric set
+        return [(METRICS_KIND, 0, body)]
     if "score" in body and "ticket_id" in body:
         return [("satisfaction_ratings", 0, body)]
     if "role" in body:
@@ -181,11 +251,13 @@ def _via(obj: dict[str, Any]) -> str:
 
 
 class _Context:
-    """The lookups (users, groups, tickets) objects are read against."""
+    """The lookups (users, groups, tickets' requesters) objects are read against."""
 
-    def __init__(self, users: dict[Any, dict[str, Any]], groups: dict[Any, Any], tickets: dict[Any, dict[str, Any]]):
-        self.users, self.groups, self.tickets = users, groups, tickets
+    def __init__(self, users: dict[Any, dict[str, Any]], groups: dict[Any, Any], requesters: dict[Any, Any]):
+        self.users, self.groups, self.requesters = users, groups, requesters  # requesters: ticket id -> requester id
         self.bots: set[str] = set()
+        self.rated: set[str | None] = set()  # ids of the ratings the satisfaction_ratings endpoint gave
+        self.all_agents = False  # the users are every agent (ALL_AGENTS)
 
     def team(self, group_id: Any) -> str | None:
         return None if group_id is None else str(self.groups.get(group_id) or group_id)
@@ -201,8 +273,8 @@ class _Context:
         if user is not None:
             return "agent" if user.get("role") in AGENT_ROLES else "customer"
         # a user the export left out: the ticket's requester is the customer, anyone else staff
-        requester = self.tickets.get(ticket_id, {}).get("requester_id")
-        return "customer" if author == requester else "agent"
+        requester = self.requesters.get(ticket_id)
+        return "customer" if author == requester or self.all_agents else "agent"
 
     def ticket(self, t: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         tid = _required_id(t, "id")
@@ -221,7 +293,7 @@ class _Context:
             "subject": t.get("subject") or t.get("raw_subject"),
             "created_by": "agent" if staff and submitter != requester else "customer",
         }
-        out = [("tickets", row)]
+        out = [("tickets", row), *self._embedded_rating(t, tid, created)]
         if MERGE_TAG in tags:  # merged away: left out of every metric, as Zendesk's own reports do
             at = _time(t, "updated_at", required=False) or created
             out.append(("events", {"event_id": f"{tid}:merged", "ticket_id": tid, "ts": at, "kind": "merged",
@@ -309,19 +381,36 @@ class _Context:
         return None  # tags, custom fields, subject...: not part of the event model
 
     def rating(self, r: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """A satisfaction_ratings object: a send (offered, good, bad: it was offered at
+        created_at) and, when answered, an answer at updated_at."""
         rid = _required_id(r, "id")
         score = str(r.get("score") or "").lower()
-        if score in ("offered", "unoffered"):
-            return []  # asked (or not), never answered: not an answer
-        if score not in ("good", "bad"):
+        if score == "unoffered":
+            return []  # never asked: neither a send nor an answer
+        if score not in RATED:
             raise Malformed(f"score {r.get('score')!r} is not good, bad, offered or unoffered")
-        answered = _time(r, "updated_at", required=False) or _time(r, "created_at")
-        return [("surveys", {
-            "response_id": rid, "ticket_id": _id(r.get("ticket_id")), "customer_id": _id(r.get("requester_id")),
-            "agent_id": _id(r.get("assignee_id")), "kind": "csat", "scale": "good/bad", "scale_min": 0.0,
-            "scale_max": 1.0, "score": 1.0 if score == "good" else 0.0, "comment": r.get("comment") or None,
-            "responded_at": answered, "origin": "surveys",
-        })]
+        offered = _time(r, "created_at", required=False)
+        answered = _time(r, "updated_at", required=False) or offered
+        if answered is None:
+            raise Malformed("created_at is missing")
+        return _rating_rows(rid, _id(r.get("ticket_id")), _id(r.get("requester_id")), _id(r.get("assignee_id")),
+                            score, r.get("comment"), sent=offered or answered, answered=answered)
+
+    def _embedded_rating(self, t: dict[str, Any], tid: str,
+                         created: datetime | None) -> list[tuple[str, dict[str, Any]]]:
+        """A ticket's `satisfaction_rating` (`{"id", "score", "comment"}` as the Tickets API
+        embeds it): the same send and answer as the endpoint's rating of that id, so importing
+        both stores it once; the endpoint's, when the pages hold it, wins (it has the times).
+        Without times the send is placed at the ticket's updated_at and the answer at its
+        solve; where the store holds the endpoint's rating, its times and agent stay."""
+        r = t.get("satisfaction_rating")
+        rid = _id(r.get("id")) if isinstance(r, dict) else None
+        score = str(r.get("score") or "").lower() if isinstance(r, dict) else ""
+        if rid is None or rid in self.rated or score not in RATED:
+            return []  # null (no CSAT on the plan), unoffered, or left to the endpoint
+        sent = _time(t, "updated_at", required=False) or created
+        return _rating_rows(rid, tid, _id(t.get("requester_id")), _id(t.get("assignee_id")), score,
+                            r.get("comment"), sent=sent, answered=None, weak=True)
 
     def agent(self, u: Any) -> dict[str, Any] | None:
         if not isinstance(u, dict):
@@ -329,8 +418,34 @@ class _Context:
         uid = _required_id(u, "id")
         if u.get("role") not in AGENT_ROLES:
             return None  # end users are requesters, not agents
-        return {"agent_id": uid, "name": u.get("name"), "type": "bot" if uid in self.bots else "human",
-                "team": self.team(u.get("default_group_id"))}
+        row = {"agent_id": uid, "name": u.get("name"), "type": "bot" if uid in self.bots else "human",
+               "team": self.team(u.get("default_group_id"))}
+        if uid not in self.bots:  # a bot is known by its answers, which another sync's pages may hold
+            row[YIELDS] = ("type",)
+        return row
+
+
+def _rating_rows(rid: str, tid: str | None, customer: str | None, agent: str | None, score: str, comment: Any, *,
+                 sent: datetime | None, answered: datetime | None,
+                 weak: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """A rating's send (the response rate's denominator: an answered rating was offered
+    first) and, for good or bad, its CSAT answer on the good/bad scale; both keyed by the
+    rating's id. `weak`: the columns a ticket's embedded rating cannot know yield to the
+    stored row's."""
+    send: dict[str, Any] = {"send_id": rid, "ticket_id": tid, "customer_id": customer, "kind": "csat",
+                            "sent_at": sent}
+    if weak:
+        send[YIELDS] = ("sent_at",)
+    if score not in ("good", "bad"):
+        return [("survey_sends", send)]
+    answer: dict[str, Any] = {
+        "response_id": rid, "ticket_id": tid, "customer_id": customer, "agent_id": agent, "kind": "csat",
+        "scale": "good/bad", "scale_min": 0.0, "scale_max": 1.0, "score": 1.0 if score == "good" else 0.0,
+        "comment": comment or None, "responded_at": answered, "origin": "surveys",
+    }
+    if weak:
+        answer[YIELDS] = ("agent_id", "responded_at")  # the agent at rating time, the answer's time
+    return [("survey_sends", send), ("surveys", answer)]
 
 
 def _num(value: Any) -> Any:

@@ -10,14 +10,14 @@
 --   compares with ours, and configuration (schedules, SLA policies).
 -- webhook_deliveries: the deliveries already accepted, so a replayed one is refused.
 -- Frozen: later changes go in new numbered files, never here.
-CREATE TABLE connector_state (
+CREATE TABLE IF NOT EXISTS connector_state (
     vendor VARCHAR NOT NULL,
     stream VARCHAR NOT NULL,
     cursor VARCHAR,
     updated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (vendor, stream)
 );
-CREATE TABLE connector_pages (
+CREATE TABLE IF NOT EXISTS connector_pages (
     vendor VARCHAR NOT NULL,
     stream VARCHAR NOT NULL,
     seq BIGINT NOT NULL,
@@ -25,7 +25,7 @@ CREATE TABLE connector_pages (
     fetched_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (vendor, seq)
 );
-CREATE TABLE connector_objects (
+CREATE TABLE IF NOT EXISTS connector_objects (
     vendor VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
     object_id VARCHAR NOT NULL,
@@ -33,7 +33,7 @@ CREATE TABLE connector_objects (
     updated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (vendor, kind, object_id)
 );
-CREATE TABLE webhook_deliveries (
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
     vendor VARCHAR NOT NULL,
     delivery_id VARCHAR NOT NULL,
     received_at TIMESTAMPTZ NOT NULL,
