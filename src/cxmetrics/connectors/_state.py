@@ -69,9 +69,10 @@ def secret(settings: Settings, vendor: str, name: str = "token") -> str:
     never logged or put in a message."""
     conf = settings.connectors.get(vendor)
     if conf is None:
-        raise ConnectorError(f"No [connectors.{vendor}] section in settings.toml; add one with where the help desk is "
-                             f"and where its {name.replace('_', ' ')} is (token_env or token_file): see "
-                             "docs/connectors.md, \"Live sync\".")
+        section = "Webhooks" if name == "webhook_secret" else "Live sync"
+        raise ConnectorError(f"No [connectors.{vendor}] section in settings.toml; add one that names where its "
+                             f"{name.replace('_', ' ')} is ({name}_env or {name}_file): see docs/connectors.md, "
+                             f"\"{section}\".")
     env, file = conf.get(f"{name}_env"), conf.get(f"{name}_file")
     if env:
         value = os.environ.get(env, "").strip()

@@ -273,8 +273,8 @@ def prepare(ws: Workspace, vendor: str, headers: Mapping[str, str], body: bytes,
     try:
         secret_value = secret(ws.settings, vendor, "webhook_secret")
     except ConnectorError as exc:
-        raise WebhookRefused(403, f"{vendor} webhooks are not set up in this workspace: {exc} "
-                                  "(docs/connectors.md, \"Webhooks\").", code="not_configured") from None
+        raise WebhookRefused(403, f"{vendor} webhooks are not set up in this workspace: {exc}",
+                             code="not_configured") from None
     verified = verify(vendor, secret_value, headers, body, now)
     _refuse_replay(ws, vendor, verified, now)  # before asking the vendor's API anything
     found = _pages(ws, vendor, verified.payload, now)
