@@ -30,6 +30,7 @@ from cxmetrics.alerts._cli import watch as sla_watch
 from cxmetrics.api._cli import keys as keys_group
 from cxmetrics.api._cli import serve as serve_cmd
 from cxmetrics.calendar._cli import schedule_group
+from cxmetrics.text._cli import text_group
 from cxmetrics.connectors import VENDORS, import_vendor
 from cxmetrics.ingest import KINDS
 from cxmetrics.metrics._sources import split_filter
@@ -467,4 +468,5 @@ main.add_command(keys_group)
 main.add_command(schedule_group)
 main.add_command(sla_group)
 main.add_command(targets_group)
+main.add_command(text_group)
 sla_group.add_command(sla_watch)
