@@ -91,9 +91,10 @@ def test_key_names_in_keys_list_csv(tmp_path: Path) -> None:
 def test_every_csv_writer_in_the_package_neutralises() -> None:
     """A CSV writer added later must go through cxmetrics._csvsafe (or be listed here as
     internal, with why)."""
-    internal = {"ingest/_readers.py"}  # a normalised copy of an uploaded file, read back by the engine
+    internal = {"ingest/_readers.py",  # a normalised copy of an uploaded file, read back by the engine
+                "text/_sentiment_cli.py"}  # row numbers, the three fixed labels and formatted scores only
     writers = {str(p.relative_to(SRC)) for p in SRC.rglob("*.py")
                if re.search(r"csv\.writer\(|DictWriter\(|write_csv\(|to_csv\(|FORMAT\s+csv", p.read_text("utf-8"), re.I)}
-    assert writers - internal == {"_output.py", "api/_routes_tickets.py"}
+    assert writers - internal == {"_output.py", "api/_routes_tickets.py", "text/_topics_cli.py"}
     for name in writers - internal:
         assert "_csvsafe" in (SRC / name).read_text("utf-8"), name
