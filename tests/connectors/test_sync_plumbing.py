@@ -179,3 +179,11 @@ def test_split_moves_the_rows_of_one_line_with_their_weak_columns() -> None:
     assert [r["agent_id"] for r in batch.rows["agents"]] == ["b"]
     assert lookups.yields["agents"] == {1: ("type",)} and batch.yields["agents"] == {0: ("type",)}
     assert batch.count("tickets") == 1 and lookups.count("tickets") == 0  # other tables stay
+
+
+def test_a_sync_without_its_settings_section_says_which_section_to_add(tmp_path: Path) -> None:
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        with pytest.raises(ConnectorError, match=r"No \[connectors.zendesk\] section"):
+            from cxmetrics.connectors import sync
+
+            sync(ws, "zendesk")

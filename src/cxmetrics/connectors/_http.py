@@ -221,5 +221,9 @@ def auth_headers(settings: Settings, vendor: str) -> dict[str, str]:
 def client_for(settings: Settings, vendor: str, *, transport: httpx.BaseTransport | None = None,
                retry: Retry = Retry(), sleep: Callable[[float], None] = time.sleep) -> Client:
     """A Client for `vendor` as [connectors.VENDOR] describes it."""
+    if vendor not in settings.connectors:
+        where = {"zendesk": "subdomain, email, ", "freshdesk": "subdomain, ", "chatwoot": "account_id, "}.get(vendor, "")
+        raise ConnectorError(f"No [connectors.{vendor}] section in settings.toml; add one with {where}and where its "
+                             "token is (token_env or token_file): see docs/connectors.md, \"Live sync\".")
     return Client(vendor, base_url(settings, vendor), headers=auth_headers(settings, vendor), transport=transport,
                   retry=retry, sleep=sleep)
