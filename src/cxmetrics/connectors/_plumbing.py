@@ -78,6 +78,19 @@ class Malformed(ValueError):
     """An object that cannot become a canonical row; its message is the reason."""
 
 
+def text_id(value: Any) -> str | None:
+    """A vendor id as our text id (vendors send numbers or strings); None when absent."""
+    return None if value is None or value == "" else str(value)
+
+
+def required_id(obj: dict[str, Any], key: str) -> str:
+    """`obj[key]` as a text id; Malformed when it is missing."""
+    value = text_id(obj.get(key))
+    if value is None:
+        raise Malformed(f"{key} is missing")
+    return value
+
+
 @dataclass
 class Batch:
     """Canonical rows per table, each with the line it came from; and the rejects.

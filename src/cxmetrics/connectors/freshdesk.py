@@ -18,6 +18,7 @@ from typing import Any
 from cxmetrics._workspace import Workspace
 from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
                                             unreadable_text)
+from cxmetrics.connectors._plumbing import required_id as _required_id, text_id as _id
 
 VENDOR = "freshdesk"
 DOC = "Freshdesk API v2 JSON: saved responses (.json), JSON Lines of responses or objects, or a folder of them"
@@ -178,17 +179,6 @@ def _time(obj: dict[str, Any], key: str, *, required: bool = True) -> datetime |
     except ValueError:
         raise Malformed(f"{key} {value!r} is not an ISO 8601 time such as 2025-03-14T09:30:00Z") from None
     return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)  # the API gives UTC
-
-
-def _id(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _required_id(obj: dict[str, Any], key: str) -> str:
-    value = _id(obj.get(key))
-    if value is None:
-        raise Malformed(f"{key} is missing")
-    return value
 
 
 def _code(obj: dict[str, Any], key: str) -> int | None:

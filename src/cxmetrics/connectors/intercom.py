@@ -17,6 +17,7 @@ from typing import Any
 from cxmetrics._workspace import Workspace
 from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
                                             unreadable_text)
+from cxmetrics.connectors._plumbing import required_id as _required_id, text_id as _id
 
 VENDOR = "intercom"
 DOC = "Intercom REST API JSON: saved pages (.json), JSON Lines of pages or objects, or a folder of them"
@@ -141,17 +142,6 @@ def _time(obj: dict[str, Any], key: str, *, required: bool = True) -> datetime |
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Malformed(f"{key} {value!r} is not a Unix time in seconds such as 1741600000")
     return datetime.fromtimestamp(value, timezone.utc)
-
-
-def _id(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _required_id(obj: dict[str, Any], key: str) -> str:
-    value = _id(obj.get(key))
-    if value is None:
-        raise Malformed(f"{key} is missing")
-    return value
 
 
 def _dict(obj: dict[str, Any], key: str) -> dict[str, Any]:
