@@ -215,13 +215,18 @@ class Workspace:
 
     def refresh(self, full: bool = False) -> int:
         """Bring ticket_facts up to date with the events (only touched tickets unless
-        `full`); returns how many tickets were refreshed."""
+        `full`), and the text facts of new tickets once the text layer is on (docs/text.md);
+        returns how many tickets' facts were refreshed."""
         from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet
         from cxmetrics.facts import refresh_facts
 
+        from cxmetrics.text._store import refresh_if_enabled
+
         schedules = ScheduleSet.load(self.path / SCHEDULES_FILE)
         with self._write_lock, translate_errors():
-            return refresh_facts(self.con, full=full, schedules=schedules)
+            n = refresh_facts(self.con, full=full, schedules=schedules)
+            refresh_if_enabled(self)  # once the text layer is on, new tickets' text facts too
+            return n
 
     def _auto_refresh(self) -> None:
         if self.auto_refresh:

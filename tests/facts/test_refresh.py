@@ -29,7 +29,9 @@ def test_the_tables_have_the_declared_columns(ws):
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", [table]
         ).fetchall()]
 
-    assert columns("ticket_facts") == [c.name for c in FACT_COLUMNS] + ["_event_rows", "_ticket_row"]
+    # + the text layer's discovered topic (migration 0012), carried over from ticket_text
+    assert columns("ticket_facts") == [c.name for c in FACT_COLUMNS] + ["_event_rows", "_ticket_row",
+                                                                      "discovered_topic"]
     assert columns("reply_intervals") == [c.name for c in REPLY_INTERVAL_COLUMNS]
     assert columns("contacts") == [c.name for c in CONTACT_COLUMNS]
     assert all(c.name.endswith("_s") for c in FACT_COLUMNS if c.type == "number")

@@ -452,11 +452,14 @@ def repeat_flags(scoped: bool) -> str:
 
 
 def insert_facts() -> str:
+    """Step 6: the new facts, with the fcr flag and the ticket's discovered topic (the text
+    layer's dimension, kept in ticket_text, carried over so a refresh never drops it)."""
     fcr = FCR.format(f="n.", r="r.")
     return f"""
     INSERT INTO ticket_facts BY NAME
-    SELECT n.* EXCLUDE (fcr, _stream), {fcr} AS fcr
+    SELECT n.* EXCLUDE (fcr, _stream), {fcr} AS fcr, x.discovered_topic
     FROM _fx_new n LEFT JOIN _fx_repeat r ON {keys_match('n', 'r')}
+    LEFT JOIN ticket_text x ON {keys_match('n', 'x')}
     """
 
 

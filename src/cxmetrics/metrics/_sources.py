@@ -23,6 +23,7 @@ DIMENSIONS: dict[str, str] = {
     "assignee": "assignee_id",
     "agent_type": "resolved_by_type",
     "topic": "topic",
+    "discovered_topic": "discovered_topic",  # cxmetrics.text: `cxmetrics topics discover`
     "product": "product",
     "tier": "customer_tier",
     "region": "region",
@@ -63,7 +64,8 @@ def dimension_in(column: str, values: Iterable[object]) -> str:
 
 # the ticket's dimensions as a source joined to ticket_facts f selects them
 _TICKET_DIMS = (
-    "f.priority, f.team, f.resolved_by_type, f.topic, f.product, f.customer_tier, f.region, f.created_by, f.status"
+    "f.priority, f.team, f.resolved_by_type, f.topic, f.discovered_topic, f.product, f.customer_tier, f.region, "
+    "f.created_by, f.status"
 )
 
 # Survey scales: which scores are the top box (satisfied), the bottom box, and "easy".
@@ -210,12 +212,62 @@ SOURCES: dict[str, Source] = {
             """SELECT s.source, s.ticket_id, s.policy, s.metric AS sla_metric, s.cycle, s.priority, s.channel,
                       s.team, s.assignee_id, s.customer_tier, s.business, s.schedule, s.target_s, s.started_at,
                       s.due_at, s.completed_at, s.elapsed_s, s.seconds_left, s.state, s.breached_at, s.settled_at,
-                      f.resolved_by_type, f.topic, f.product, f.region, f.created_by, f.status, f.created_at
+                      f.resolved_by_type, f.topic, f.discovered_topic, f.product, f.region, f.created_by, f.status,
+                      f.created_at
                FROM sla_targets s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id""",
             ("settled_at", "breached_at", "completed_at", "started_at", "due_at"),
             ("state", "policy", "sla_metric", "cycle", "business", "schedule", "target_s", "elapsed_s",
              "seconds_left", "started_at", "due_at", "completed_at", "breached_at", "settled_at"),
             doc="one row per SLA target and cycle (cxmetrics.sla), evaluated at the last SLA refresh",
+        ),
+        # The text layer's facts (cxmetrics.text, docs/text.md), with their ticket's dimensions.
+        Source(
+            "customer_messages",
+            f"""SELECT m.source, m.ticket_id, m.event_id, m.ts, m.seq, m.score, m.label, m.model,
+                       f.channel, f.assignee_id, {_TICKET_DIMS}
+               FROM message_sentiment m JOIN ticket_facts f ON f.source = m.source AND f.ticket_id = m.ticket_id
+               WHERE NOT f.excluded""",
+            ("ts",),
+            ("score", "label", "seq", "ts"),
+            doc="one row per customer message with text, scored by the active sentiment model: score in "
+                "[-1, 1], label negative|neutral|positive",
+        ),
+        Source(
+            "ticket_sentiment",
+            f"""SELECT x.source, x.ticket_id, x.customer_messages, x.sentiment_first, x.sentiment_last,
+                       x.sentiment_mean, x.label_first, x.label_last, x.sentiment_change, x.sentiment_shift,
+                       f.created_at, f.last_solved_at, f.solved, f.channel, f.assignee_id, {_TICKET_DIMS}
+               FROM ticket_text x JOIN ticket_facts f ON f.source = x.source AND f.ticket_id = x.ticket_id
+               WHERE NOT f.excluded AND x.customer_messages > 0""",
+            ("created_at", "last_solved_at"),
+            ("customer_messages", "sentiment_first", "sentiment_last", "sentiment_mean", "label_first",
+             "label_last", "sentiment_change", "sentiment_shift", "created_at", "last_solved_at", "solved"),
+            doc="one row per ticket with customer text: the sentiment of its first and last customer message, "
+                "their mean and change, and whether it ended better, worse or the same (2+ messages)",
+        ),
+        Source(
+            "agent_replies",
+            f"""SELECT r.source, r.ticket_id, r.event_id, r.ts, r.greets_by_name, r.refers_specifics,
+                       r.personalised, r.empathetic, r.questions, r.questions_answered, r.thorough, r.relevance,
+                       r.relevant, f.channel, coalesce(r.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
+               FROM reply_signals r JOIN ticket_facts f ON f.source = r.source AND f.ticket_id = r.ticket_id
+               WHERE NOT f.excluded""",
+            ("ts",),
+            ("greets_by_name", "refers_specifics", "personalised", "empathetic", "questions", "questions_answered",
+             "thorough", "relevance", "relevant", "ts"),
+            doc="one row per public agent reply with text, with the signals of a good answer; the agent is "
+                "who wrote it",
+        ),
+        Source(
+            "resolutions",
+            f"""SELECT a.source, a.ticket_id, a.event_id, a.ts, a.similarity, a.apart, a.topic_id,
+                       f.channel, coalesce(a.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
+               FROM resolution_answers a JOIN ticket_facts f ON f.source = a.source AND f.ticket_id = a.ticket_id
+               WHERE NOT f.excluded""",
+            ("ts",),
+            ("similarity", "apart", "topic_id", "ts"),
+            doc="one row per solved ticket's resolving reply in a discovered topic: its similarity (0-1) to "
+                "the topic's usual answer and whether it stands apart; the agent is who wrote it",
         ),
         # Business tables. Their dimensions use the ticket sources' column names
         # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.
