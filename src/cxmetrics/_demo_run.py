@@ -89,7 +89,11 @@ def run_demo(ws: Workspace, config: DemoConfig, echo: Callable[[str], None] = pr
         done += batch["tickets"].num_rows if "tickets" in batch else 0
         if config.tickets >= 500_000:
             echo(f"  generated {done:,} of {config.tickets:,} tickets ({time.perf_counter() - started:.0f} s)")
-    return summary_report(ws, config, time.perf_counter() - started, quarantined)
+    seconds = time.perf_counter() - started
+    from cxmetrics._demo_text import text_layer
+
+    # topics, sentiment, answer signals and consistency over the demo's messages (the Topics page)
+    return summary_report(ws, config, seconds, quarantined, text=text_layer(ws, config, echo))
 
 
 def serve_demo(path: Path, port: int, *, open_browser: bool = True, new_key: bool = False, trickle: bool = True,
@@ -118,7 +122,8 @@ def sla_table_for_screen(table: pa.Table) -> pa.Table:
     })
 
 
-def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantined: int) -> str:
+def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantined: int,
+                   text: list[str] | None = None) -> str:
     counts = ws.counts()
     span = ws.con.execute(
         "SELECT strftime(min(created_at), '%Y-%m-%d'), strftime(max(created_at), '%Y-%m-%d %H:%M'), "
@@ -161,6 +166,7 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
         "SLA compliance by policy and SLA metric (sla.toml; targets settled, whole year):",
         render(sla_table_for_screen(sla)),
         "",
+        *([*text, ""] if text else []),
         "Next: cxmetrics -w " + str(ws.path) + " metrics csat,frt --by channel --grain month   (catalogue: cxmetrics catalogue)",
     ]
     return "\n".join(lines)

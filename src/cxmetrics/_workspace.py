@@ -320,12 +320,15 @@ class Workspace:
             return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by)
 
     def topics(self, *, start: date | datetime | str, end: date | datetime | str,
-               where: dict[str, object] | None = None, limit: int = 10) -> pa.Table:
+               where: dict[str, object] | None = None, limit: int = 10, discovered: bool = False) -> pa.Table:
         """Top topics by volume in [start, end): share, change against the period of the
-        same length before (tested), and each topic's CSAT and median FRT."""
+        same length before (tested), each topic's CSAT and median FRT, and whether its share
+        rose significantly (`emerging`). `discovered`: the topics `cxmetrics topics discover`
+        found in the texts (the discovered_topic dimension) instead of the help desk's tags."""
         self._auto_refresh()
         with translate_errors():
-            return top_topics(self.con, start=start, end=end, where=where, limit=limit)
+            return top_topics(self.con, start=start, end=end, where=where, limit=limit,
+                              dimension="discovered_topic" if discovered else "topic")
 
     def annotation_time(self, name: str) -> datetime:
         """When an annotation (by id, or by label, case-blind) happened."""

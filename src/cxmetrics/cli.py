@@ -31,6 +31,7 @@ from cxmetrics.api._cli import keys as keys_group
 from cxmetrics.api._cli import serve as serve_cmd
 from cxmetrics.calendar._cli import schedule_group
 from cxmetrics.text._cli import text_group
+from cxmetrics.text._discover_cli import discover_cmd as topics_discover
 from cxmetrics.connectors import VENDORS, import_vendor
 from cxmetrics.ingest import KINDS
 from cxmetrics.metrics._sources import split_filter
@@ -435,18 +436,34 @@ def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where:
     click.echo(render(table, fmt))
 
 
-@main.command("topics")
-@click.option("--from", "start", required=True, help="Period start (inclusive), e.g. 2026-09-01.")
-@click.option("--to", "end", required=True, help="Period end (exclusive).")
+# a group that runs as a command too: `topics --from --to` ranks topics, `topics discover`
+# finds them in the tickets' texts (cxmetrics.text, docs/text.md)
+@main.group("topics", invoke_without_command=True)
+@click.option("--from", "start", help="Period start (inclusive), e.g. 2026-09-01.  [required]")
+@click.option("--to", "end", help="Period end (exclusive).  [required]")
 @click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...], e.g. channel=email.")
 @click.option("--limit", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--discovered", is_flag=True,
+              help="The topics found in the texts (`cxmetrics topics discover`) instead of the help desk's.")
 @_format_option
 @click.pass_context
 @_fail_cleanly
-def topics_cmd(ctx: click.Context, start: str, end: str, where: tuple[str, ...], limit: int, fmt: str) -> None:
-    """Top topics: volume, share, change against the period before (tested), CSAT and FRT."""
+def topics_cmd(ctx: click.Context, start: str | None, end: str | None, where: tuple[str, ...], limit: int,
+               discovered: bool, fmt: str) -> None:
+    """Top topics: volume, share, change against the period before (tested), CSAT, FRT, and
+    whether each is emerging (its share rose significantly). `topics discover` finds topics
+    in the tickets' texts."""
+    if ctx.invoked_subcommand is not None:
+        if start or end or where or discovered:
+            raise click.UsageError(f"--from/--to/--where/--discovered rank topics and cannot go with "
+                                   f"`{ctx.invoked_subcommand}`; give its own options after it, e.g. "
+                                   f"cxmetrics topics {ctx.invoked_subcommand} --from D.")
+        return
+    for name, value in (("start", start), ("end", end)):
+        if value is None:
+            raise click.MissingParameter(ctx=ctx, param=next(p for p in ctx.command.params if p.name == name))
     with _open(ctx) as ws:
-        table = ws.topics(start=start, end=end, where=_parse_where(where), limit=limit)
+        table = ws.topics(start=start, end=end, where=_parse_where(where), limit=limit, discovered=discovered)
     if fmt == "table":
         rows = table.to_pylist()
         table = pa.table({
@@ -457,6 +474,7 @@ def topics_cmd(ctx: click.Context, start: str, end: str, where: tuple[str, ...],
             "verdict": ["no data before" if r["flags"] else "" if r["significant"] is None
                         else ("real change" if r["significant"] else "noise") for r in rows],
             "csat": [shown(r["csat"], "percent") for r in rows], "frt": [shown(r["frt"], "seconds") for r in rows],
+            "emerging": ["emerging" if r["emerging"] else "" for r in rows],
         })
     click.echo(render(table, fmt))
 
@@ -469,4 +487,5 @@ main.add_command(schedule_group)
 main.add_command(sla_group)
 main.add_command(targets_group)
 main.add_command(text_group)
+topics_cmd.add_command(topics_discover)
 sla_group.add_command(sla_watch)

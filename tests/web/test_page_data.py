@@ -192,8 +192,10 @@ def test_channels_match_the_library(demo_ws: cxmetrics.Workspace) -> None:
 
 def test_scorecard_is_the_librarys(demo_ws: cxmetrics.Workspace) -> None:
     f = view(demo_ws, period="365d")
-    data = agents(demo_ws, f, min_n=20, rank_by="csat")
-    ref = demo_ws.scorecard(start=f.start, end=f.end, min_n=20, rank_by="csat").to_pylist()
+    # min_n 10: the small demo's busiest agents have 10-20 CSAT answers (which ones moved when the
+    # demo's texts got their own random stream), so several are ranked and several are not
+    data = agents(demo_ws, f, min_n=10, rank_by="csat")
+    ref = demo_ws.scorecard(start=f.start, end=f.end, min_n=10, rank_by="csat").to_pylist()
     assert {r["agent_id"]: r["rank"] for r in data["rows"]} == {r["agent_id"]: r["rank"] for r in ref}
     assert data["ranked"] == sum(1 for r in ref if r["rank"] is not None) > 0
     assert data["bots"] >= 1  # bots are on the same scorecard

@@ -161,6 +161,9 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     from cxmetrics.api import _routes_reconcile
 
     app.include_router(_routes_reconcile.router, prefix=PREFIX)  # the vendor's numbers beside ours
+    from cxmetrics.api import _routes_text
+
+    app.include_router(_routes_text.router, prefix=PREFIX)  # the text layer's reports (docs/text.md)
     app.state.sla_enabled = _routes_sla.available()
     if app.state.sla_enabled:
         app.include_router(_routes_sla.router, prefix=PREFIX)

@@ -7,7 +7,8 @@ number of rows equals the metric's n for that group and period:
 
 - ticket metrics (source `tickets`): one row per ticket with its facts and subject, and
   `metric_value`: the value the metric aggregates (seconds for durations, true/false
-  for shares, the score for NPS);
+  for shares, the score for NPS; +1 / -1 / 0 for an NPS-kind metric over rows without a
+  score, such as sentiment_shift's tickets: promoter, detractor, neither);
 - survey metrics (`surveys`): one row per answer, with its ticket's dimensions;
 - `survey_sends`: one row per survey sent; `reply_intervals` (next reply time): one row
   per answered customer message;
@@ -71,14 +72,17 @@ class DrillQuery:
     keys: tuple[str, ...]
 
 
-def _value_expr(ref: MetricRef) -> str:
+def _value_expr(ref: MetricRef, columns: list[str]) -> str:
     spec = ref.spec
     if spec.kind is Kind.PROPORTION:
         return f"({spec.numerator})"
     if spec.kind in (Kind.DURATION, Kind.MEAN):
         return f"({spec.expr})"
     if spec.kind is Kind.NPS:
-        return "score"
+        if "score" in columns:  # a survey answer: its score says which side it is on
+            return "score"
+        # rows without a score (sentiment_shift's tickets): +1 a promoter, -1 a detractor, 0 neither
+        return f"CASE WHEN ({spec.promoter or 'false'}) THEN 1 WHEN ({spec.detractor or 'false'}) THEN -1 ELSE 0 END"
     return "NULL"
 
 
@@ -158,7 +162,7 @@ def drill_query(ws: Workspace, metric: str, where: dict[str, Any] | None = None,
     params += more_params
     conds.append(f"({spec.where})")
     sql = f"""behind AS (
-        SELECT src.* {_exclude(hidden)}, {_value_expr(ref)} AS metric_value
+        SELECT src.* {_exclude(hidden)}, {_value_expr(ref, cols)} AS metric_value
         FROM ({source.sql}) src
         WHERE {' AND '.join(conds)}
     )"""

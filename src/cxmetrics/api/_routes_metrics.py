@@ -164,15 +164,18 @@ async def get_topics(
     end: str = Query(..., alias="to", description="Period end (exclusive)", examples=["2025-04-01"]),
     where: list[str] = WhereQuery,
     limit: int = Query(10, ge=1, le=1000),
+    discovered: bool = Query(False, description=(
+        "The topics found in the tickets' texts (`cxmetrics topics discover`, the discovered_topic dimension) "
+        "instead of the help desk's; each row's `emerging` says whether its share rose significantly")),
 ) -> JSON:
     a, b = parse_instant(start, "from"), parse_instant(end, "to")
     if a is None or b is None:
         raise UserError("topics needs from and to.")
     check_period(a, b)
     filters = parse_where(where)
-    asked = (str(a), str(b), filters, limit)
+    asked = (str(a), str(b), filters, limit, discovered)
 
     def compute(ws: Workspace) -> dict[str, Any]:
-        return {"rows": ws.topics(start=a, end=b, where=filters, limit=limit).to_pylist()}
+        return {"rows": ws.topics(start=a, end=b, where=filters, limit=limit, discovered=discovered).to_pylist()}
 
     return JSON(await answer(request, "topics", asked, compute))

@@ -35,7 +35,8 @@ def bot_step(ctx: Context, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     t_bot = t0 + US + seconds(np.where(chat, lognormal(rng, 3.0, 0.4, rows.size),
                                        lognormal(rng, 60.0, 0.5, rows.size)))
-    buf.add(rows, t_bot, "message", "bot", 4, actor=bot, public=1, body=body("bot_reply", rng, rows.size))
+    texts = buf.texts
+    buf.add(rows, t_bot, "message", "bot", 4, actor=bot, public=1, body=texts.bot(rows))
     t_answer = t_bot + US + seconds(np.where(chat, lognormal(rng, 35.0, 0.8, rows.size),
                                              lognormal(rng, 900.0, 1.2, rows.size)))
     tuning = np.clip(since / max(end - moments.bot_launch, 1), 0, 1)
@@ -43,7 +44,7 @@ def bot_step(ctx: Context, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     ok, no = rows[contain], rows[~contain]
     buf.add(ok, t_answer[contain], "message", "customer", 1, actor=ctx.customer[ok], public=1,
-            body=body("customer_bot_ok", rng, ok.size))
+            body=body("customer_bot_ok", texts.rng, ok.size))
     solved = t_answer[contain] + 2 * US
     buf.status(ok, solved, "new", "solved", "bot", 5, actor=bot[contain])
     ctx.close(ok, solved)
@@ -53,7 +54,7 @@ def bot_step(ctx: Context, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     facts["first_solved"][ok] = solved
 
     buf.add(no, t_answer[~contain], "message", "customer", 1, actor=ctx.customer[no], public=1,
-            body=body("customer_bot_no", rng, no.size))
+            body=body("customer_bot_no", texts.rng, no.size))
     handoff = t_answer[~contain] + 2 * US
     buf.add(no, handoff, "handoff", "bot", 6, actor=bot[~contain])
     return no, handoff

@@ -9,6 +9,7 @@ numbered, so that an event id is `{ticket_id}-{n}` in the order things happened.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -18,24 +19,19 @@ from cxmetrics.demo import _text
 from cxmetrics.demo._arrow import build, codes, flags, join, numbers, timestamps
 from cxmetrics.model import ACTOR_TYPES, EVENT_KINDS, STATUSES
 
+if TYPE_CHECKING:
+    from cxmetrics.demo._messages import Texts
+
 KIND = {k: i for i, k in enumerate(EVENT_KINDS)}
 ACTOR = {a: i for i, a in enumerate(ACTOR_TYPES)}
 STATUS = {s: i for i, s in enumerate(STATUSES)}
 
-# All message bodies in one vocabulary.
+# The fixed message bodies in one vocabulary; most messages are composed per event (_messages.Texts).
 BODIES = _text.Vocabulary({
-    "customer_first": _text.CUSTOMER_FIRST,
-    "customer_followup": _text.CUSTOMER_FOLLOWUP,
     "customer_bot_ok": _text.CUSTOMER_AFTER_BOT_OK,
     "customer_bot_no": _text.CUSTOMER_AFTER_BOT_NO,
-    "customer_reopen": _text.CUSTOMER_REOPEN,
-    "agent_reply": _text.AGENT_REPLY,
     "agent_note": _text.AGENT_NOTE,
     "agent_outbound": _text.AGENT_OUTBOUND,
-    "agent_update": _text.AGENT_UPDATE,
-    "call_summary": _text.CALL_SUMMARY,
-    "callback": _text.CALLBACK,
-    "bot_reply": _text.BOT_REPLY,
     "system_created": _text.SYSTEM_CREATED,
 })
 BODY_VOCAB: list[str] = BODIES.words
@@ -63,9 +59,11 @@ FIELDS: tuple[tuple[str, type, object], ...] = (
 
 @dataclass
 class EventBuffer:
-    """Blocks of events for one chunk; scalars in a block apply to all its rows."""
+    """Blocks of events for one chunk; scalars in a block apply to all its rows. `texts` holds
+    the chunk's composed bodies (their codes follow the shared vocabulary and the merge notes)."""
 
     blocks: list[dict[str, object]] = field(default_factory=list)
+    texts: Texts | None = None
 
     def add(self, ticket: np.ndarray, ts: np.ndarray, kind: str, by: str | None,
             seq: int, **columns: object) -> None:

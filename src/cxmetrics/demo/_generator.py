@@ -147,8 +147,10 @@ def _chunk(world: World, index: int, offset: int, created: np.ndarray, channel: 
     ev["assignee"] = agents.hand_over(ev["assignee"], ev["ts"])
     ctx.facts["solver"] = agents.hand_over(ctx.facts["solver"], ctx.facts["solved"])
     tids = ticket_ids(offset, draw.n, world.config.tickets)
-    # Merge notes name the ticket they were merged into: chunk-specific bodies after the shared ones.
-    body_vocab = pa.concat_arrays([_VOCAB["body"], join("Merged into ", tids)])
+    # Merge notes name the ticket they were merged into: chunk-specific bodies after the shared ones;
+    # then the messages composed for this chunk (demo/_messages.py).
+    composed = [ctx.buf.texts.render()] if ctx.buf.texts is not None else []
+    body_vocab = pa.concat_arrays([_VOCAB["body"], join("Merged into ", tids), *composed])
     surveys, sends = ticket_surveys(ctx, tids)
     return {
         "tickets": tickets_table(world, draw, tids, ev, ctx.facts),

@@ -11,23 +11,35 @@ from __future__ import annotations
 import numpy as np
 
 from cxmetrics.demo._bots import bot_step
-from cxmetrics.demo._calendar import NEVER, US
+from cxmetrics.demo._calendar import HOUR, NEVER, US
 from cxmetrics.demo._calls import call_step
 from cxmetrics.demo._channels import CHANNEL_SPECS, PHONE
 from cxmetrics.demo._context import Context, lognormal, seconds
 from cxmetrics.demo._events import ACTOR, BODY_VOCAB, body
+from cxmetrics.demo._messages import Texts
 from cxmetrics.demo._org import BILLING, TECHNICAL, TIER1, TIER2
 from cxmetrics.demo._tickets import MERGED, NORMAL, T
 
 _LIVE_CHANNEL = np.array([c.schedule == "extended" and c.name != "social" for c in CHANNEL_SPECS])
 _HOLD_SHARE = np.array([0.03, 0.10, 0.06, 0.14, 0.05, 0.03, 0.0])  # per team: on-hold episodes
 STALE_SHARE = 0.012  # tickets that stall and stay open (the long tail of the backlog)
+PENDING = -2  # a first reply whose body is composed once the conversation's length is known
+# Per channel: the resolution time (hours) that feels normal, as the CSAT surveys weigh it.
+_TYPICAL_H = np.array([24.0, 0.3, 0.3, 3.0, 4.0, 24.0])
+# How a customer's follow-up sounds: the last one by how the ticket went (fed up, neutral,
+# pleased, as CSAT will), earlier ones by how long they waited and what the agent last said.
+_FOLLOW_UPS = ("bad", "okay", "good", "impatient", "info", "tried", "waiting")
+BAD, OKAY, GOOD, IMPATIENT = range(4)
+ASKED_BACK, ANSWERED, HELD = range(3)  # the agent's latest reply; the customer then writes 4 + it
+_SECOND = ("impatient", "nudge", "thanks_again")  # a second message in a row: after a long wait, else by tone
+_LONG_WAIT = 6.0  # times the channel's median reply delay: the customer chases
 
 
 def simulate(ctx: Context) -> None:
     """Write every event of the chunk into ctx.buf and its outcomes into ctx.facts."""
     draw, rng, buf = ctx.draw, ctx.rng, ctx.buf
     n = draw.n
+    texts = buf.texts = Texts(ctx)  # message bodies: their own random stream (texts.rng)
     t0 = draw.created
     everyone = np.arange(n, dtype=np.int32)
     agent0 = ctx.world.roster.pick(draw.team, t0, rng)
@@ -38,9 +50,10 @@ def simulate(ctx: Context) -> None:
             channel=draw.channel, team=draw.team, priority=draw.priority)
     inbound = np.flatnonzero((by == 0) & (draw.channel != PHONE))
     buf.add(inbound, t0[inbound], "message", "customer", 1, actor=ctx.customer[inbound], public=1,
-            body=body("customer_first", rng, inbound.size))
+            body=texts.first_message(inbound))
     system = np.flatnonzero(by == 2)
-    buf.add(system, t0[system], "message", "system", 1, public=1, body=body("system_created", rng, system.size))
+    buf.add(system, t0[system], "message", "system", 1, public=1,
+            body=body("system_created", texts.rng, system.size))
 
     merged = np.flatnonzero(draw.fate == MERGED)
     t_merge = ctx.world.cal.advance(t0[merged] + US, seconds(lognormal(rng, 1800.0, 1.0, merged.size)),
@@ -64,9 +77,9 @@ def simulate(ctx: Context) -> None:
     parts = (
         _async_entry(ctx, waiting, start, calls.callback.size),
         _entry(outbound, t0[outbound], agent0[outbound], t0[outbound], t0[outbound],
-               body("agent_outbound", rng, outbound.size), US, 2),
+               body("agent_outbound", texts.rng, outbound.size), US, 2),
         _entry(calls.answered, calls.t_answer, calls.agent, calls.t_answer, calls.t_end,
-               body("call_summary", rng, calls.answered.size), calls.wrap, 3),
+               np.full(calls.answered.size, PENDING), calls.wrap, 3),
     )
     _human(ctx, *(np.concatenate(column) for column in zip(*parts)))
 
@@ -95,8 +108,7 @@ def _async_entry(ctx: Context, rows: np.ndarray, start: np.ndarray, n_callbacks:
     routing = np.minimum(seconds(lognormal(rng, 15.0, 0.6, rows.size)), 0.5 * span)
     pickup = np.minimum(seconds(lognormal(rng, 480.0, 0.8, rows.size)), 0.5 * span)
     assign = np.where(live, start + routing.astype(np.int64), first - pickup.astype(np.int64))
-    bodies = np.where(callback, body("callback", rng, rows.size), body("agent_reply", rng, rows.size))
-    return _entry(rows, start, agent, assign, first, bodies, US, np.where(callback, 1, 0))
+    return _entry(rows, start, agent, assign, first, np.full(rows.size, PENDING), US, np.where(callback, 1, 0))
 
 
 def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray, assign: np.ndarray,
@@ -113,7 +125,6 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
     buf.add(rows, assign, "assign", None, 2, actor_type=np.where(by_system, ACTOR["system"], ACTOR["agent"]),
             actor=np.where(by_system, -1, agent), assignee=agent, team=team)
     buf.status(rows, assign, "new", "open", "agent", 3, actor=agent)
-    buf.add(rows, first, "message", "agent", 4, actor=agent, public=1, body=first_body)
     facts["first_reply"][rows] = first
 
     mean_rounds = ctx.param("rounds", rows)
@@ -123,6 +134,11 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
                         np.where(rng.random(m) < 0.7, 0, rounds), np.where(rng.random(m) < 0.5, 0, rounds)],
                        rounds)
     facts["rounds"][rows] = rounds
+    texts = buf.texts
+    first_body, latest = _first_replies(texts, rows, agent, kind, rounds, first_body)
+    answered = latest == ANSWERED  # an answer was tried
+    buf.add(rows, first, "message", "agent", 4, actor=agent, public=1, body=first_body)
+    asked = start.copy()  # when the customer last wrote: how long they have waited for a reply
     stale = (rng.random(m) < STALE_SHARE) & (kind == 0)
     stall = np.where(stale & (rounds == 0), start + 1, NEVER)
     escalate = _escalations(ctx, rows, team, rounds)
@@ -134,8 +150,13 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
         i = np.flatnonzero(rounds >= r)
         R = rows[i]
         t_c = after[i] + seconds(lognormal(rng, ctx.param("customer_s", R), ctx.param("customer_sigma", R), i.size))
+        last = rounds[i] == r
+        waited = (after[i] - asked[i]) > _LONG_WAIT * seconds(ctx.param("reply_s", R))
+        tone = _tone(ctx, R, agent[i], t_c)
+        said = np.select([last, waited], [tone, IMPATIENT], 4 + latest[i])
         buf.add(R, t_c, "message", "customer", 1, actor=ctx.customer[R], public=1,
-                body=body("customer_followup", rng, i.size))
+                body=texts.customer(R, said, _FOLLOW_UPS))
+        asked[i] = t_c
         buf.status(R, t_c, "pending", "open", "customer", 2, actor=ctx.customer[R])
         old = agent[i].copy()
         if r == 1:
@@ -154,12 +175,14 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
                     actor=agent[i[bump]], priority=draw.priority[R[bump]] + 1)
         double = np.flatnonzero(rng.random(i.size) < 0.12)
         buf.add(R[double], t_c[double] + (0.15 * span[double]).astype(np.int64), "message", "customer", 1,
-                actor=ctx.customer[R[double]], public=1, body=body("customer_followup", rng, double.size))
+                actor=ctx.customer[R[double]], public=1,
+                body=texts.customer(R[double], np.select([waited[double], last[double]],
+                                                         [0, tone[double]], 1), _SECOND))
         note = np.flatnonzero(rng.random(i.size) < 0.12)
         buf.add(R[note], t_c[note] + (0.6 * span[note]).astype(np.int64), "message", "agent", 3,
-                actor=agent[i[note]], public=0, body=body("agent_note", rng, note.size))
-        buf.add(R, t_a, "message", "agent", 4, actor=agent[i], public=1, body=body("agent_reply", rng, i.size))
-        last = rounds[i] == r
+                actor=agent[i[note]], public=0, body=body("agent_note", texts.rng, note.size))
+        buf.add(R, t_a, "message", "agent", 4, actor=agent[i], public=1,
+                body=_round_replies(texts, R, agent[i], last, tone, answered, latest, i))
         buf.status(R[~last], t_a[~last], "open", "pending", "agent", 5, actor=agent[i[~last]])
         stall[i[last & stale[i]]] = t_c[last & stale[i]] + 1
         after[i] = t_a
@@ -172,7 +195,7 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
                              ctx.schedule[rows[held]])
     buf.status(rows[held], back, "on-hold", "open", "agent", 2, actor=agent[held])
     buf.add(rows[held], back, "message", "agent", 4, actor=agent[held], public=1,
-            body=body("agent_update", rng, held.size))
+            body=texts.reply(rows[held], agent[held], "update"))
     solve[held] = back
     buf.status(rows, solve, "open", "solved", "agent", 5, actor=agent)
 
@@ -182,12 +205,12 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
     ro = np.flatnonzero(rng.random(m) < p_reopen)
     t_ro = solve[ro] + seconds(np.clip(lognormal(rng, 20 * 3600.0, 1.0, ro.size), 900, 3.5 * 86400))
     buf.add(rows[ro], t_ro, "message", "customer", 1, actor=ctx.customer[rows[ro]], public=1,
-            body=body("customer_reopen", rng, ro.size))
+            body=texts.customer(rows[ro], np.zeros(ro.size, dtype=np.int64), ("reopen",)))
     buf.status(rows[ro], t_ro, "solved", "open", "customer", 2, actor=ctx.customer[rows[ro]])
     t_again = ctx.reply_after(rows[ro], agent[ro], t_ro, ctx.param("reply_s", rows[ro]),
                               ctx.param("reply_sigma", rows[ro]))
     buf.add(rows[ro], t_again, "message", "agent", 4, actor=agent[ro], public=1,
-            body=body("agent_reply", rng, ro.size))
+            body=texts.reply(rows[ro], agent[ro], "reopen"))
     buf.status(rows[ro], t_again, "open", "solved", "agent", 5, actor=agent[ro])
     final = solve.copy()
     final[ro] = t_again
@@ -198,6 +221,51 @@ def _human(ctx: Context, rows: np.ndarray, start: np.ndarray, agent: np.ndarray,
     facts["first_solved"][rows] = solve
     facts["solved"][rows] = final
     facts["reopened"][rows[ro]] = True
+
+
+def _first_replies(texts: Texts, rows: np.ndarray, agent: np.ndarray, kind: np.ndarray, rounds: np.ndarray,
+                   bodies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first human reply of each row, and what it did (ASKED_BACK, ANSWERED or HELD). A
+    written ticket that goes no further is answered outright; one that goes on is answered
+    (40%) or asked back (60%) first. Calls and callbacks sum up the call: the answer, or what
+    happens next. Outbound messages (composed already) count as asking."""
+    bodies = bodies.copy()
+    latest = np.full(rows.size, ASKED_BACK, dtype=np.int64)
+    pending = bodies == PENDING
+    once = rounds == 0
+    clarify = (texts.rng.random(rows.size) < 0.6) & ~once
+    for stage, mask in (("first", pending & (kind == 0) & ~clarify), ("clarify", pending & (kind == 0) & clarify),
+                        ("call", pending & (kind == 3)), ("callback", pending & (kind == 1))):
+        k = np.flatnonzero(mask)
+        bodies[k] = texts.reply(rows[k], agent[k], stage, resolves=once[k])
+        latest[k] = np.where((stage == "first") | once[k], ANSWERED, ASKED_BACK if stage == "clarify" else HELD)
+    return bodies, latest
+
+
+def _round_replies(texts: Texts, rows: np.ndarray, agent: np.ndarray, last: np.ndarray, tone: np.ndarray,
+                   answered: np.ndarray, latest: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """An agent's reply in a round: the resolution in the last round (opened by how the customer
+    sounded), else an answer if none was tried yet, else a holding reply. Updates `answered`
+    and `latest` of the rows `i`."""
+    bodies = np.empty(rows.size, dtype=np.int64)
+    attempt = ~last & ~answered[i]
+    for stage, mask in (("final", last), ("attempt", attempt), ("middle", ~last & ~attempt)):
+        k = np.flatnonzero(mask)
+        bodies[k] = texts.reply(rows[k], agent[k], stage, tone=tone[k])
+    answered[i[attempt]] = True
+    latest[i] = np.where(last | attempt, ANSWERED, HELD)
+    return bodies
+
+
+def _tone(ctx: Context, rows: np.ndarray, agent: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """How a customer's last follow-up sounds (BAD, OKAY or GOOD): from the drivers of CSAT
+    (the agent's quality, how slow the ticket has been, the customer's friction), plus noise."""
+    world, draw = ctx.world, ctx.draw
+    hours = (t - draw.created[rows]) / HOUR
+    slow = np.log1p(np.maximum(hours, 0.0) / _TYPICAL_H[draw.channel[rows]])
+    mood = (2.0 + 0.9 * world.agents.quality[agent] - 0.45 * slow
+            - 0.5 * world.customers.friction[draw.requester[rows]] + ctx.buf.texts.rng.logistic(0.0, 0.6, rows.size))
+    return np.select([mood > 1.2, mood > 0.0], [GOOD, OKAY], BAD)
 
 
 def _escalations(ctx: Context, rows: np.ndarray, team: np.ndarray, rounds: np.ndarray) -> np.ndarray:

@@ -7,6 +7,8 @@ Text is chosen from fixed vocabularies by index, so a whole chunk's subjects or 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -24,6 +26,12 @@ class Vocabulary:
         """`n` random phrases of a group, as codes."""
         offset, size = self.groups[group]
         return offset + rng.integers(0, size, n)
+
+    def pick_from(self, groups: Sequence[str], which: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A random phrase per row from the group `groups[which[row]]`, as codes."""
+        offset, size = (np.array(column, dtype=np.int64) for column in zip(*(self.groups[g] for g in groups)))
+        which = np.asarray(which, dtype=np.int64)
+        return offset[which] + (rng.random(which.size) * size[which]).astype(np.int64)
 
 TOPICS: tuple[str, ...] = (
     "billing", "login", "shipping", "bug", "how-to", "account", "cancellation",
@@ -117,40 +125,12 @@ SUBJECTS: dict[str, tuple[tuple[str, str | None], ...]] = {
     ),
 }
 
-# Message bodies by role; the first customer message of a ticket is its subject's topic line.
-CUSTOMER_FIRST: tuple[str, ...] = (
-    "Hi, I need help with this as soon as possible.",
-    "Hello, see the subject. Thanks in advance.",
-    "Hi team, this started today. Can you take a look?",
-    "Hi, could you help me with this please?",
-)
-CUSTOMER_FOLLOWUP: tuple[str, ...] = (
-    "Thanks, I tried that but it still doesn't work.",
-    "Here is the screenshot you asked for.",
-    "Any update on this?",
-    "That worked for one user but not the others.",
-    "Sure, the order number is in the first message.",
-    "Thanks! One more question though.",
-)
+# The fixed message bodies (most messages are composed from the phrases in _phrases.py).
 CUSTOMER_AFTER_BOT_OK: tuple[str, ...] = ("Thanks, that solved it!", "Great, that's what I needed.")
 CUSTOMER_AFTER_BOT_NO: tuple[str, ...] = (
     "That's not what I asked. Can I talk to a person?",
     "Agent please",
     "This doesn't help, I need a human.",
-)
-CUSTOMER_REOPEN: tuple[str, ...] = (
-    "It's happening again.",
-    "This is not fixed, sorry.",
-    "I still have the same problem.",
-)
-AGENT_REPLY: tuple[str, ...] = (
-    "Thanks for reaching out! Could you tell me which browser you are using?",
-    "I've looked into your account and fixed the issue. Can you try again?",
-    "Sorry for the trouble. I've escalated this and will update you shortly.",
-    "Here is a step-by-step guide that should help.",
-    "I've issued the refund; it should show in 3-5 business days.",
-    "Could you send us a screenshot of the error?",
-    "Good news: this is sorted now. Anything else I can help with?",
 )
 AGENT_NOTE: tuple[str, ...] = (
     "Checked the logs, looks like the known sync issue.",
@@ -161,15 +141,6 @@ AGENT_OUTBOUND: tuple[str, ...] = (
     "Hi, we noticed a failed payment on your account and wanted to help.",
     "Hi, following up on your call earlier today.",
     "Hi, your replacement card reader has shipped.",
-)
-AGENT_UPDATE: tuple[str, ...] = ("Update from our engineering team: a fix has been released.",)
-CALL_SUMMARY: tuple[str, ...] = ("Call summary: issue explained and resolved on the call.",
-                                 "Call summary: customer will send more details by email.")
-CALLBACK: tuple[str, ...] = ("Sorry we missed your call, returning it now.",)
-BOT_REPLY: tuple[str, ...] = (
-    "Hi! I'm the assistant. This article might help: How to fix common issues.",
-    "I found two articles that match your question.",
-    "Here's what I found in our help centre.",
 )
 SYSTEM_CREATED: tuple[str, ...] = ("Automated alert: payment failed for the last invoice.",
                                    "Automated alert: device offline for 24 hours.")
@@ -216,6 +187,15 @@ FIRST_NAMES: tuple[str, ...] = (
     "Alex", "Sam", "Jordan", "Priya", "Tom", "Maria", "Lukas", "Aisha", "Chen", "Olivia",
     "Noah", "Fatima", "Liam", "Sofia", "Mateo", "Emma", "Yuki", "Omar", "Hannah", "Diego",
     "Zoe", "Ivan", "Grace", "Kwame",
+)
+# Customers sign their messages with a first name (the same one on every ticket of a customer).
+CUSTOMER_NAMES: tuple[str, ...] = (
+    "Maria", "James", "Ana", "Peter", "Sarah", "David", "Laura", "Michael", "Julia", "Daniel", "Emily",
+    "Marco", "Chloe", "Ben", "Nina", "Raj", "Elena", "Paul", "Mia", "Lucas", "Amira", "Oliver", "Ines",
+    "Jack", "Leila", "Tomasz", "Hana", "George", "Carmen", "Felix", "Aiko", "Samuel", "Rosa", "Hugo",
+    "Nadia", "Kevin", "Eva", "Arjun", "Claire", "Mohammed", "Lena", "Pedro", "Ingrid", "Victor", "Mei",
+    "Robert", "Sara", "Andrea", "Jonas", "Fiona", "Ahmed", "Lucy", "Stefan", "Grace", "Karim", "Helen",
+    "Luis", "Anna", "Ravi", "Kate",
 )
 LAST_NAMES: tuple[str, ...] = (
     "Smith", "Patel", "Müller", "Garcia", "Kowalski", "Nguyen", "Rossi", "Johnson", "Silva",

@@ -28,6 +28,7 @@ _SPACES = re.compile(r"\s\s+")
 # the settings fitted and reproduced at prediction (changing them changes the file format)
 WORD_NGRAMS, CHAR_NGRAMS, MIN_DF, C = (1, 2), (2, 5), 2, 2.0
 N_LEXICON = 3  # the default model's score and its two verdicts, as features: general word knowledge
+_FIX = "Make one with `cxmetrics text train-sentiment ... --out MODEL.json`."
 
 
 def _lexicon_features(texts: Sequence[str]) -> np.ndarray:
@@ -118,9 +119,8 @@ class SentimentModel:
                 out.append(Sentiment(self.labels[best[i]], float(pos[i] - neg[i])))
         return out
 
-    def save(self, path: str | Path) -> Path:
-        """Write the model as JSON (no pickle: safe to load from anywhere)."""
-        path = Path(path)
+    def to_json(self) -> str:
+        """The model as JSON text (what `save` writes and a workspace keeps in text_models)."""
         doc = {
             "format": FORMAT, "labels": list(self.labels), "n_trained": self.n_trained,
             "cv_accuracy": self.cv_accuracy, "cv_macro_f1": self.cv_macro_f1,
@@ -128,7 +128,12 @@ class SentimentModel:
             "char_vocabulary": self.char_vocabulary, "char_idf": self.char_idf.tolist(),
             "coef": self.coef.tolist(), "intercept": self.intercept.tolist(),
         }
-        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        return json.dumps(doc, ensure_ascii=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model as JSON (no pickle: safe to load from anywhere)."""
+        path = Path(path)
+        path.write_text(self.to_json(), encoding="utf-8")
         return path
 
     @classmethod
@@ -136,13 +141,23 @@ class SentimentModel:
         """Read a model written by `save`; a file that is not one is a UserError saying so."""
         path = Path(path)
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise UserError(f"Cannot read sentiment model {path}: {exc}. Make one with "
                             "`cxmetrics text train-sentiment ... --out MODEL.json`.") from exc
+        return cls.from_json(text, str(path))
+
+    @classmethod
+    def from_json(cls, text: str | bytes, where: str = "the model", fix: str = _FIX) -> SentimentModel:
+        """Read a model from `to_json`'s text; `where` names it in errors (a file, a workspace
+        model) and `fix` says what to do instead."""
+        try:
+            doc = json.loads(text)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(f"Cannot read sentiment model {where}: {exc}. {fix}") from exc
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise UserError(f"{path} is not a cxmetrics sentiment model (expected \"format\": \"{FORMAT}\"). "
-                            "Make one with `cxmetrics text train-sentiment ... --out MODEL.json`.")
+            raise UserError(f"{where} is not a cxmetrics sentiment model (expected \"format\": \"{FORMAT}\"). "
+                            f"{fix}")
         try:
             model = cls(
                 labels=tuple(str(x) for x in doc["labels"]), n_trained=int(doc["n_trained"]),
@@ -155,11 +170,10 @@ class SentimentModel:
                 intercept=np.asarray(doc["intercept"], dtype=np.float64),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise UserError(f"Sentiment model {path} is damaged ({type(exc).__name__}: {exc}); train it again.") from exc
+            raise UserError(f"Sentiment model {where} is damaged ({type(exc).__name__}: {exc}). {fix}") from exc
         width = len(model.word_vocabulary) + len(model.char_vocabulary) + N_LEXICON
         if model.coef.shape != (len(model.labels), width) or model.intercept.shape != (len(model.labels),):
-            raise UserError(f"Sentiment model {path} is damaged (its coefficients do not match its vocabulary); "
-                            "train it again.")
+            raise UserError(f"Sentiment model {where} is damaged (its coefficients do not match its vocabulary). {fix}")
         return model
 
 

@@ -54,8 +54,8 @@ AGENT_REPLY = ("e.kind = 'message' AND e.actor_type = 'agent' AND coalesce(e.pub
                "AND nullif(trim(e.body), '') IS NOT NULL")
 
 
-def _in_scope(alias: str) -> str:
-    return f"SEMI JOIN {SCOPE} k ON k.source = {alias}.source AND k.ticket_id = {alias}.ticket_id"
+def _in_scope(alias: str, scope: str = SCOPE) -> str:
+    return f"SEMI JOIN {scope} k ON k.source = {alias}.source AND k.ticket_id = {alias}.ticket_id"
 
 
 def customer_messages_sql() -> str:
@@ -111,15 +111,16 @@ def agent_replies_sql() -> str:
     WHERE r.agent"""
 
 
-def resolving_replies_sql() -> str:
+def resolving_replies_sql(scope: str = SCOPE) -> str:
     """(source, ticket_id, event_id, agent_id, ts, body): for each solved ticket in scope (not
     left out of the metrics), its resolving reply: the last public agent reply with text at or
-    before its first solve."""
+    before its first solve. `scope` names another (source, ticket_id) table to read instead of
+    _tx_scope (consistency reads every ticket of the topics the scope touches)."""
     return f"""
     SELECT e.source, e.ticket_id, arg_max(e.event_id, (e.ts, e.event_id)) AS event_id,
            arg_max(e.actor_id, (e.ts, e.event_id)) AS agent_id, max(e.ts) AS ts,
            arg_max(e.body, (e.ts, e.event_id)) AS body
-    FROM events e {_in_scope('e')}
+    FROM events e {_in_scope('e', scope)}
     JOIN ticket_facts f ON f.source = e.source AND f.ticket_id = e.ticket_id
     WHERE NOT f.excluded AND f.first_solved_at IS NOT NULL AND e.ts <= f.first_solved_at AND {AGENT_REPLY}
     GROUP BY e.source, e.ticket_id"""
@@ -190,15 +191,22 @@ def _step(target: str) -> Callable[..., int]:
     return getattr(importlib.import_module(module), name)
 
 
-def refresh_text(ws: Workspace, *, full: bool = False, steps: tuple[str, ...] | None = None) -> TextRefresh:
+def refresh_text(ws: Workspace, *, full: bool = False, steps: tuple[str, ...] | None = None,
+                 before: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> TextRefresh:
     """Bring the text facts up to date for the tickets whose rows changed since the last text
     refresh (all tickets with `full`), in one transaction: a failure leaves them as they were.
-    The facts are refreshed first. `steps` limits which steps run (names in STEPS)."""
+    The facts are refreshed first. `steps` limits which steps run (names in STEPS); `before`
+    writes in the same transaction, once the scope is set, before the steps (topic discovery
+    keeps its new model there, so the model and the facts that read it land together)."""
     from cxmetrics._workspace import translate_errors
+    from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet
+    from cxmetrics.facts import refresh_facts
 
-    ws.refresh()
     with ws._write_lock, translate_errors():
-        return _refresh(ws, full=full, steps=steps)
+        # the facts only, not ws.refresh(): that would refresh the changed tickets' text facts
+        # too (refresh_if_enabled), leaving this refresh nothing to do and nothing to report
+        refresh_facts(ws.con, schedules=ScheduleSet.load(ws.path / SCHEDULES_FILE))
+        return _refresh(ws, full=full, steps=steps, before=before)
 
 
 def refresh_if_enabled(ws: Workspace) -> TextRefresh | None:
@@ -208,7 +216,8 @@ def refresh_if_enabled(ws: Workspace) -> TextRefresh | None:
     return _refresh(ws, full=False, steps=None)
 
 
-def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None) -> TextRefresh:
+def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
+             before: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> TextRefresh:
     con = ws.con
     done = TextRefresh()
     con.execute("BEGIN TRANSACTION")
@@ -234,6 +243,8 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None) -> Tex
                 INSERT INTO ticket_text (source, ticket_id, updated_at)
                 SELECT k.source, k.ticket_id, now() FROM {SCOPE} k
                 ANTI JOIN ticket_text x ON x.source = k.source AND x.ticket_id = k.ticket_id""")
+            if before is not None:
+                before(con)
             for name, target in STEPS:
                 if steps is None or name in steps:
                     done.steps[name] = int(_step(target)(con, ws, full=full) or 0)

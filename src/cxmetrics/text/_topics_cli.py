@@ -13,7 +13,7 @@ from cxmetrics._clitools import fail_cleanly
 from cxmetrics._csvsafe import neutralise
 from cxmetrics.errors import UserError
 from cxmetrics.text._files import read_column
-from cxmetrics.text.topics import Topics, discover
+from cxmetrics.text.topics import METHODS, Topics, discover
 
 
 @click.command("topics")
@@ -22,15 +22,18 @@ from cxmetrics.text.topics import Topics, discover
 @click.option("--k", type=click.IntRange(min=1), default=None, help="Number of topics.")
 @click.option("--auto", is_flag=True, help="Pick the number of topics (silhouette; docs/text.md).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same topics.")
+@click.option("--method", type=click.Choice(METHODS), default="tfidf", show_default=True,
+              help="tfidf: light, needs cxmetrics[text]; minilm: sentence embeddings, better topics, slower, "
+                   "needs cxmetrics[embeddings] (docs/text.md).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "table"]), default="csv", show_default=True,
               help="csv/json: row, topic id and name per input row, in input order; table: the topics.")
 @fail_cleanly
-def topics(file: Path, column: str, k: int | None, auto: bool, seed: int, fmt: str) -> None:
+def topics(file: Path, column: str, k: int | None, auto: bool, seed: int, method: str, fmt: str) -> None:
     """Discover the topics of a text column and print each row's topic (needs cxmetrics[text])."""
     if (k is None) == (not auto):
         raise UserError("give either --k N (the number of topics) or --auto (pick it), not both or neither.")
     texts = read_column(file, column)
-    found = discover(texts, k=k, seed=seed)
+    found = discover(texts, k=k, seed=seed, method=method)
     if auto:
         click.echo(f"--auto picked k={found.k} topics (highest cosine silhouette, smallest k within 2%).", err=True)
     if fmt == "table":

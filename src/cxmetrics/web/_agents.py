@@ -21,6 +21,17 @@ COLUMNS: dict[str, str] = {
     "fcr": "FCR", "reopen_rate": "Reopened", "csat": "CSAT",
 }
 RANK_BY = ("csat", "fcr", "solved_tickets")
+#: The text layer's columns (docs/text.md), shown when their facts exist: (metric, heading, table).
+#: Sentiment is of the customers of the agent's tickets; the reply signals and consistency are
+#: of the replies the agent wrote.
+TEXT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("sentiment_mean", "Sentiment", "message_sentiment"),
+    ("reply_personalised", "Personalised", "reply_signals"),
+    ("reply_empathetic", "Empathetic", "reply_signals"),
+    ("reply_thorough", "Thorough", "reply_signals"),
+    ("consistency", "Consistency", "resolution_answers"),
+)
+TEXT_COMMAND = "cxmetrics text refresh"
 MAX_MIN_N = 100_000
 
 
@@ -87,6 +98,7 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
                           "small": bool(r and "small_sample" in r["flags"]),
                           "href": drill_href(f, k, agent_type=t)})
         types.append({"type": t, "cells": cells})
+    text_columns, text_missing = _text_cells(ws, f, out)
     # the library ranks those with enough data; the rest follow, busiest first
     out.sort(key=lambda r: (not r["ranked"], r["rank"] or 0, -(r["cells"][0]["value"] or 0), r["agent_id"]))
     ranked = sum(1 for r in out if r["ranked"])
@@ -96,7 +108,32 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
             "min_n": used, "min_n_asked": min_n, "min_rule": rule, "rank_statistic": meta["rank_statistic"],
             "score_label": COLUMNS[rank_by] + (" ranked on" if units[rank_by] == "count" else " lower bound"),
             "rank_by": rank_by, "ranked": ranked, "unranked": len(out) - ranked,
-            "bots": sum(1 for r in out if r["type"] == "bot"), "humans": sum(1 for r in out if r["type"] != "bot")}
+            "bots": sum(1 for r in out if r["type"] == "bot"), "humans": sum(1 for r in out if r["type"] != "bot"),
+            "text_columns": text_columns, "text_missing": text_missing, "text_command": TEXT_COMMAND}
+
+
+def _text_cells(ws: Workspace, f: Filters, rows: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:
+    """Add each agent's text-layer cells (`text_cells`) to the scorecard rows, for the
+    columns whose facts exist in the workspace; returns (those columns, the headings of the
+    others: the page says how to get them)."""
+    shown = [c for c in TEXT_COLUMNS
+             if ws.sql(f"SELECT EXISTS (SELECT 1 FROM {c[2]}) AS x").to_pylist()[0]["x"]]
+    missing = [h for m, h, _ in TEXT_COLUMNS if all(m != s for s, _, _ in shown)]
+    found = ws.metrics([m for m, _, _ in shown], by=["assignee"], where=f.where, start=f.start,
+                       end=f.end).to_pylist() if shown else []
+    by = {(r["metric"], r["assignee"]): r for r in found}
+    reg = registry()
+    for row in rows:
+        cells = []
+        for m, _, _ in shown:
+            spec = reg.resolve(m).spec
+            r = by.get((m, row["agent_id"]))
+            value, n = (r["value"], r["n"]) if r else (None, 0)
+            cells.append({"metric": m, "value": value, "text": fmt.value(value, spec.unit.value), "n": n, "ci": "",
+                          "small": value is not None and n < spec.min_n,
+                          "href": drill_href(f, m, assignee=row["agent_id"]) if value is not None else None})
+        row["text_cells"] = cells
+    return [{"metric": m, "label": h, "description": reg.resolve(m).spec.description} for m, h, _ in shown], missing
 
 
 __all__ = ["RANK_BY", "agents", "check"]

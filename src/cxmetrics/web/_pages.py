@@ -1,4 +1,4 @@
-"""The dashboard's routes: sign-in, the seven pages, and the static files.
+"""The dashboard's routes: sign-in, the eight pages, and the static files.
 
 Pages are rendered on the server (Jinja2) from the data functions of `_data` and its
 siblings; a small script draws the Plotly charts and keeps the page live. A request
@@ -28,7 +28,7 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.api._redact import redact_paths
 from cxmetrics.api.auth import login, logout, optional_principal, workspace_cursor
 from cxmetrics.errors import StoreError, UserError
-from cxmetrics.web import _agents, _channels, _data, _sla, _surveys, _tickets, _trends
+from cxmetrics.web import _agents, _channels, _data, _sla, _surveys, _tickets, _topics, _trends
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._filters import DIMENSIONS, PRESETS, Filters
 
@@ -47,6 +47,7 @@ _ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
                 '<rect x="3" y="14" width="7" height="7" rx="1.5"/><rect x="14" y="14" width="7" height="7" rx="1.5"/>',
     "trends": '<polyline points="3 17 9 11 13 15 21 7"/><polyline points="15 7 21 7 21 13"/>',
     "channels": '<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/>',
+    "topics": '<path d="M3 12V4a1 1 0 0 1 1-1h8l9 9-9 9z"/><circle cx="7.5" cy="7.5" r="1.2"/>',
     "agents": '<circle cx="9" cy="8" r="4"/><path d="M2 21v-1a7 7 0 0 1 14 0v1"/><path d="M16 4.1a4 4 0 0 1 0 7.8"/>'
               '<path d="M22 21v-1a6 6 0 0 0-4-5.6"/>',
     "sla": '<circle cx="12" cy="12" r="9"/><polyline points="12 7 12 12 15.5 14"/>',
@@ -58,7 +59,8 @@ _ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
 #: The left navigation: (path, label, icon markup).
 NAV = tuple((path, label, Markup(f'<svg viewBox="0 0 24 24" aria-hidden="true">{_ICONS[key]}</svg>'))
             for path, label, key in (("/", "Overview", "overview"), ("/trends", "Trends", "trends"),
-                                     ("/channels", "Channels", "channels"), ("/agents", "Agents & bots", "agents"),
+                                     ("/channels", "Channels", "channels"), ("/topics", "Topics", "topics"),
+                                     ("/agents", "Agents & bots", "agents"),
                                      ("/sla", "SLA", "sla"), ("/surveys", "Surveys", "surveys"),
                                      ("/tickets", "Tickets", "tickets")))
 FRAGMENT_HEADER = "x-cxm-fragment"
@@ -224,6 +226,11 @@ def trends_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> 
 @router.get("/channels")
 def channels_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
     return _page(request, ws, "channels", "Channels", lambda cur, f, params: _channels.channels(cur, f))
+
+
+@router.get("/topics")
+def topics_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    return _page(request, ws, "topics", "Topics", lambda cur, f, params: _topics.topics(cur, f))
 
 
 @router.get("/agents")

@@ -34,6 +34,20 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "sla_targets": (("ticket_id", "Ticket"), ("created_at", "Created"), ("sla_metric", "SLA metric"),
                     ("policy", "Policy"), ("due_at", "Due"), ("completed_at", "Completed"), ("state", "State"),
                     ("priority", "Priority"), ("team", "Team"), ("assignee_id", "Assignee")),
+    # the text layer's rows (docs/text.md): a scored customer message, a ticket's sentiment,
+    # an agent reply with its signals, a solved ticket's resolving reply
+    "customer_messages": (("ticket_id", "Ticket"), ("ts", "Written"), ("channel", "Channel"),
+                          ("assignee_id", "Assignee"), ("label", "Sentiment"), ("score", "Score"),
+                          ("subject", "Subject")),
+    "ticket_sentiment": (("ticket_id", "Ticket"), ("created_at", "Created"), ("channel", "Channel"),
+                         ("assignee_id", "Assignee"), ("label_first", "First message"), ("label_last", "Last message"),
+                         ("sentiment_shift", "Shift"), ("subject", "Subject")),
+    "agent_replies": (("ticket_id", "Ticket"), ("ts", "Replied"), ("assignee_id", "Agent"), ("channel", "Channel"),
+                      ("personalised", "Personalised"), ("empathetic", "Empathetic"), ("questions", "Questions"),
+                      ("questions_answered", "Answered"), ("subject", "Subject")),
+    "resolutions": (("ticket_id", "Ticket"), ("ts", "Replied"), ("assignee_id", "Agent"),
+                    ("discovered_topic", "Topic"), ("similarity", "Similarity"), ("apart", "Apart"),
+                    ("subject", "Subject")),
 }
 #: SLA metric ids as the SLA page names them.
 SLA_METRIC_LABELS = {"first_reply": "First reply", "next_reply": "Next reply", "periodic_update": "Periodic update",
@@ -101,7 +115,8 @@ def tickets(ws: Workspace, f: Filters, metric: str = "tickets", extra: Mapping[s
     filters_text = [f"{DIMENSIONS.get(k, k.replace('_', ' '))}: {', '.join(_extra_label(k, v) for v in vs)}"
                     for k, vs in where.items()]
     row_word = {"surveys": "answers", "survey_sends": "surveys sent", "reply_intervals": "replies",
-                "sla_targets": "SLA targets"}.get(source, "tickets")
+                "sla_targets": "SLA targets", "customer_messages": "customer messages", "agent_replies": "replies",
+                "resolutions": "resolving replies"}.get(source, "tickets")
     headline = (f"{fmt.count(total)} tickets created" if metric == "tickets" else
                 f"{fmt.count(total)} {row_word} behind {ref.spec.label}")
     return {

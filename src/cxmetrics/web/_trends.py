@@ -148,11 +148,74 @@ def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | No
                                                                                 for t in traces),
                                                margin={"t": 16}, legend={"y": -0.12, "yanchor": "top"})}
     effects = effects_of(ws, f, metric, notes)
+    text_on = _text_layer_on(ws)
     return {
         "metric": metric, "label": ref.spec.label, "description": ref.spec.description, "unit": unit, "by": by,
         "grain": grain, "figure": figure, "empty": not rows, "hidden_groups": [str(g) for g in hidden],
         "annotations": notes, "effects": effects, "has_bands": ref.spec.kind not in (Kind.COUNT, Kind.RATIO, Kind.CUSTOM),
+        # a text metric with no text facts yet: say how to make them rather than "widen the period"
+        "text_hint": TEXT_COMMAND if ref.spec.source in TEXT_SOURCES and not text_on else None,
+        "sentiment": sentiment(ws, f, grain) if text_on else None, "text_command": TEXT_COMMAND,
     }
+
+
+#: Sources of the text layer's metrics (cxmetrics.text, docs/text.md) and the command that fills them.
+TEXT_SOURCES = ("customer_messages", "ticket_sentiment", "agent_replies", "resolutions")
+TEXT_COMMAND = "cxmetrics text refresh"
+SENTIMENT = ("sentiment_mean", "sentiment_negative")
+
+
+def _text_layer_on(ws: Workspace) -> bool:
+    """Whether customer messages have been scored (the sentiment metrics have rows)."""
+    return bool(ws.sql("SELECT EXISTS (SELECT 1 FROM message_sentiment) AS x").to_pylist()[0]["x"])
+
+
+def _clip(v: float | None) -> float | None:
+    return None if v is None else max(-1.0, min(1.0, v))
+
+
+def sentiment(ws: Workspace, f: Filters, grain: str) -> dict[str, Any]:
+    """Customer sentiment over the view's periods, whatever metric the page shows: the mean
+    score of customer messages (-1..+1, left axis, with its 95% band) and the share that are
+    negative (right axis, bars); a point opens the messages behind it."""
+    specs = {m: registry().resolve(m).spec for m in SENTIMENT}
+    rows = ws.metrics(list(SENTIMENT), grain=grain, where=f.where, start=f.start, end=f.end).to_pylist()
+    series = {m: sorted((r for r in rows if r["metric"] == m), key=lambda r: str(r["period"])) for m in SENTIMENT}
+    mean, negative = series["sentiment_mean"], series["sentiment_negative"]
+    x_mean, x_neg = [str(r["period"]) for r in mean], [str(r["period"]) for r in negative]
+    colour, bad = PALETTE[0], "#ef4444"
+    traces: list[dict[str, Any]] = [
+        {"type": "bar", "name": specs["sentiment_negative"].label, "x": x_neg, "y": [r["value"] for r in negative],
+         "yaxis": "y2", "marker": {"color": rgba(bad, 0.28), "line": {"color": bad, "width": 1}},
+         "customdata": [_drill(f, "sentiment_negative", None, None, p, grain) for p in x_neg],
+         "text": [f"{fmt.value(r['value'], 'percent')} of {r['n']:,} messages" for r in negative],
+         "textposition": "none", "hovertemplate": "%{text}<extra>negative</extra>"},
+        # a score lies in [-1, 1]: so does its interval (a t interval on a few messages reaches past it)
+        {"type": "scatter", "x": x_mean, "y": [_clip(r["ci_high"]) for r in mean], "mode": "lines",
+         "line": {"width": 0}, "hoverinfo": "skip", "showlegend": False},
+        {"type": "scatter", "x": x_mean, "y": [_clip(r["ci_low"]) for r in mean], "mode": "lines", "line": {"width": 0},
+         "fill": "tonexty", "fillcolor": rgba(colour, 0.13), "hoverinfo": "skip", "showlegend": False},
+        {"type": "scatter", "mode": "lines+markers", "name": specs["sentiment_mean"].label, "x": x_mean,
+         "y": [r["value"] for r in mean], "line": {"color": colour, "width": 2},
+         "marker": {"size": [7 if "small_sample" in r["flags"] else 5 for r in mean],
+                    "color": ["#fff" if "small_sample" in r["flags"] else colour for r in mean],
+                    "line": {"color": colour, "width": 1.5}},
+         "customdata": [_drill(f, "sentiment_mean", None, None, p, grain) for p in x_mean],
+         "text": [f"{fmt.value(r['value'], 'score')} (n={r['n']:,})" for r in mean],
+         "hovertemplate": "%{text}<extra>mean</extra>"},
+    ]
+    figure = {"data": traces, "layout": layout(
+        margin={"t": 16, "r": 56}, legend={"y": -0.14, "yanchor": "top"}, showlegend=True,
+        yaxis={"title": {"text": "mean score (−1 to +1)"}, "range": [-1, 1], "rangemode": "normal", "zeroline": True,
+               "zerolinecolor": "#d1d5db"},
+        yaxis2={"title": {"text": "% negative"}, "overlaying": "y", "side": "right", "range": [0, 100],
+                "ticksuffix": "%", "showgrid": False})}
+    return {"figure": figure, "empty": not rows, "label": specs["sentiment_mean"].label,
+            "description": f"{specs['sentiment_mean'].description} Bars: "
+                           + specs["sentiment_negative"].description[0].lower()
+                           + specs["sentiment_negative"].description[1:],
+            "points": {m: [{"period": str(r["period"])[:10], "value": r["value"], "n": r["n"]} for r in series[m]]
+                       for m in SENTIMENT}}
 
 
 def target_lines(targets: Targets, metric: str, f: Filters, by: str | None, shown: list[Any],
@@ -239,4 +302,4 @@ def _ci_change(r: dict[str, Any], unit: str) -> str:
     return f"{fmt.change(r['ci_low'], unit)} to {fmt.change(r['ci_high'], unit)}"
 
 
-__all__ = ["GRAINS", "SPLITS", "auto_grain", "metric_choices", "trends"]
+__all__ = ["GRAINS", "SPLITS", "auto_grain", "metric_choices", "sentiment", "trends"]

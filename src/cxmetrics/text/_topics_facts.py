@@ -1,0 +1,94 @@
+"""The topics step of the text refresh (docs/text.md, "Discovered topics in the workspace"):
+the new and changed tickets in scope get the active topic model's topic, the nearest topic
+centre to their text, without re-clustering (`cxmetrics topics discover --refit` does that).
+
+`write_topics` is shared with `discover_tickets`, which assigns every ticket the same way, so a
+ticket's topic depends only on its text and the model kept: assigned at discovery or later by
+a refresh, the same text gets the same topic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+
+from cxmetrics.errors import UserError
+from cxmetrics.text._store import SCOPE, StoredModel, active_model, ticket_texts_sql
+from cxmetrics.text.topics import Topics
+
+if TYPE_CHECKING:
+    from cxmetrics._workspace import Workspace
+
+KIND = "topics"  # text_models.kind of a topic model
+
+# the last model loaded, by id and a hash of its bytes: every import runs this step, and
+# reading a model (tens of thousands of terms) each time would cost more than assigning
+_loaded: dict[tuple[str, str], Topics] = {}
+
+
+def load(stored: StoredModel) -> Topics:
+    """The topic model kept in the workspace, ready to `assign` (needs scikit-learn)."""
+    payload = stored.payload or b""
+    key = (stored.model_id, hashlib.blake2b(payload, digest_size=16).hexdigest())
+    if key not in _loaded:
+        model = Topics.from_bytes(payload)
+        _loaded.clear()
+        _loaded[key] = model
+    return _loaded[key]
+
+
+def scope_texts(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """(source, ticket_id, created_at, text) of the tickets in scope with text, in key order
+    (so the same tickets always reach the clustering in the same order)."""
+    return con.sql(f"SELECT * FROM ({ticket_texts_sql()}) ORDER BY source, ticket_id").to_arrow_table()
+
+
+def write_topics(con: duckdb.DuckDBPyConnection, model_id: str, assigned: pa.Table) -> int:
+    """Set ticket_text's topic columns of the tickets in scope from `assigned` (source,
+    ticket_id, topic_id: the tickets with text; the others in scope lose any topic) and
+    carry discovered_topic, the topic's name in text_topics, over to ticket_facts. Runs in
+    the caller's transaction; returns the tickets given a topic."""
+    con.register("_tx_topic_assigned", assigned)
+    try:
+        con.execute(f"""
+            UPDATE ticket_text x SET topic_model = NULL, topic_id = NULL, discovered_topic = NULL, updated_at = now()
+            FROM {SCOPE} k WHERE k.source = x.source AND k.ticket_id = x.ticket_id""")
+        con.execute("""
+            UPDATE ticket_text x SET topic_model = ?, topic_id = a.topic_id, discovered_topic = t.name
+            FROM _tx_topic_assigned a JOIN text_topics t ON t.model_id = ? AND t.topic_id = a.topic_id
+            WHERE a.source = x.source AND a.ticket_id = x.ticket_id""", [model_id, model_id])
+        written = con.execute("SELECT count(*) FROM _tx_topic_assigned").fetchall()[0][0]
+    finally:
+        con.unregister("_tx_topic_assigned")
+    # the dimension lives on ticket_facts (a facts refresh carries it over from ticket_text,
+    # but the facts of these tickets were refreshed before this step ran)
+    con.execute(f"""
+        UPDATE ticket_facts f SET discovered_topic = x.discovered_topic
+        FROM ticket_text x SEMI JOIN {SCOPE} k ON k.source = x.source AND k.ticket_id = x.ticket_id
+        WHERE x.source = f.source AND x.ticket_id = f.ticket_id
+          AND f.discovered_topic IS DISTINCT FROM x.discovered_topic""")
+    return int(written)
+
+
+def assignments(model: Topics, texts: pa.Table) -> pa.Table:
+    """(source, ticket_id, topic_id) of each text's nearest topic."""
+    labels = model.assign(texts.column("text").to_pylist())
+    return pa.table({"source": texts.column("source"), "ticket_id": texts.column("ticket_id"),
+                     "topic_id": pa.array(labels, pa.int32())})
+
+
+def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int:
+    """The step: the tickets in scope into the active model's topics (none kept: nothing to do;
+    scikit-learn missing, or a model this version cannot read: skipped, nothing written, so
+    that queries still run and `topics discover --refit` can replace the model)."""
+    stored = active_model(con, KIND)
+    if stored is None or stored.payload is None:
+        return 0
+    try:
+        model = load(stored)
+    except UserError:  # MissingDependencyError included
+        return 0
+    return write_topics(con, stored.model_id, assignments(model, scope_texts(con)))
