@@ -39,8 +39,8 @@ def test_the_shipped_model_beats_the_majority_class_and_vader_without_any_labels
 
     texts, truth = _dev()
     accuracy, macro_f1 = _accuracy_and_macro_f1(truth, [s.label for s in sentiment(texts)])
-    # measured 0.703 / 0.660 (VADER as shipped 0.49 / 0.46; the majority class 0.63 / 0.26):
-    # the aims, met with little room to spare
+    # measured 0.730 / 0.673 (0.703 / 0.660 with a symmetric neutral band; VADER as shipped
+    # 0.49 / 0.46; the majority class 0.63 / 0.26): the aims, met with some room
     assert accuracy >= 0.70, accuracy
     assert macro_f1 >= 0.65, macro_f1
 

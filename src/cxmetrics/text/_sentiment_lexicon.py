@@ -3,7 +3,7 @@
 Each message's words are looked up in the customer-service lexicon (_sentiment_rules), then
 in VADER's general lexicon; phrases win over words; negation, intensifiers, contrast ("but"),
 capitals, "!" and emoji adjust the sum; the sum is squashed into [-1, 1] as VADER does, and a
-neutral band decides the label (see NEUTRAL_BAND for why it is where it is).
+neutral band decides the label (see NEUTRAL_BAND and NEGATIVE_BAND for why it is where it is).
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ ALPHA = 15.0
 # magnitude 1.0 (one mild word such as "still" or "ok" stays under it; "delayed", "thanks"
 # or "disappointed" alone pass it) squashes to 1/sqrt(16) = 0.25.
 NEUTRAL_BAND = 0.25
+# ... and the negative side of the band is narrower: a message that reaches a help desk reports a
+# problem more often than not, and even a weak negative sum (0.4 of a clear word: "still", "again",
+# "not working" in passing) means the customer is not content, while a weak positive sum is
+# mostly politeness ("thanks in advance"). Measured on two labelled sets of different origin, every
+# step from 0.25 down to 0.05 raised accuracy and macro-F1 on both: airline tweets 0.703 / 0.660
+# -> 0.730 / 0.673 at 0.10, Uber app reviews (labelled by their stars) 0.650 / 0.542 -> 0.658 / 0.545;
+# 0.10 keeps a margin from zero, where a stray word would decide.
+NEGATIVE_BAND = 0.10
 EXCLAMATION_BOOST = 0.292  # VADER's: each "!" (up to 4) adds this to the sum's magnitude
 CAPS_BOOST = 1.2
 GENERAL_POSITIVE_WEIGHT = 0.5  # a word in capitals in a message that is not all capitals is shouted
@@ -107,5 +115,5 @@ def score(texts: Sequence[str]) -> np.ndarray:
 
 
 def labels(scores: np.ndarray) -> np.ndarray:
-    """negative / neutral / positive from scores, by the neutral band."""
-    return np.where(scores >= NEUTRAL_BAND, "positive", np.where(scores <= -NEUTRAL_BAND, "negative", "neutral"))
+    """negative / neutral / positive from scores, by the neutral band (-NEGATIVE_BAND, NEUTRAL_BAND)."""
+    return np.where(scores >= NEUTRAL_BAND, "positive", np.where(scores <= -NEGATIVE_BAND, "negative", "neutral"))
