@@ -32,6 +32,7 @@ from cxmetrics.api._cli import serve as serve_cmd
 from cxmetrics.calendar._cli import schedule_group
 from cxmetrics.text._cli import text_group
 from cxmetrics.text._discover_cli import discover_cmd as topics_discover
+from cxmetrics.workforce._cli import staffing_cmd
 from cxmetrics.connectors import VENDORS, import_vendor
 from cxmetrics.ingest import KINDS
 from cxmetrics.metrics._sources import split_filter
@@ -487,5 +488,6 @@ main.add_command(schedule_group)
 main.add_command(sla_group)
 main.add_command(targets_group)
 main.add_command(text_group)
+main.add_command(staffing_cmd)
 topics_cmd.add_command(topics_discover)
 sla_group.add_command(sla_watch)
