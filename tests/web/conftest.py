@@ -11,18 +11,16 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SLA_TOML, Console, Server, free_port
 
 import cxmetrics
 from cxmetrics.demo import DemoConfig, generate
+from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SLA_TOML, Console, Server, serving
 
 DEMO_TICKETS = 3000
 ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", "activity", "funnel", "costs",
@@ -75,8 +73,6 @@ def tiny(tmp_path: Path) -> Iterator[cxmetrics.Workspace]:
 
 @pytest.fixture(scope="session")
 def server(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     from cxmetrics.api import create_app
     from cxmetrics.api.auth import create_key
 
@@ -86,21 +82,8 @@ def server(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     app = create_app(path, watch_alerts=False)
     _, admin = create_key(app.state.workspace, "browser admin", "admin")
     _, viewer = create_key(app.state.workspace, "browser viewer", "viewer")
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="cxmetrics-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", admin, viewer, app, path)
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serving(app, "cxmetrics-test-server") as url:
+        yield Server(url, admin, viewer, app, path)
 
 
 def _chromium_missing() -> str:

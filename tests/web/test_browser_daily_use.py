@@ -6,17 +6,15 @@ response-rate table is not clipped. Each saves a screenshot to tests/web/screens
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web._web_helpers import SCREENSHOTS, SLA_TOML, Server, free_port
 
 import cxmetrics
+from web._web_helpers import SCREENSHOTS, SLA_TOML, Server, serving
 
 # Eight annotations, six of them within three weeks: on a 12-month chart their labels
 # collide unless they are laid out.
@@ -40,7 +38,6 @@ def _open(path: Path) -> cxmetrics.Workspace:
 def daily(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, date]]:
     """A server over a copy of the demo plus NOTES and one ticket solved on the day after
     the last day with data (a day with a solve and no new ticket); and that day."""
-    import uvicorn
 
     from cxmetrics.api import create_app
     from cxmetrics.api.auth import create_key
@@ -63,21 +60,8 @@ def daily(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         ws.refresh()
     app = create_app(path, watch_alerts=False)
     _, admin = create_key(app.state.workspace, "daily admin", "admin")
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=srv.run, name="cxmetrics-daily-use", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", admin, admin, app, path), newest
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serving(app, "cxmetrics-daily-use") as url:
+        yield Server(url, admin, admin, app, path), newest
 
 
 @pytest.fixture

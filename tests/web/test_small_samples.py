@@ -6,22 +6,20 @@ from the period's volume, and shows the intervals. Page data first, then the bro
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web._web_helpers import SCREENSHOTS, Server, free_port
 
 import cxmetrics
 from cxmetrics.demo import DemoConfig, generate
 from cxmetrics.web._agents import agents
 from cxmetrics.web._data import anchor_day, overview
 from cxmetrics.web._filters import Filters
-from cxmetrics.web._trends import effects_of, annotations
+from cxmetrics.web._trends import annotations, effects_of
+from web._web_helpers import SCREENSHOTS, Server, serving
 
 Z = 1.959963984540054
 ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", "activity", "funnel", "costs",
@@ -127,8 +125,6 @@ def test_agents_page_ranks_a_normal_team_by_the_lower_bound(dense_path: Path) ->
 def dense_server(dense_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import shutil
 
-    import uvicorn
-
     from cxmetrics.api import create_app
     from cxmetrics.api.auth import create_key
 
@@ -136,21 +132,8 @@ def dense_server(dense_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     shutil.copytree(dense_path, path)
     app = create_app(path, watch_alerts=False)
     _, admin = create_key(app.state.workspace, "browser admin", "admin")
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=srv.run, name="cxmetrics-dense-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", admin, admin, app, path)
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serving(app, "cxmetrics-dense-server") as url:
+        yield Server(url, admin, admin, app, path)
 
 
 @pytest.fixture

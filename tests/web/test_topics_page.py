@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from web._web_helpers import SCREENSHOTS, Console, Server, free_port
 
 import cxmetrics
 from cxmetrics.web._agents import agents
@@ -36,6 +35,7 @@ from cxmetrics.web._filters import Filters
 from cxmetrics.web._tickets import extra_where, tickets
 from cxmetrics.web._topics import topics
 from cxmetrics.web._trends import trends
+from web._web_helpers import SCREENSHOTS, Console, Server, serving
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -484,10 +484,6 @@ def test_agents_and_trends_pages_render_the_text_columns(client: TestClient) -> 
 def text_server(text_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The app over a copy of the hand-made workspace, served on a free loopback port."""
     import shutil
-    import threading
-    import time
-
-    import uvicorn
 
     from cxmetrics.api import create_app
     from cxmetrics.api.auth import create_key
@@ -496,21 +492,8 @@ def text_server(text_path: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copytree(text_path, path)
     app = create_app(path, watch_alerts=False)
     _, admin = create_key(app.state.workspace, "topics admin", "admin")
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=srv.run, name="cxmetrics-topics-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", admin, admin, app, path)
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serving(app, "cxmetrics-topics-server") as url:
+        yield Server(url, admin, admin, app, path)
 
 
 def test_topics_page_in_a_browser(browser: Any, text_server: Server) -> None:
