@@ -272,6 +272,22 @@ _table(
 )
 
 
+_table(
+    "shifts", ("source", "agent_id", "start_at", "activity"),
+    (
+        _SOURCE,
+        C("agent_id", required=True, doc="the agent (as in tickets' assignee_id and calls' agent)"),
+        C("start_at", T.TIMESTAMP, required=True, doc="when the span starts (a file's `start` column is read as it)"),
+        C("end_at", T.TIMESTAMP, required=True, doc="when it ends (a file's `end` column is read as it)"),
+        C("activity", doc="available (default): on the queues, counted as staffed; anything else (break, lunch, "
+                          "training, meeting, offline...) is paid time off the queues (shrinkage)"),
+        C("team"),
+        C("channel", doc="the channel the agent serves in the span; empty: every channel"),
+    ),
+    "one row per span of an agent's working time and what they did in it (workforce: staffed time, occupancy)",
+)
+
+
 # The flat ticket format: one row per ticket; each row becomes a ticket, the events its
 # timestamps imply, and survey answers for its score columns.
 FLAT_TICKET_COLUMNS: tuple[Column, ...] = (
