@@ -89,6 +89,13 @@ def run_demo(ws: Workspace, config: DemoConfig, echo: Callable[[str], None] = pr
         done += batch["tickets"].num_rows if "tickets" in batch else 0
         if config.tickets >= 500_000:
             echo(f"  generated {done:,} of {config.tickets:,} tickets ({time.perf_counter() - started:.0f} s)")
+    from cxmetrics.demo._shifts import demo_shifts
+
+    # a phone roster planned by Erlang C, so staffed vs required and occupancy show (docs/workforce.md)
+    ws.refresh()
+    shifts = demo_shifts(ws, SOURCE)
+    if shifts.num_rows:
+        quarantined += ws.import_table("shifts", shifts, source=SOURCE, label="demo:shifts", canonical=True).quarantined
     seconds = time.perf_counter() - started
     from cxmetrics._demo_text import text_layer
 

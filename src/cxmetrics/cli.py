@@ -33,6 +33,8 @@ from cxmetrics.calendar._cli import schedule_group
 from cxmetrics.text._cli import text_group
 from cxmetrics.text._discover_cli import discover_cmd as topics_discover
 from cxmetrics.workforce._cli import staffing_cmd
+from cxmetrics.workforce._forecast_cli import forecast_cmd
+from cxmetrics.workforce._shifts_cli import shifts_group
 from cxmetrics.connectors import VENDORS, import_vendor
 from cxmetrics.ingest import KINDS
 from cxmetrics.metrics._sources import split_filter
@@ -489,5 +491,7 @@ main.add_command(sla_group)
 main.add_command(targets_group)
 main.add_command(text_group)
 main.add_command(staffing_cmd)
+main.add_command(forecast_cmd)
+main.add_command(shifts_group)
 topics_cmd.add_command(topics_discover)
 sla_group.add_command(sla_watch)

@@ -154,7 +154,7 @@ _table(
         C("assignee_id", doc="the new assignee, on assign events"),
         C("team", doc="the new team, on assign events"),
         C("priority", doc="the new priority, on priority events"),
-        C("origin", doc="`events` when imported as events, `tickets` when implied by a flat ticket"),
+        C("origin", doc="`events` when imported as events, `tickets` when implied by a flat ticket, `calls` by a call log row"),
     ),
     "one row per thing that happened to a ticket",
 )

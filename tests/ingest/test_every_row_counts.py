@@ -30,6 +30,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 HEADERS = {
     "tickets": "ticket_id,created_at,",
     "events": "event_id,ticket_id,ts,kind,",
+    "calls": "call_id,ticket_id,arrived_at,",
     "surveys": "response_id,",
     "survey_sends": "send_id,",
     "agents": "agent_id,",
@@ -38,6 +39,7 @@ HEADERS = {
     "funnel": "period,segment,",
     "costs": "period,category,",
     "annotations": "annotation_id,",
+    "shifts": "start,end,agent_id,",
 }
 
 
@@ -124,6 +126,18 @@ def test_readme_events_count_even_without_a_created_event(ws, tmp_path):
     assert sorted(r["value"] for r in got) in ([295.0, 300.0], [297.5])
 
 
+def test_readme_calls_count(ws, tmp_path):
+    s = imp(ws, tmp_path, "calls")
+    assert (s.inserted, s.quarantined) == (3, 0)
+    assert one(ws, "tickets", "2025-03-03", "2025-03-04") == (3, 3)
+    # CL-1 waits 09:00:12 -> 09:00:40 (28 s), CL-3 is queued at its arrival and waits 20 s
+    assert one(ws, "asa", "2025-03-03", "2025-03-04") == (24.0, 2)
+    # CL-1 talks 300 s + 30 hold + 60 wrap; CL-3 talks 95 s
+    assert one(ws, "aht", "2025-03-03", "2025-03-04") == (242.5, 2)
+    # CL-2 hangs up after 66 s in the queue: 1 of 3 offered calls
+    assert one(ws, "abandonment_rate", "2025-03-03", "2025-03-04") == (pytest.approx(100 / 3), 3)
+
+
 def test_readme_survey_sends_count(ws, tmp_path):
     imp(ws, tmp_path, "tickets")
     imp(ws, tmp_path, "surveys")
@@ -178,3 +192,12 @@ def test_readme_annotations_count(ws, tmp_path):
     # days before it hold both README tickets (created 2025-03-03), the 30 after none
     got = ws.compare(["tickets"], annotation="Chat Assistant launched", days=30).to_pylist()
     assert [(r["a_value"], r["b_value"]) for r in got] == [(2, 0)]
+
+
+def test_readme_shifts_count(ws, tmp_path):
+    from cxmetrics.workforce._shifts import staffed
+
+    assert imp(ws, tmp_path, "shifts").inserted == 3
+    # maria 09:00-17:00 less her lunch 12:00-12:30 = 7.5 h; li 22:00-06:00 over midnight: 2 h, then 6 h
+    got = staffed(ws, interval="1d", start="2025-03-03", end="2025-03-05").to_pylist()
+    assert [(r["channel"], r["staffed"] * 24) for r in got] == [(None, 2.0), (None, 6.0), ("phone", 7.5), ("phone", 0.0)]

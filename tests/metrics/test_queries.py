@@ -42,6 +42,14 @@ def test_groups_add_up_and_filters_apply(tickets_ws):
     assert email["value"] == pytest.approx(7200.0) and email["n"] == 3
 
 
+def test_hours_of_the_day_come_in_clock_order(ws, tmp_path):
+    """Hours sorted as numbers, not as text ("10" came before "2"): regression."""
+    rows = "".join(f"T{h},2025-03-03T{h:02d}:15:00Z,email\n" for h in (23, 2, 10, 0, 9))
+    ws.import_file("tickets", write(tmp_path / "t.csv", "ticket_id,created_at,channel\n" + rows))
+    hours = [int(r["hour_of_day"]) for r in ws.metrics(["tickets"], by=["hour_of_day"]).to_pylist()]
+    assert hours == [0, 2, 9, 10, 23]
+
+
 def test_period_bounds_are_half_open(tickets_ws):
     assert tickets_ws.metrics(["tickets"], start="2025-03-03", end="2025-03-04").to_pylist()[0]["value"] == 6
     assert tickets_ws.metrics(["tickets"], start="2025-03-04").to_pylist()[0]["value"] == 0

@@ -70,3 +70,81 @@ def test_ghost_calls_are_left_out_and_handle_time_is_talk_time(ws, tmp_path):
     # AHT (a mean) over answered calls with talk time, from the flat handle seconds
     aht = ws.metrics(["aht"]).to_pylist()[0]
     assert aht["value"] == pytest.approx(mean_talk, rel=1e-12)
+
+
+# --- the same file as call logs: `cxmetrics import calls FILE --mapping` with the shipped mapping ---
+
+MAPPING = Path(__file__).resolve().parents[2] / "examples" / "mappings" / "anonymous_bank.toml"
+RAW = f"read_csv('{DATA}', delim = '\t', header = true, all_varchar = true)"
+
+
+def import_calls(ws):
+    ws.configure(timezone="Asia/Jerusalem")  # the bank's clock: hours of day are Israeli hours
+    return ws.import_file("calls", DATA, mapping=MAPPING)
+
+
+def reference(sql: str) -> tuple:
+    """A plain reading of the raw file, independent of the importer: times of day as seconds
+    since midnight (`s`), a difference over 12 h apart is across midnight."""
+    con = duckdb.connect()
+    con.execute("""CREATE MACRO s(t) AS CAST(split_part(t, ':', 1) AS INTEGER) * 3600
+                   + CAST(split_part(t, ':', 2) AS INTEGER) * 60 + CAST(split_part(t, ':', 3) AS INTEGER)""")
+    con.execute("CREATE MACRO span(a, b) AS CASE WHEN s(b) - s(a) < -43200 THEN s(b) - s(a) + 86400 "
+                "WHEN s(b) - s(a) > 43200 THEN s(b) - s(a) - 86400 ELSE s(b) - s(a) END")
+    # the calls the book keeps and the engine measures: no negative VRU time, no PHANTOM
+    con.execute(f"CREATE VIEW kept AS SELECT * FROM {RAW} "
+                "WHERE CAST(vru_time AS INTEGER) >= 0 AND outcome <> 'PHANTOM'")
+    return con.execute(sql).fetchall()[0]
+
+
+def test_calls_import_reconciles_and_quarantines_the_negative_vru_times(ws):
+    s = import_calls(ws)
+    assert (s.read, s.inserted, s.updated, s.unchanged, s.quarantined) == (33_344, 33_319, 0, 0, 25)
+    reasons = ws.quarantine(s.import_id).column("reason").to_pylist()
+    assert len(reasons) == 25 and all(r.startswith("ivr_s -") and " is below 0" in r for r in reasons)
+    # the same file again stores nothing twice
+    again = ws.import_file("calls", DATA, mapping=MAPPING)
+    assert (again.inserted, again.updated, again.unchanged, again.quarantined) == (0, 0, 33_319, 25)
+
+
+def test_calls_wednesday_arrivals_per_hour_match_the_published_answer(ws):
+    import_calls(ws)
+    rows = ws.metrics(["tickets"], by=["weekday", "hour_of_day"]).to_pylist()
+    per_hour = {int(r["hour_of_day"]): r["value"] / 4 for r in rows if r["weekday"] == "3"}  # ISO: Wednesday = 3
+    assert [per_hour.get(h, 0.0) for h in range(24)] == PUBLISHED
+
+
+def test_calls_aht_asa_abandonment_and_service_level_equal_a_plain_reading(ws):
+    import_calls(ws)
+    got = {r["metric"]: r for r in ws.metrics(["aht", "asa", "abandonment_rate", "service_level"]).to_pylist()}
+    answered = "outcome = 'AGENT' AND ser_start <> '0:00:00'"  # 50 served calls carry no times
+    # abandoned in the queue (a HANG in the IVR never reached it), after the 5 s of a short abandon
+    abandoned = "outcome = 'HANG' AND q_start <> '0:00:00' AND CAST(q_time AS INTEGER) >= 5"
+    wait = "greatest(span(vru_exit, ser_start), 0)"  # offered at the IVR exit; answered a little before it: 0
+    # rates in percent, as the metrics give them
+    aht, n_aht, asa, n_asa, rate, sl, n_offered = reference(f"""
+        SELECT avg(CAST(ser_time AS DOUBLE)) FILTER (outcome = 'AGENT' AND CAST(ser_time AS INTEGER) > 0),
+               count(*) FILTER (outcome = 'AGENT' AND CAST(ser_time AS INTEGER) > 0),
+               avg({wait}) FILTER ({answered}), count(*) FILTER ({answered}),
+               100 * count(*) FILTER ({abandoned}) / count(*) FILTER (({answered}) OR ({abandoned})),
+               100 * count(*) FILTER (({answered}) AND {wait} <= 20) / count(*) FILTER (({answered}) OR ({abandoned})),
+               count(*) FILTER (({answered}) OR ({abandoned}))
+        FROM kept
+    """)
+    assert (got["aht"]["n"], got["asa"]["n"], got["abandonment_rate"]["n"]) == (n_aht, n_asa, n_offered)
+    assert got["aht"]["value"] == pytest.approx(aht, rel=1e-12)
+    assert got["asa"]["value"] == pytest.approx(asa, rel=1e-12)
+    assert got["abandonment_rate"]["value"] == pytest.approx(rate, rel=1e-12)
+    assert got["service_level"]["value"] == pytest.approx(sl, rel=1e-12)
+    # the bank's own queue times say the same within the skew: ser_start runs 1-2 s before q_exit
+    (q_time,) = reference(f"SELECT avg(CAST(q_time AS DOUBLE)) FILTER ({answered}) FROM kept")
+    assert q_time - 2 <= asa <= q_time
+
+
+def test_calls_ghost_calls_are_kept_but_left_out(ws):
+    import_calls(ws)
+    (phantom,) = reference(f"SELECT count(*) FROM {RAW} WHERE outcome = 'PHANTOM' AND CAST(vru_time AS INTEGER) >= 0")
+    assert phantom == 276
+    stored = ws.sql("SELECT count(*) AS n FROM tickets WHERE status = 'spam'").column("n").to_pylist()
+    assert stored == [phantom]
+    assert ws.metrics(["tickets"]).to_pylist()[0]["value"] == 33_319 - phantom

@@ -164,6 +164,9 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     from cxmetrics.api import _routes_text
 
     app.include_router(_routes_text.router, prefix=PREFIX)  # the text layer's reports (docs/text.md)
+    from cxmetrics.api import _routes_workforce
+
+    app.include_router(_routes_workforce.router, prefix=PREFIX)  # forecast, staffing, plan (docs/workforce.md)
     app.state.sla_enabled = _routes_sla.available()
     if app.state.sla_enabled:
         app.include_router(_routes_sla.router, prefix=PREFIX)

@@ -24,6 +24,15 @@ def lit(value: str) -> str:
 
 
 @dataclass(frozen=True)
+class DaySQL:
+    """Where a bare time of day finds its date (see Mapping.date_column): SQL texts of
+    the date column and of the `next_day_before` column (None without one)."""
+
+    date: str
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
 class ColumnSQL:
     typed: str  # expression of the canonical type
     reason: str | None  # expression: NULL when fine, else why the value is unusable
@@ -40,18 +49,27 @@ def _shown(v: str) -> str:
     return f"left({v}, 80)"
 
 
-def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, ref: str | None = None) -> ColumnSQL:
-    """SQL for one canonical column read from `raw` (None when the file lacks it).
-
-    The reason refers to the typed value as `ref` when given (the typed column of an
-    enclosing query), so the engine parses each value once."""
-    if raw is None:
-        return ColumnSQL(f"CAST(NULL AS {col.sql_type})", None)
+def mapped_text(col: Column, raw: str, raw_type: str, mapping: Mapping) -> str:
+    """The raw value as text after the mapping's [values] (a value mapped to "" is none:
+    NO_SERVER = no agent) and, for timestamps, its "no time" values: NULL when absent."""
     v = text_value(raw, raw_type)
     vmap = mapping.values.get(col.name)
     if vmap:
         cases = " ".join(f"WHEN {lit(k.strip().lower())} THEN {lit(t)}" for k, t in vmap.items())
-        v = f"(CASE lower({v}) {cases} ELSE {v} END)"
+        v = f"nullif(CASE lower({v}) {cases} ELSE {v} END, '')"
+    return null_times(v, mapping) if col.type is ColType.TIMESTAMP else v
+
+
+def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, ref: str | None = None,
+               day: DaySQL | None = None) -> ColumnSQL:
+    """SQL for one canonical column read from `raw` (None when the file lacks it).
+
+    The reason refers to the typed value as `ref` when given (the typed column of an
+    enclosing query), so the engine parses each value once. `day` dates the timestamp
+    values that are a bare time of day."""
+    if raw is None:
+        return ColumnSQL(f"CAST(NULL AS {col.sql_type})", None)
+    v = mapped_text(col, raw, raw_type, mapping)
     name = col.name
     if col.type is ColType.TEXT:
         if col.values is not None or name in ("channel", "priority"):
@@ -72,6 +90,10 @@ def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, re
             "a timestamp in the format the mapping sets" if mapping.ts_formats
             else "an ISO 8601 timestamp such as 2025-03-14T09:30:00Z (for day-first dates set [timestamps] dayfirst = true in a mapping)"
         )
+        if day is not None:
+            typed = time_of_day_sql(v, typed, day, mapping)
+            hint = (f"a time of day ({' or '.join(mapping.time_formats)}) with a date ({' or '.join(mapping.date_formats)}) "
+                    f"in column {mapping.date_column}, nor {hint}").replace("'", "''")
         return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {hint}' END")
     if col.type in (ColType.INTEGER, ColType.NUMBER):
         num = f"try_cast({v} AS DOUBLE)"
@@ -131,6 +153,33 @@ def timestamp_sql(raw: str, raw_type: str, v: str, mapping: Mapping) -> str:
         # a naive parse becomes a wall-clock time in the session zone
         return f"CAST({parsed} AS TIMESTAMPTZ)"
     return f"try_cast({v} AS TIMESTAMPTZ)"
+
+
+NEXT_DAY_S = 12 * 3600  # a time of day this much before next_day_before's is on the next day
+
+
+def null_times(v: str, mapping: Mapping) -> str:
+    """A timestamp column's text with the mapping's "no time" values (0:00:00...) as NULL."""
+    if not mapping.ts_nulls:
+        return v
+    return f"(CASE WHEN {v} IN ({', '.join(lit(n) for n in mapping.ts_nulls)}) THEN NULL ELSE {v} END)"
+
+
+def time_of_day_sql(v: str, full: str, day: DaySQL, mapping: Mapping) -> str:
+    """A value that is a bare time of day, on the date of `day.date` (a day later when
+    more than 12 hours before the time of `day.anchor`: a call that went on past midnight;
+    a time a little before it is clock skew or an error, which the kind's checks judge);
+    any other value is read by `full`, the usual timestamp expression. Naive: in the
+    session zone."""
+    times = "[" + ", ".join(lit(f) for f in mapping.time_formats) + "]"
+    dates = "[" + ", ".join(lit(f) for f in mapping.date_formats) + "]"
+    tod = f"CAST(try_strptime({v}, {times}) AS TIME)"
+    later = "INTERVAL 0 DAY"
+    if day.anchor is not None:
+        anchor = f"CAST(try_strptime({null_times(day.anchor, mapping)}, {times}) AS TIME)"
+        later = f"CASE WHEN epoch({tod}) < epoch({anchor}) - {NEXT_DAY_S} THEN INTERVAL 1 DAY ELSE INTERVAL 0 DAY END"
+    on_date = f"CAST(try_strptime({day.date}, {dates}) AS DATE) + {tod} + {later}"
+    return f"(CASE WHEN {tod} IS NOT NULL THEN CAST({on_date} AS TIMESTAMPTZ) ELSE {full} END)"
 
 
 def period_start_sql(v: str) -> str:

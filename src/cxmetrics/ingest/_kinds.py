@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from cxmetrics.errors import UnknownNameError
-from cxmetrics.ingest import _derive
+from cxmetrics.ingest import _calls, _derive, _shifts
 from cxmetrics.model import (
     DEFAULT_SCALES,
     EVENT_TICKET_COLUMNS,
@@ -36,6 +36,8 @@ class ImportKind:
     target: dict[str, str] = field(default_factory=dict)  # table column -> SQL over stage
     post: Post | None = None
     doc: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)  # normalised header -> input column it feeds
+    windowed: bool = False  # derived columns use window functions (over the file's rows): see stage_sql
 
     @property
     def input_names(self) -> set[str]:
@@ -174,6 +176,19 @@ KINDS: dict[str, ImportKind] = {
             doc="costs per period and category",
         ),
         ImportKind("annotations", TABLES["annotations"], TABLES["annotations"].columns, doc="changes worth marking"),
+        ImportKind(
+            # a call is stored as its call_queued event (see _calls), the rest is implied
+            "calls", TABLES["events"], _calls.INPUTS,
+            derived=_calls.DERIVED, checks=_calls.CHECKS, target=_calls.TARGET, post=_calls.implied,
+            aliases=_calls.ALIASES,
+            doc="call logs: one row per call; becomes a ticket and the call events its times imply",
+        ),
+        ImportKind(
+            "shifts", TABLES["shifts"], TABLES["shifts"].columns,
+            derived=_shifts.DERIVED, checks=_shifts.CHECKS, target=_shifts.TARGET, aliases=_shifts.ALIASES,
+            windowed=True,
+            doc="agents' working spans: available (staffed) or another activity (paid time off the queues)",
+        ),
     )
 }
 

@@ -18,7 +18,16 @@ import duckdb
 import pyarrow as pa
 
 from cxmetrics.errors import ImportFileError, InternalError
-from cxmetrics.ingest._columns import column_sql, ident, lit, period_end_sql, period_start_sql, text_value
+from cxmetrics.ingest._columns import (
+    DaySQL,
+    column_sql,
+    ident,
+    lit,
+    mapped_text,
+    period_end_sql,
+    period_start_sql,
+    text_value,
+)
 from cxmetrics.ingest._kinds import ImportKind
 from cxmetrics.ingest._mapping import Mapping
 from cxmetrics.ingest._merge import merge, store_columns
@@ -78,14 +87,33 @@ def resolve_columns(
     wanted = kind.input_names
     feeds: dict[str, int] = {}
     ignored = []
+    have = ", ".join(n for n, _ in raw) or "none"
+    # raw columns read otherwise: the date of times of day, the parts of combined columns
+    used = {date_column_index(raw, mapping)}
+    if mapping.date_column is not None and None in used:
+        raise ImportFileError(
+            f"{where} has no column {mapping.date_column}, which the mapping's [timestamps] date_column names "
+            f"(its columns: {have}). Name the file's date column there."
+        )
+    for target, parts in mapping.combine.items():
+        for part in parts:
+            if raw_index(raw, part) is None:
+                raise ImportFileError(
+                    f"{where} has no column {part}, which the mapping's [combine] {target} names (its columns: "
+                    f"{have}). Name the file's columns there."
+                )
+            used.add(raw_index(raw, part))
     for i, (name, _) in enumerate(raw):
         target = mapping.columns.get(name)
         if target is None:
-            target = normalise(name) if normalise(name) in wanted else None
-        if target in (None, "-") or target in feeds:
-            ignored.append(name)
+            target = normalise(name) if normalise(name) in wanted else kind.aliases.get(normalise(name))
+        if target in (None, "-") or target in feeds or target in mapping.combine:
+            if i not in used:
+                ignored.append(name)
             continue
         feeds[target] = i
+    for target, parts in mapping.combine.items():
+        feeds[target] = raw_index(raw, parts[0])  # type: ignore[assignment]  # checked above
     missing = [c.name for c in kind.inputs if c.required and c.name not in feeds]
     if missing:
         have = ", ".join(n for n, _ in raw) or "none"
@@ -97,20 +125,48 @@ def resolve_columns(
     return feeds, ignored
 
 
+def raw_index(raw: list[tuple[str, str]], name: str) -> int | None:
+    """The raw column a mapping names (exactly, else case- and punctuation-blind), if any."""
+    names = [n for n, _ in raw]
+    if name in names:
+        return names.index(name)
+    blind = [normalise(n) for n in names]
+    return blind.index(normalise(name)) if normalise(name) in blind else None
+
+
+def date_column_index(raw: list[tuple[str, str]], mapping: Mapping) -> int | None:
+    """The raw column of the mapping's [timestamps] date_column, if any."""
+    return None if mapping.date_column is None else raw_index(raw, mapping.date_column)
+
+
+def _day_sql(raw: list[tuple[str, str]], feeds: dict[str, int], mapping: Mapping) -> DaySQL | None:
+    """Where the bare times of day of this file find their date (see Mapping.date_column)."""
+    j = date_column_index(raw, mapping)
+    if j is None:
+        return None
+    a = feeds.get(mapping.next_day_before or "")
+    anchor = None if a is None else text_value(f"_r{a}", raw[a][1])
+    return DaySQL(text_value(f"_r{j}", raw[j][1]), anchor)
+
+
 def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feeds: dict[str, int],
               mapping: Mapping, default_source: str) -> str:
     typed, reasons = [], []
+    day = _day_sql(raw, feeds, mapping)
     for col in kind.inputs:
         i = feeds.get(col.name)
         ref = None if i is None else f"_r{i}"
         rtype = "VARCHAR" if i is None else raw[i][1]
-        sql = column_sql(col, ref, rtype, mapping, ref=ident(col.name))
+        if col.name in mapping.combine:
+            parts = [f"CAST(_r{raw_index(raw, p)} AS VARCHAR)" for p in mapping.combine[col.name]]
+            ref, rtype = f"concat_ws('-', {', '.join(parts)})", "VARCHAR"
+        sql = column_sql(col, ref, rtype, mapping, ref=ident(col.name), day=day)
         expr = sql.typed
         if col.name == "source":
             expr = f"coalesce({expr}, {lit(default_source)})"
         typed.append(f"{expr} AS {ident(col.name)}")
         if col.required:
-            present = "NULL" if ref is None else text_value(ref, rtype)
+            present = "NULL" if ref is None else mapped_text(col, ref, rtype, mapping)
             reasons.append(f"CASE WHEN {present} IS NULL THEN '{col.name} is missing' END")
         if sql.reason:
             reasons.append(sql.reason)
@@ -118,16 +174,21 @@ def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feed
     checks = ["_parse_error", *reasons, *kind.checks]
     reason = "nullif(concat_ws('; ', " + ", ".join(checks) + "), '')"
     names = [ident(c.name) for c in kind.inputs] + [ident(n) for n, _ in kind.derived]
+    # window functions reorder rows, and the stage's rowids must be the file's positions: a
+    # windowed kind numbers the rows first (a streaming window keeps the scan's order) and
+    # sorts back by that number
+    position, order = (", row_number() OVER () AS _pos", "ORDER BY _pos") if kind.windowed else ("", "")
     return f"""
         SELECT {", ".join(names)}, _blank, _reason,
                CASE WHEN _reason IS NOT NULL THEN _rawtext END AS _rawtext
         FROM (
             SELECT *, {reason} AS _reason FROM (
                 SELECT *{', ' + derived if derived else ''} FROM (
-                    SELECT *, {", ".join(typed)} FROM ({source.select_sql(raw)})
+                    SELECT *, {", ".join(typed)} FROM (SELECT *{position} FROM ({source.select_sql(raw)}))
                 )
             )
         )
+        {order}
     """
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from cxmetrics.errors import MissingDependencyError
-from cxmetrics.metrics._compile import QUANTILES, CompiledQuery, compile_queries
+from cxmetrics.metrics._compile import QUANTILES, TIME_DIMENSIONS, CompiledQuery, compile_queries
 from cxmetrics.metrics._custom import run_custom
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._spec import Kind
@@ -107,7 +107,7 @@ def run_metrics(
             sqls.append(sql)
             records += [_finish(ref, r) for r in rows]
     order = {r.name: i for i, r in enumerate(refs)}
-    records.sort(key=lambda r: (order[r["metric"]], *[str(r.get(d)) for d in by], str(r.get("period"))))
+    records.sort(key=lambda r: (order[r["metric"]], *[_sort_key(d, r.get(d)) for d in by], str(r.get("period"))))
     return MetricTable(_to_arrow(records, by, grain), tuple(sqls))
 
 
@@ -187,3 +187,13 @@ def _to_arrow(records: list[dict[str, Any]], by: list[str], grain: str | None) -
 
 
 __all__ = ["MetricTable", "run_metrics"]
+
+
+def _sort_key(dimension: str, value: object) -> tuple[int, float, str]:
+    """Groups in order: hours of the day and weekdays by number (2 before 10), the rest by
+    text; a missing value last."""
+    if value is None:
+        return (1, 0.0, "")
+    if dimension in TIME_DIMENSIONS:
+        return (0, float(str(value)), "")
+    return (0, 0.0, str(value))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from cxmetrics.facts._columns import BUSINESS_TWINS, REPLY_BUSINESS_TWINS
+from cxmetrics.metrics._staffed import STAFFED_INTERVALS
 
 # dimension name -> column of every source's rows (each source yields these columns)
 DIMENSIONS: dict[str, str] = {
@@ -268,6 +269,17 @@ SOURCES: dict[str, Source] = {
             ("similarity", "apart", "topic_id", "ts"),
             doc="one row per solved ticket's resolving reply in a discovered topic: its similarity (0-1) to "
                 "the topic's usual answer and whether it stands apart; the agent is who wrote it",
+        ),
+        # Workforce (docs/workforce.md, "Shifts and occupancy"): the shifts against the work done.
+        Source(
+            "staffed_intervals",
+            STAFFED_INTERVALS,
+            ("slot_start",),
+            ("available_s", "handle_s", "slot_start"),
+            doc="one row per agent and 30-minute slot (on the workspace's clock) from the first shift to the last: "
+                "available_s, the agent's staffed seconds (available spans less breaks), and handle_s, the handle "
+                "seconds of the contacts the agent worked (each busy from its answer for its handle time); the "
+                "agent is assignee, team and channel are the shift's (work by agents no shift covers has no channel)",
         ),
         # Business tables. Their dimensions use the ticket sources' column names
         # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.

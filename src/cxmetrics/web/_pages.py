@@ -28,7 +28,7 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.api._redact import redact_paths
 from cxmetrics.api.auth import login, logout, optional_principal, workspace_cursor
 from cxmetrics.errors import StoreError, UserError
-from cxmetrics.web import _agents, _channels, _data, _sla, _surveys, _tickets, _topics, _trends
+from cxmetrics.web import _agents, _channels, _data, _sla, _staffing, _surveys, _tickets, _topics, _trends
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._filters import DIMENSIONS, PRESETS, Filters
 
@@ -51,6 +51,8 @@ _ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
     "agents": '<circle cx="9" cy="8" r="4"/><path d="M2 21v-1a7 7 0 0 1 14 0v1"/><path d="M16 4.1a4 4 0 0 1 0 7.8"/>'
               '<path d="M22 21v-1a6 6 0 0 0-4-5.6"/>',
     "sla": '<circle cx="12" cy="12" r="9"/><polyline points="12 7 12 12 15.5 14"/>',
+    "staffing": '<rect x="3" y="5" width="18" height="16" rx="2"/><line x1="3" y1="10" x2="21" y2="10"/>'
+                '<line x1="8" y1="3" x2="8" y2="7"/><line x1="16" y1="3" x2="16" y2="7"/>',
     "surveys": '<polygon points="12 2.5 15 8.6 21.6 9.6 16.8 14.2 18 20.8 12 17.6 6 20.8 7.2 14.2 2.4 9.6 9 8.6"/>',
     "tickets": '<line x1="9" y1="6" x2="21" y2="6"/><line x1="9" y1="12" x2="21" y2="12"/>'
                '<line x1="9" y1="18" x2="21" y2="18"/><circle cx="4.5" cy="6" r="1"/><circle cx="4.5" cy="12" r="1"/>'
@@ -61,7 +63,8 @@ NAV = tuple((path, label, Markup(f'<svg viewBox="0 0 24 24" aria-hidden="true">{
             for path, label, key in (("/", "Overview", "overview"), ("/trends", "Trends", "trends"),
                                      ("/channels", "Channels", "channels"), ("/topics", "Topics", "topics"),
                                      ("/agents", "Agents & bots", "agents"),
-                                     ("/sla", "SLA", "sla"), ("/surveys", "Surveys", "surveys"),
+                                     ("/sla", "SLA", "sla"), ("/staffing", "Staffing", "staffing"),
+                                     ("/surveys", "Surveys", "surveys"),
                                      ("/tickets", "Tickets", "tickets")))
 FRAGMENT_HEADER = "x-cxm-fragment"
 
@@ -250,6 +253,11 @@ def sla_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Res
         return _sla.sla(ws, f, within=within, evaluate=_sla_clock(request, ws))
 
     return _page(request, ws, "sla", "SLA", build, keep=("within",))
+
+
+@router.get("/staffing")
+def staffing_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    return _page(request, ws, "staffing", "Staffing", lambda cur, f, params: _staffing.staffing(cur, params))
 
 
 @router.get("/surveys")
