@@ -288,6 +288,68 @@ _table(
 )
 
 
+_table(
+    "companies", ("source", "company"),
+    (
+        _SOURCE,
+        C("company", required=True, doc="the company as the study names it (its probes' `company`)"),
+        C("industry"),
+        C("region", doc="e.g. North America, EMEA, APAC, LATAM"),
+        C("size", doc="company size band as the study records it, e.g. 1-50, 51-200, 201-1000, 1000+"),
+        C("channels", T.TAGS, doc="the support channels it offers (email, chat, phone, social...): a probe on "
+                                   "another channel finds it not available"),
+    ),
+    "one row per company of a benchmark study (cxmetrics.studies)",
+)
+
+_table(
+    "probes", ("source", "probe_id"),
+    (
+        _SOURCE,
+        C("probe_id", required=True),
+        C("study", required=True, doc="the study the probe belongs to"),
+        C("company", required=True),
+        C("channel", required=True, doc="email, chat, phone, social... (as in tickets)"),
+        C("sent_at", T.TIMESTAMP, required=True, doc="when the question was sent (or the call placed)"),
+        C("question"),
+        C("first_response_at", T.TIMESTAMP, doc="the first answer (empty: ignored)"),
+        C("response_text"),
+        C("auto_reply", T.BOOLEAN, doc="the only answer was an automatic one"),
+        C("resolved", T.BOOLEAN, doc="the answer solved the question"),
+        C("follow_up_at", T.TIMESTAMP, doc="a later message from the company, unprompted"),
+        C("industry", doc="default: the company's"),
+        C("region", doc="default: the company's"),
+        C("company_size", doc="default: the company's size"),
+        C("rubric_personalised", T.NUMBER, min=0, max=1, doc="a person's score, 0-1 (empty: from the text)"),
+        C("rubric_relevant", T.NUMBER, min=0, max=1),
+        C("rubric_thorough", T.NUMBER, min=0, max=1),
+        C("rubric_empathetic", T.NUMBER, min=0, max=1),
+    ),
+    "one row per question a benchmark study sent a company on one channel (cxmetrics.studies)",
+)
+
+_table(
+    "reviews", ("source", "review_id"),
+    (
+        _SOURCE,
+        C("review_id", required=True),
+        C("platform", doc="where it was posted: google_play, app_store, trustpilot, g2..."),
+        C("company", doc="the company or app reviewed"),
+        C("rating", T.INTEGER, required=True, min=1, max=5, doc="stars, 1-5"),
+        C("text"),
+        C("author"),
+        C("created_at", T.TIMESTAMP, required=True, doc="when the review was posted (or last edited, as the "
+                                                          "platform reports it)"),
+        C("reply_text", doc="the company's reply"),
+        C("replied_at", T.TIMESTAMP),
+        C("edited_at", T.TIMESTAMP, doc="when the review was edited, if the platform says"),
+        C("app_version"),
+        C("helpful", T.INTEGER, min=0, doc="readers who found it helpful (thumbs up)"),
+    ),
+    "one row per public review of a company or app, with the company's reply (cxmetrics.studies)",
+)
+
+
 # The flat ticket format: one row per ticket; each row becomes a ticket, the events its
 # timestamps imply, and survey answers for its score columns.
 FLAT_TICKET_COLUMNS: tuple[Column, ...] = (
