@@ -96,11 +96,15 @@ def run_demo(ws: Workspace, config: DemoConfig, echo: Callable[[str], None] = pr
     shifts = demo_shifts(ws, SOURCE)
     if shifts.num_rows:
         quarantined += ws.import_table("shifts", shifts, source=SOURCE, label="demo:shifts", canonical=True).quarantined
+    from cxmetrics._demo_study import import_study, study_lines
+
+    # a benchmark study of the demo's market and the organisation's app reviews (docs/studies.md)
+    quarantined += import_study(ws, config)
     seconds = time.perf_counter() - started
     from cxmetrics._demo_text import text_layer
 
     # topics, sentiment, answer signals and consistency over the demo's messages (the Topics page)
-    return summary_report(ws, config, seconds, quarantined, text=text_layer(ws, config, echo))
+    return summary_report(ws, config, seconds, quarantined, text=text_layer(ws, config, echo), study=study_lines(ws))
 
 
 def serve_demo(path: Path, port: int, *, open_browser: bool = True, new_key: bool = False, trickle: bool = True,
@@ -130,7 +134,7 @@ def sla_table_for_screen(table: pa.Table) -> pa.Table:
 
 
 def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantined: int,
-                   text: list[str] | None = None) -> str:
+                   text: list[str] | None = None, study: list[str] | None = None) -> str:
     counts = ws.counts()
     span = ws.con.execute(
         "SELECT strftime(min(created_at), '%Y-%m-%d'), strftime(max(created_at), '%Y-%m-%d %H:%M'), "
@@ -174,6 +178,7 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
         render(sla_table_for_screen(sla)),
         "",
         *([*text, ""] if text else []),
+        *([*study, ""] if study else []),
         "Next: cxmetrics -w " + str(ws.path) + " metrics csat,frt --by channel --grain month   (catalogue: cxmetrics catalogue)",
     ]
     return "\n".join(lines)

@@ -40,8 +40,11 @@ from cxmetrics.ingest import KINDS
 from cxmetrics.metrics._sources import split_filter
 from cxmetrics.model import ColType
 from cxmetrics.settings import SETTINGS
+from cxmetrics.studies._report_cli import report_group
 from cxmetrics.sla._cli import sla as sla_group
+from cxmetrics.studies._cli import study_group
 from cxmetrics.targets._cli import targets_group
+from cxmetrics.studies._reviews_cli import reviews_group
 
 
 
@@ -493,5 +496,8 @@ main.add_command(text_group)
 main.add_command(staffing_cmd)
 main.add_command(forecast_cmd)
 main.add_command(shifts_group)
+main.add_command(report_group)
+main.add_command(study_group)
+main.add_command(reviews_group)
 topics_cmd.add_command(topics_discover)
 sla_group.add_command(sla_watch)

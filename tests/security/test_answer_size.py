@@ -115,7 +115,8 @@ def test_the_issues_request_is_refused_with_the_estimate_the_limit_and_how_to_na
 
 def test_the_60_metric_variant_is_refused_too(client: tuple[TestClient, str]) -> None:
     c, viewer = client
-    plain = [s for s in registry() if s.kind is not Kind.CUSTOM]
+    # metrics that can be cut by assignee (review metrics refuse ticket dimensions, with a 400 of their own)
+    plain = [s for s in registry() if s.kind is not Kind.CUSTOM and s.source != "reviews"]
     names = ([s.id for s in plain] + [f"{s.id}_p90" for s in plain if s.kind is Kind.DURATION])[:60]
     assert len(names) == 60
     r = c.get(f"/api/v1/metrics?metrics={','.join(names)}&by=assignee,channel,topic&grain=hour",

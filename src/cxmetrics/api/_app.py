@@ -167,6 +167,9 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     from cxmetrics.api import _routes_workforce
 
     app.include_router(_routes_workforce.router, prefix=PREFIX)  # forecast, staffing, plan (docs/workforce.md)
+    from cxmetrics.api import _routes_studies
+
+    app.include_router(_routes_studies.router, prefix=PREFIX)  # studies, SPI, findings, reviews (docs/studies.md)
     app.state.sla_enabled = _routes_sla.available()
     if app.state.sla_enabled:
         app.include_router(_routes_sla.router, prefix=PREFIX)

@@ -103,9 +103,10 @@ class Dimension(BaseModel):
     name: str
     group_by: bool
     filter: bool
-    applies_to: Literal["tickets", "customers", "sla_targets", "surveys", "time"] = Field(
+    applies_to: Literal["tickets", "customers", "sla_targets", "surveys", "reviews", "time"] = Field(
         description="tickets (every ticket-level metric), customers (customer, activity and funnel metrics), "
-                    "sla_targets (SLA metrics), surveys (survey metrics), or time (group by only)")
+                    "sla_targets (SLA metrics), surveys (survey metrics), reviews (review metrics), or time "
+                    "(group by only)")
 
 
 class DimensionValues(BaseModel):

@@ -24,7 +24,7 @@ from cxmetrics.api._models import (
     Whoami,
 )
 from cxmetrics.api._params import answer
-from cxmetrics.metrics._compile import CUSTOMER_ONLY, SURVEY_ONLY, TIME_DIMENSIONS
+from cxmetrics.metrics._compile import CUSTOMER_ONLY, REVIEW_ONLY, SURVEY_ONLY, TIME_DIMENSIONS
 
 try:  # SLA-only dimensions (policy, sla_metric) exist when the SLA metrics do
     from cxmetrics.metrics._compile import SLA_ONLY
@@ -134,6 +134,8 @@ def _applies_to(name: str) -> str:
         return "sla_targets"
     if name in SURVEY_ONLY:
         return "surveys"
+    if name in REVIEW_ONLY:
+        return "reviews"
     return "tickets"
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from cxmetrics.errors import UnknownNameError
-from cxmetrics.ingest import _calls, _derive, _shifts
+from cxmetrics.ingest import _calls, _derive, _reviews, _shifts, _studies
 from cxmetrics.model import (
     DEFAULT_SCALES,
     EVENT_TICKET_COLUMNS,
@@ -188,6 +188,23 @@ KINDS: dict[str, ImportKind] = {
             derived=_shifts.DERIVED, checks=_shifts.CHECKS, target=_shifts.TARGET, aliases=_shifts.ALIASES,
             windowed=True,
             doc="agents' working spans: available (staffed) or another activity (paid time off the queues)",
+        ),
+        ImportKind(
+            # public reviews with the company's reply (cxmetrics.studies; rules in _reviews)
+            "reviews", TABLES["reviews"], _reviews.INPUTS,
+            derived=_reviews.DERIVED, checks=_reviews.CHECKS, target=_reviews.TARGET, post=_reviews.text_facts,
+            aliases=_reviews.ALIASES,
+            doc="public reviews (app stores, review sites), one row per review, with the company's reply",
+        ),
+        ImportKind(
+            # benchmark studies (cxmetrics.studies; rules in _studies): the companies and what they offer
+            "companies", TABLES["companies"], TABLES["companies"].columns, target=_studies.COMPANIES_TARGET,
+            doc="the companies of a benchmark study: industry, region, size and the channels they offer",
+        ),
+        ImportKind(
+            "probes", TABLES["probes"], _studies.PROBES_INPUTS,
+            derived=_studies.PROBES_DERIVED, checks=_studies.PROBES_CHECKS, target=_studies.PROBES_TARGET,
+            doc="the questions a benchmark study sent companies, one row per probe, with the answer and rubric",
         ),
     )
 }

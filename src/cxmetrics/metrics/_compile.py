@@ -26,6 +26,8 @@ QUANTILES = {"median": 0.5, "p90": 0.9}
 CUSTOMER_ONLY = ("segment",)  # dimensions ticket-level sources do not have
 SLA_ONLY = ("policy", "sla_metric")  # dimensions of SLA targets only
 SURVEY_ONLY = ("survey_kind",)  # dimensions of survey answers and sends only
+REVIEW_ONLY = ("rating_band", "platform", "app")  # dimensions of reviews only
+REVIEW_DIMS = (*REVIEW_ONLY, "source")  # every dimension review rows have
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,12 @@ def check_request(refs: list[MetricRef], *, by: list[str], grain: str | None, wh
 def check_applies(ref: MetricRef, dims: list[str]) -> None:
     """Each dimension must be one the rows of the metric's source have."""
     for d in dims:
+        if ref.spec.source == "reviews" and d not in REVIEW_DIMS and d not in TIME_DIMENSIONS:
+            raise UserError(f"'{d}' is not a dimension of reviews: {ref.name} can be cut by "
+                            f"{', '.join(REVIEW_DIMS)}.")
+        if d in REVIEW_ONLY and ref.spec.source != "reviews":
+            raise UserError(f"'{d}' is a review dimension: it applies to review metrics such as "
+                            f"review_response_rate, not to {ref.name} (over {ref.spec.source}).")
         if d in CUSTOMER_ONLY:
             raise UserError(f"'{d}' is a customer dimension: it applies to customer, activity and funnel "
                             f"metrics, not to {ref.name} (over {ref.spec.source}).")

@@ -24,15 +24,11 @@ def _literal(value: object) -> str:
     return exp.Literal.string(str(value)).sql(dialect="duckdb")
 
 
-def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object],
-                     start: Any, end: Any) -> str:
-    """Mean of the per-ticket mean of `seconds`; a ticket sits in the period of its
-    first interval's end (its first reply)."""
-    check_applies(ref, [*by, *where])  # its rows are its source's, with their dimensions
-    source = SOURCES[ref.spec.source]
-    dims = sorted({DIMENSIONS[d] for d in [*by, *where] if d in DIMENSIONS})
-    carried = "".join(f", any_value({c}) AS {c}" for c in dims)
-    t = "t"
+def frame(t: str, by: list[str], grain: str | None, where: dict[str, object], start: Any,
+          end: Any) -> tuple[list[str], list[str], str]:
+    """What every builder's query needs around its aggregates, over time column `t`: the
+    SELECT keys (the `by` columns, and `period` with a grain), the WHERE conditions (the
+    [start, end) window and the filters, case-blind) and the GROUP BY of those keys."""
     keys = [(TIME_DIMENSIONS[d].format(t=t) if d in TIME_DIMENSIONS else DIMENSIONS[d]) + f" AS {d}" for d in by]
     if grain:
         keys.append(f"{period_sql(grain, exp.column(t)).sql(dialect='duckdb')} AS period")
@@ -45,6 +41,19 @@ def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: di
         values = value if isinstance(value, list | tuple | set) else [value]
         conds.append(dimension_in(DIMENSIONS[d], values))  # case-blind
     group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    return keys, conds, group
+
+
+def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object],
+                     start: Any, end: Any) -> str:
+    """Mean of the per-ticket mean of `seconds`; a ticket sits in the period of its
+    first interval's end (its first reply)."""
+    check_applies(ref, [*by, *where])  # its rows are its source's, with their dimensions
+    source = SOURCES[ref.spec.source]
+    dims = sorted({DIMENSIONS[d] for d in [*by, *where] if d in DIMENSIONS})
+    carried = "".join(f", any_value({c}) AS {c}" for c in dims)
+    t = "t"
+    keys, conds, group = frame(t, by, grain, where, start, end)
     sql = f"""
         SELECT {''.join(k + ', ' for k in keys)}avg(ticket_mean) AS mean, stddev_samp(ticket_mean) AS sd,
                count(*) AS n
@@ -102,3 +111,4 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
 
 
 from cxmetrics.metrics import _business  # noqa: F401,E402
+from cxmetrics.metrics import _reviews  # noqa: F401,E402

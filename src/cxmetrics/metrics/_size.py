@@ -23,7 +23,6 @@ from datetime import date, datetime, timezone
 import duckdb
 
 from cxmetrics.errors import AnswerTooLargeError
-from cxmetrics.metrics._compile import TIME_DIMENSIONS
 from cxmetrics.metrics._registry import MetricRef
 from cxmetrics.metrics._sources import DIMENSIONS
 
@@ -34,8 +33,9 @@ GRAIN_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 2_629_7
                  "year": 31_556_952}
 # where each dimension's values are counted: the table that holds the most of them
 _TABLE_OF = {"segment": "customers", "policy": "sla_targets", "sla_metric": "sla_targets",
-             "survey_kind": "survey_sends"}
-_COLUMN_OF = {"sla_metric": "metric", "segment": "segment", "survey_kind": "kind"}
+             "survey_kind": "survey_sends", "rating_band": "reviews", "platform": "reviews", "app": "reviews"}
+_COLUMN_OF = {"sla_metric": "metric", "segment": "segment", "survey_kind": "kind",
+              "rating_band": "CASE WHEN rating <= 2 THEN 1 WHEN rating = 3 THEN 2 ELSE 3 END"}  # the bands
 _TIME_VALUES = {"hour_of_day": 24, "weekday": 7}
 
 

@@ -35,6 +35,9 @@ DIMENSIONS: dict[str, str] = {
     "policy": "policy",  # SLA targets only
     "sla_metric": "sla_metric",  # SLA targets only (first_reply, next_reply, ...)
     "survey_kind": "kind",  # survey answers and sends only (csat, ces, nps, esat)
+    "rating_band": "rating_band",  # reviews only: negative (1-2 stars), neutral (3), positive (4-5)
+    "platform": "platform",  # reviews only: google_play, app_store, trustpilot...
+    "app": "company",  # reviews only: the company or app reviewed
 }
 
 
@@ -280,6 +283,30 @@ SOURCES: dict[str, Source] = {
                 "available_s, the agent's staffed seconds (available spans less breaks), and handle_s, the handle "
                 "seconds of the contacts the agent worked (each busy from its answer for its handle time); the "
                 "agent is assignee, team and channel are the shift's (work by agents no shift covers has no channel)",
+        ),
+        # Public reviews (cxmetrics.studies, docs/studies.md "Reviews"). A reply dated before its
+        # review (the review was edited after it) is answered but has no response time.
+        Source(
+            "reviews",
+            """SELECT r.source, r.review_id, r.platform, r.company, r.rating, r.author, r.created_at,
+                      r.replied_at, r.edited_at, r.app_version, r.helpful,
+                      CASE WHEN r.rating <= 2 THEN 'negative' WHEN r.rating = 3 THEN 'neutral'
+                           ELSE 'positive' END AS rating_band,
+                      (nullif(trim(r.reply_text), '') IS NOT NULL OR r.replied_at IS NOT NULL) AS replied,
+                      nullif(trim(r.reply_text), '') IS NOT NULL AS reply_has_text,
+                      coalesce(r.replied_at < r.created_at, false) AS reply_before_review,
+                      CASE WHEN r.replied_at >= r.created_at THEN epoch(r.replied_at - r.created_at) END
+                          AS response_s,
+                      nullif(trim(r.text), '') IS NOT NULL AS has_text,
+                      t.sentiment_score, t.sentiment_label, t.greets_by_name, t.refers_specifics, t.personalised
+               FROM reviews r LEFT JOIN review_text t ON t.source = r.source AND t.review_id = r.review_id""",
+            ("created_at", "replied_at"),
+            ("rating", "rating_band", "replied", "reply_has_text", "reply_before_review", "response_s", "has_text",
+             "sentiment_score", "sentiment_label", "greets_by_name", "refers_specifics", "personalised",
+             "helpful", "created_at", "replied_at", "edited_at"),
+            doc="one row per public review, with its rating band, whether the company replied, the time to "
+                "reply (only for replies dated after the review), the review's sentiment and the reply's "
+                "personalisation",
         ),
         # Business tables. Their dimensions use the ticket sources' column names
         # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.

@@ -9,25 +9,12 @@ from typing import TYPE_CHECKING, Any
 import click
 import pyarrow as pa
 
-from cxmetrics._clitools import fail_cleanly, workspace_path
+from cxmetrics._clitools import fail_cleanly, open_workspace
 from cxmetrics._output import render
-from cxmetrics.errors import StoreError
 
 if TYPE_CHECKING:
-    from cxmetrics._workspace import Workspace
     from cxmetrics.text._status import ActiveModel
     from cxmetrics.text._store import TextRefresh
-
-
-def open_workspace(ctx: click.Context) -> Workspace:
-    """The workspace of the root command's --workspace; an error naming the fix when there is none."""
-    import cxmetrics
-
-    path = workspace_path(ctx)
-    if not (path / "cxmetrics.duckdb").exists():
-        raise StoreError(f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
-                         "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one.")
-    return cxmetrics.open(path)
 
 
 def describe(done: TextRefresh) -> str:

@@ -72,7 +72,7 @@ def train_sentiment_cmd(ctx: click.Context, file: Path | None, column: str | Non
     The model is kept in the workspace and used from then on for every customer message
     (they are scored again now); with --out it is written to a file instead (add --save to
     do both). --default goes back to the shipped model."""
-    from cxmetrics.text._refresh_cli import open_workspace
+    from cxmetrics._clitools import open_workspace
     from cxmetrics.text._sentiment_workspace import require_enough, survey_comments, use_default_sentiment
 
     if use_default:

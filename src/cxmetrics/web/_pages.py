@@ -28,7 +28,7 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.api._redact import redact_paths
 from cxmetrics.api.auth import login, logout, optional_principal, workspace_cursor
 from cxmetrics.errors import StoreError, UserError
-from cxmetrics.web import _agents, _channels, _data, _sla, _staffing, _surveys, _tickets, _topics, _trends
+from cxmetrics.web import _agents, _channels, _data, _sla, _staffing, _studies, _surveys, _tickets, _topics, _trends
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._filters import DIMENSIONS, PRESETS, Filters
 
@@ -53,6 +53,8 @@ _ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
     "sla": '<circle cx="12" cy="12" r="9"/><polyline points="12 7 12 12 15.5 14"/>',
     "staffing": '<rect x="3" y="5" width="18" height="16" rx="2"/><line x1="3" y1="10" x2="21" y2="10"/>'
                 '<line x1="8" y1="3" x2="8" y2="7"/><line x1="16" y1="3" x2="16" y2="7"/>',
+    "studies": '<line x1="4" y1="20" x2="4" y2="11"/><line x1="10" y1="20" x2="10" y2="5"/>'
+               '<line x1="16" y1="20" x2="16" y2="9"/><line x1="2" y1="20" x2="22" y2="20"/>',
     "surveys": '<polygon points="12 2.5 15 8.6 21.6 9.6 16.8 14.2 18 20.8 12 17.6 6 20.8 7.2 14.2 2.4 9.6 9 8.6"/>',
     "tickets": '<line x1="9" y1="6" x2="21" y2="6"/><line x1="9" y1="12" x2="21" y2="12"/>'
                '<line x1="9" y1="18" x2="21" y2="18"/><circle cx="4.5" cy="6" r="1"/><circle cx="4.5" cy="12" r="1"/>'
@@ -64,6 +66,7 @@ NAV = tuple((path, label, Markup(f'<svg viewBox="0 0 24 24" aria-hidden="true">{
                                      ("/channels", "Channels", "channels"), ("/topics", "Topics", "topics"),
                                      ("/agents", "Agents & bots", "agents"),
                                      ("/sla", "SLA", "sla"), ("/staffing", "Staffing", "staffing"),
+                                     ("/studies", "Studies", "studies"),
                                      ("/surveys", "Surveys", "surveys"),
                                      ("/tickets", "Tickets", "tickets")))
 FRAGMENT_HEADER = "x-cxm-fragment"
@@ -258,6 +261,12 @@ def sla_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Res
 @router.get("/staffing")
 def staffing_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
     return _page(request, ws, "staffing", "Staffing", lambda cur, f, params: _staffing.staffing(cur, params))
+
+
+@router.get("/studies")
+def studies_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    return _page(request, ws, "studies", "Studies", lambda cur, f, params: _studies.studies_page(cur, params),
+                 keep=("study",))
 
 
 @router.get("/surveys")

@@ -9,9 +9,9 @@ import re
 import click
 import pyarrow as pa
 
-from cxmetrics._clitools import fail_cleanly, workspace_path
+from cxmetrics._clitools import fail_cleanly, open_workspace
 from cxmetrics._output import render
-from cxmetrics.errors import StoreError, UserError
+from cxmetrics.errors import UserError
 from cxmetrics.workforce.erlang import staff
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
@@ -32,7 +32,8 @@ def share(text: str, what: str) -> float:
     try:
         return float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise UserError(f"{what} '{text}' is not a share: give a percentage such as 30% or a fraction such as 0.3.") from None
+        raise UserError(f"{what} '{text}' is not a share: give a percentage such as 30% or a fraction "
+                        "such as 0.3.") from None
 
 
 def target(text: str) -> tuple[float, float]:
@@ -131,14 +132,9 @@ _TABLE_COLUMNS = ("channel", "interval_start", "volume", "aht_s", "agents", "sch
 def _plan(ctx: click.Context, start: str | None, end: str | None, channel: str | None, interval: str,
           level: float | None, within: float | None, max_p_wait: float | None, max_occ: float | None,
           cut: float, pat: float | str | None, fmt: str) -> None:
-    import cxmetrics
     from cxmetrics.workforce._plan import plan
 
-    path = workspace_path(ctx)
-    if not (path / "cxmetrics.duckdb").exists():
-        raise StoreError(f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
-                         "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one.")
-    with cxmetrics.open(path) as ws:
+    with open_workspace(ctx) as ws:
         table = plan(ws, start=start, end=end, channel=channel, interval=interval, service_level=level,
                      answer_within_s=within if within is not None else 20.0, max_p_wait=max_p_wait,
                      max_occupancy=max_occ, shrinkage=cut, patience_s=pat)

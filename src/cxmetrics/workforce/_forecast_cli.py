@@ -8,9 +8,8 @@ import json
 import click
 import pyarrow as pa
 
-from cxmetrics._clitools import fail_cleanly, workspace_path
+from cxmetrics._clitools import fail_cleanly, open_workspace
 from cxmetrics._output import FORMATS, render
-from cxmetrics.errors import StoreError
 
 _SHORT = {"time of day": "one time-of-day profile for every day",
           "day type + time of day": "a weekday effect times one time-of-day profile"}
@@ -34,15 +33,10 @@ def forecast_cmd(ctx: click.Context, channels: tuple[str, ...], interval: str, h
     """Contacts expected per interval and channel with 80% and 95% prediction intervals
     (weekly and daily seasonality, holidays of the schedules as their own day type), or with
     --backtest how that forecast did on the last weeks (needs cxmetrics[workforce])."""
-    import cxmetrics
     from cxmetrics.workforce import _forecast as fc
 
-    path = workspace_path(ctx)
-    if not (path / "cxmetrics.duckdb").exists():
-        raise StoreError(f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
-                         "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one.")
     channel = list(channels) or None
-    with cxmetrics.open(path) as ws:
+    with open_workspace(ctx) as ws:
         if not backtest:
             table = fc.forecast(ws, channel=channel, interval=interval, horizon=horizon, start=start)
             click.echo(render(table, fmt))

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import click
 import pyarrow as pa
 
-from cxmetrics._clitools import fail_cleanly, workspace_path
+from cxmetrics._clitools import fail_cleanly, open_workspace, workspace_path
 from cxmetrics._output import FORMATS, render
-from cxmetrics.errors import StoreError, UserError
+from cxmetrics.errors import UserError
 from cxmetrics.settings import Settings
 from cxmetrics.workforce._patterns import Patterns, cover, expand, read_patterns
 
@@ -34,13 +34,7 @@ def _slot(patterns: Patterns, k: int) -> str:
 
 
 def _open(ctx: click.Context, create: bool = False) -> Workspace:
-    import cxmetrics
-
-    path = workspace_path(ctx)
-    if not create and not (path / "cxmetrics.duckdb").exists():
-        raise StoreError(f"no workspace at {path}: create one with `cxmetrics demo` or `cxmetrics import`, "
-                         "or point --workspace (or CXMETRICS_WORKSPACE) at an existing one.")
-    return cxmetrics.open(path, create=create)
+    return open_workspace(ctx, create=create)
 
 
 @click.group("shifts")
