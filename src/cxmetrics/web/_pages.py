@@ -1,4 +1,4 @@
-"""The dashboard's routes: sign-in, the eight pages, and the static files.
+"""The dashboard's routes: sign-in, the ten pages, and the static files.
 
 Pages are rendered on the server (Jinja2) from the data functions of `_data` and its
 siblings; a small script draws the Plotly charts and keeps the page live. A request
