@@ -45,6 +45,7 @@ from cxmetrics.sla._cli import sla as sla_group
 from cxmetrics.studies._cli import study_group
 from cxmetrics.targets._cli import targets_group
 from cxmetrics.studies._reviews_cli import reviews_group
+from cxmetrics.surveys._cli import surveys_group
 
 
 
@@ -499,5 +500,6 @@ main.add_command(shifts_group)
 main.add_command(report_group)
 main.add_command(study_group)
 main.add_command(reviews_group)
+main.add_command(surveys_group)
 topics_cmd.add_command(topics_discover)
 sla_group.add_command(sla_watch)

@@ -176,6 +176,8 @@ _table(
         C("sent_at", T.TIMESTAMP),
         C("responded_at", T.TIMESTAMP),
         C("origin"),
+        C("send_id", doc="the survey send it answers (survey_sends' send_id): exact response rates; answers "
+                         "collected by cxmetrics (docs/surveys.md) always carry it"),
     ),
     "one row per survey answer",
 )
@@ -190,6 +192,14 @@ _table(
         C("kind", required=True, values=SURVEY_KINDS),
         C("sent_at", T.TIMESTAMP, required=True),
         C("channel"),
+        C("survey", doc="the survey definition that sent it (surveys.toml's name), e.g. csat_after_solve"),
+        C("agent_id", doc="the agent the survey is about (the ticket's assignee when it was sent)"),
+        C("trigger", doc="why it was sent: solved (after a solve, with a delay), relationship (every N days), "
+                         "on_demand (a list or a link), embed (a help desk's own solve e-mail)"),
+        C("delivery", doc="how it reached the customer: email, link (pasted into a chat or SMS), embed"),
+        C("language", doc="the language it was sent in (en, de, fr, es...)"),
+        C("delay_s", T.NUMBER, min=0, doc="seconds from the ticket's solve to the send (solved trigger)"),
+        C("reminded_at", T.TIMESTAMP, doc="when its one reminder went out"),
     ),
     "one row per survey sent (the denominator of response rates)",
 )
@@ -218,6 +228,9 @@ _table(
         C("region"),
         C("segment"),
         C("churned_at", T.TIMESTAMP),
+        C("email", doc="where surveys are e-mailed (docs/surveys.md); else a requester_id that is an address"),
+        C("locale", doc="the customer's language or locale (de, de-AT, fr_CA...): the survey's language"),
+        C("name", doc="the customer's name (greets them in a survey e-mail)"),
     ),
     "one row per customer",
 )

@@ -50,15 +50,15 @@ def flat_ticket_events(con: duckdb.DuckDBPyConnection, import_id: str, currency:
         SELECT source, ticket_id || ':csat' AS response_id, ticket_id, requester_id AS customer_id,
                assignee_id AS agent_id, 'csat' AS kind, csat_scale_n AS scale, csat_min AS scale_min,
                csat_max AS scale_max, csat_score AS score, NULL AS comment, NULL::TIMESTAMPTZ AS sent_at,
-               {answered} AS responded_at, 'tickets' AS origin
+               {answered} AS responded_at, 'tickets' AS origin, NULL AS send_id
         FROM {_CHANGED} AND csat_score IS NOT NULL
         UNION ALL
         SELECT source, ticket_id || ':ces', ticket_id, requester_id, assignee_id, 'ces', ces_scale_n,
-               ces_min, ces_max, ces_score, NULL, NULL, {answered}, 'tickets'
+               ces_min, ces_max, ces_score, NULL, NULL, {answered}, 'tickets', NULL
         FROM {_CHANGED} AND ces_score IS NOT NULL
         UNION ALL
         SELECT source, ticket_id || ':nps', ticket_id, requester_id, assignee_id, 'nps', '0-10',
-               0, 10, nps, NULL, NULL, {answered}, 'tickets'
+               0, 10, nps, NULL, NULL, {answered}, 'tickets', NULL
         FROM {_CHANGED} AND nps IS NOT NULL
     """
     insert_rows(con, TABLES["surveys"], surveys, import_id)
