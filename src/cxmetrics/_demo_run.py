@@ -56,16 +56,17 @@ def clear_demo(ws: Workspace) -> None:
 
 
 def write_config_files(ws: Workspace, config: DemoConfig) -> list[str]:
-    """The demo's business hours, SLA policies and KPI targets, into files the workspace
-    does not have yet (a user's own are never overwritten); returns the names written."""
+    """The demo's business hours, SLA policies, KPI targets and surveys, into files the
+    workspace does not have yet (a user's own are never overwritten); returns the names written."""
     from cxmetrics.calendar import SCHEDULES_FILE
-    from cxmetrics.demo._config_files import TARGETS_TOML
+    from cxmetrics.demo._config_files import SURVEYS_TOML, TARGETS_TOML
     from cxmetrics.sla import POLICY_FILE
+    from cxmetrics.surveys._config import CONFIG_FILE as SURVEYS_FILE
     from cxmetrics.targets import TARGETS_FILE
 
     written = []
     for name, text in ((SCHEDULES_FILE, schedules_toml(config.timezone)), (POLICY_FILE, SLA_TOML),
-                       (TARGETS_FILE, TARGETS_TOML)):
+                       (TARGETS_FILE, TARGETS_TOML), (SURVEYS_FILE, SURVEYS_TOML)):
         path = ws.path / name
         if not path.exists():
             path.write_text(text, encoding="utf-8")
@@ -118,8 +119,81 @@ def serve_demo(path: Path, port: int, *, open_browser: bool = True, new_key: boo
             attach(app, per_minute=per_minute)
             echo(f"Live demo events: about {per_minute:g} a minute while it serves (ids live-...; "
                  "`cxmetrics demo --no-trickle` serves without them).")
+        from cxmetrics.api._serve import url_for
+
+        line = survey_link_line(app.state.workspace, url_for(DEFAULT_HOST, port))  # type: ignore[attr-defined]
+        if line:
+            echo(line)
 
     serve(path, DEFAULT_HOST, port, open_browser=open_browser, new_key=new_key, echo=echo, prepare=prepare)
+
+
+def survey_link_line(ws: Workspace, url: str) -> str | None:
+    """A survey link for the demo's latest solved ticket with no answer yet, so the demo
+    shows collection without mailing anyone: a link send (as `cxmetrics surveys link`
+    makes), its page at this server. None when surveys.toml defines no ticket survey."""
+    from cxmetrics.surveys._config import SurveysConfig, Trigger
+    from cxmetrics.surveys._sends import link
+
+    try:
+        config = SurveysConfig.load(ws.path)
+    except UserError as exc:  # a broken surveys.toml of the user's: say so, serve all the same
+        return f"Surveys: {exc}"
+    ticket_surveys = [s for s in config.surveys if s.enabled and s.trigger is not Trigger.RELATIONSHIP]
+    if not ticket_surveys:
+        return None
+    rows = ws.con.execute(
+        "SELECT ticket_id FROM ticket_facts f WHERE source = ? AND status IN ('solved', 'closed') AND NOT excluded "
+        "AND NOT coalesce(bot_contained, false) AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.source = f.source "
+        "AND s.ticket_id = f.ticket_id) ORDER BY last_solved_at DESC, ticket_id LIMIT 1", [SOURCE]).fetchall()
+    if not rows:
+        return None
+    survey = ticket_surveys[0]
+    lo, hi = survey.scale_range
+    # the server's own address, as surveys.toml's base_url would give it
+    try:
+        info = link(ws, rows[0][0], survey=survey, source=SOURCE, score=hi,
+                    config=config.model_copy(update={"base_url": url.rstrip("/")}))
+    except UserError as exc:  # the dashboard serves all the same
+        return f"Surveys: no survey link to try: {exc}"
+    return (f"Answer a survey as a demo customer would (ticket {rows[0][0]}, {survey.name}: {lo}-{hi}, {hi} "
+            f"pre-selected; nothing is mailed in the demo):\n\n    {info.url}\n")
+
+
+def surveys_lines(ws: Workspace) -> list[str]:
+    """The summary's lines on surveys.toml: what is defined, and why the demo mails nobody."""
+    from cxmetrics.surveys._config import SurveysConfig, Trigger
+
+    try:
+        config = SurveysConfig.load(ws.path)
+    except UserError as exc:
+        return [f"Surveys: {exc}"]
+    if not config.surveys:
+        return []
+    what = []
+    for s in config.surveys:
+        if s.trigger is Trigger.RELATIONSHIP:
+            when = f"every {_span(s.every_s or 0)}" + (f" to {_segment(s.segment)}" if s.segment else "")
+        elif s.trigger is Trigger.SOLVED:
+            when = f"{_span(s.delay_s)} after a solve"
+        else:
+            when = s.trigger.value.replace("_", " ")
+        what.append(f"{s.name} ({s.kind} {s.scale}, {when}{'' if s.enabled else ', disabled'})")
+    mail = ("mailed through [email]" if config.email is not None else
+            "nothing is mailed (no [email] table); while the dashboard serves, `cxmetrics surveys link TICKET "
+            "--score 5` makes a link to answer one as a customer")
+    return [f"Surveys (surveys.toml; docs/surveys.md): {'; '.join(what)}; {mail}."]
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _segment(segment: dict[str, tuple[str, ...]]) -> str:
+    return " and ".join(f"{col} {'/'.join(vals)}" for col, vals in segment.items()) + " customers"
 
 
 def sla_table_for_screen(table: pa.Table) -> pa.Table:
@@ -179,6 +253,7 @@ def summary_report(ws: Workspace, config: DemoConfig, seconds: float, quarantine
         "",
         *([*text, ""] if text else []),
         *([*study, ""] if study else []),
+        *([*surveys, ""] if (surveys := surveys_lines(ws)) else []),
         "Next: cxmetrics -w " + str(ws.path) + " metrics csat,frt --by channel --grain month   (catalogue: cxmetrics catalogue)",
     ]
     return "\n".join(lines)

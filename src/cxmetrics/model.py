@@ -231,6 +231,9 @@ _table(
         C("email", doc="where surveys are e-mailed (docs/surveys.md); else a requester_id that is an address"),
         C("locale", doc="the customer's language or locale (de, de-AT, fr_CA...): the survey's language"),
         C("name", doc="the customer's name (greets them in a survey e-mail)"),
+        C("origin", doc="`helpdesk` when a help-desk connector made the row from a ticket's requester (contact "
+                        "details only: left out of the customer metrics, as the help desk knows no churn); empty "
+                        "for a customers file"),
     ),
     "one row per customer",
 )

@@ -14,6 +14,9 @@ It answers what `intercom_sync` reads, as Intercom's reference (API 2.11) descri
 - `GET /conversations/{id}`: the conversation with its parts, at most 500 of them
   (`total_count` says how many there are); 404 `not_found` for an unknown id.
 - `GET /admins`, `GET /teams`: whole lists.
+- `POST /contacts/search`: a `query` `{"field": "id", "operator": "IN", "value": [ids]}`
+  (the one the sync sends), answered as a contacts `list` (`data`, `pages`); per_page at
+  most 150. `contact_searches` holds each body.
 
 Every request needs `Authorization: Bearer TOKEN` (401 `unauthorized` otherwise).
 With `rate_limit=(n, window_s)` at most n requests are answered per window; the next
@@ -55,18 +58,21 @@ class FakeIntercom:
 
     def __init__(self, conversations: list[Conversation], admins: list[dict[str, Any]], teams: list[dict[str, Any]],
                  *, token: str, page_size: int = 150, rate_limit: tuple[int, float] | None = None,
-                 missing: set[str] | None = None) -> None:
+                 missing: set[str] | None = None, contacts: list[dict[str, Any]] | None = None) -> None:
         self.conversations = {str(c["id"]): copy.deepcopy(c) for c in conversations}
         self.admins, self.teams, self.token = copy.deepcopy(admins), copy.deepcopy(teams), token
         self.page_size, self.rate_limit = page_size, rate_limit
         self.missing = set(missing or ())  # listed by the search, gone when retrieved (deleted meanwhile)
         self.searches: list[dict[str, Any]] = []
+        self.contacts = {str(c["id"]): copy.deepcopy(c) for c in contacts or []}
+        self.contact_searches: list[dict[str, Any]] = []
         self.versions: list[str | None] = []
         self.limited = 0  # requests answered 429
         self._window: tuple[int, int] = (0, 0)  # (window number, requests in it)
         self._lock = threading.Lock()
         self.app = Starlette(routes=[
             Route("/conversations/search", self.search, methods=["POST"]),
+            Route("/contacts/search", self.search_contacts, methods=["POST"]),
             Route("/conversations/{cid}", self.retrieve, methods=["GET"]),
             Route("/admins", self.list_admins, methods=["GET"]),
             Route("/teams", self.list_teams, methods=["GET"]),
@@ -131,6 +137,23 @@ class FakeIntercom:
         every = parts.get("conversation_parts") or []
         c["conversation_parts"] = {**parts, "conversation_parts": every[:PARTS_CAP], "total_count": len(every)}
         return JSONResponse(c, headers=headers)
+
+    async def search_contacts(self, request: Request) -> JSONResponse:
+        refused, headers = self._gate(request)
+        if refused:
+            return refused
+        body = await request.json()
+        self.contact_searches.append(body)
+        query = body.get("query") if isinstance(body, dict) else None
+        per_page = int((body.get("pagination") or {}).get("per_page", 50))
+        if not isinstance(query, dict) or query.get("field") != "id" or query.get("operator") != "IN" \
+                or not isinstance(query.get("value"), list) or not 1 <= per_page <= 150:
+            return _error(400, "query_invalid", "this fake answers id IN [...] with per_page 1-150", headers)
+        with self._lock:
+            found = [copy.deepcopy(self.contacts[str(i)]) for i in query["value"] if str(i) in self.contacts]
+        return JSONResponse({"type": "list", "data": found[:per_page], "total_count": len(found),
+                             "pages": {"type": "pages", "page": 1, "per_page": per_page,
+                                       "total_pages": max(math.ceil(len(found) / per_page), 1)}}, headers=headers)
 
     async def search(self, request: Request) -> JSONResponse:
         refused, headers = self._gate(request)

@@ -43,6 +43,8 @@ def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
         "events": (30, 29, 1, 0),
         # 901 (4), 902 (2), 903 (5, no comment)
         "surveys": (3, 3, 0, 0),
+        # the conversations' contacts (meta.sender): 501, 502 (42 twice: one row), 503, 504
+        "customers": (4, 4, 0, 0),
     }
 
 
@@ -193,7 +195,8 @@ def test_cli_import_and_formats(tmp_path: Path) -> None:
     out = runner.invoke(main, ["-w", ws, "import", "chatwoot", str(FIXTURE), "--format", "json"])
     assert out.exit_code == 0, out.output
     tables = json.loads(out.output)["tables"]
-    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 5, "events": 30, "surveys": 3}
+    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 5, "events": 30, "surveys": 3,
+                                                          "customers": 4}
     bad = runner.invoke(main, ["-w", ws, "import", "chatwoot", str(FIXTURE), "--file-format", "csv"])
     assert bad.exit_code == 1
     assert "UserError: --file-format does not apply to a chatwoot import" in bad.output

@@ -43,6 +43,8 @@ def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
         "events": (21, 19, 2, 0),
         # 601 (103), 602 (-103), 603 (100)
         "surveys": (3, 3, 0, 0),
+        # contacts 7001 and 7002
+        "customers": (2, 2, 0, 0),
     }
 
 
@@ -225,7 +227,8 @@ def test_cli_import_and_formats(tmp_path: Path) -> None:
     out = runner.invoke(main, ["-w", ws, "import", "freshdesk", str(FIXTURE), "--format", "json"])
     assert out.exit_code == 0, out.output
     tables = json.loads(out.output)["tables"]
-    assert {k: v["read"] for k, v in tables.items()} == {"agents": 2, "tickets": 7, "events": 21, "surveys": 3}
+    assert {k: v["read"] for k, v in tables.items()} == {"agents": 2, "tickets": 7, "events": 21, "surveys": 3,
+                                                          "customers": 2}
     bad = runner.invoke(main, ["-w", ws, "import", "freshdesk", str(FIXTURE), "--file-format", "csv"])
     assert bad.exit_code == 1
     assert "UserError: --file-format does not apply to a freshdesk import" in bad.output

@@ -44,6 +44,8 @@ def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
         "events": (44, 32, 12, 0),
         # ratings of 101 (5) and 104 (2), each in a list page and in the retrieved conversation
         "surveys": (4, 2, 2, 0),
+        # contacts c-1, c-2, c-3
+        "customers": (3, 3, 0, 0),
     }
 
 
@@ -205,7 +207,8 @@ def test_cli_import_and_formats(tmp_path: Path) -> None:
     out = runner.invoke(main, ["-w", ws, "import", "intercom", str(FIXTURE), "--format", "json"])
     assert out.exit_code == 0, out.output
     tables = json.loads(out.output)["tables"]
-    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 11, "events": 44, "surveys": 4}
+    assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 11, "events": 44, "surveys": 4,
+                                                          "customers": 3}
     bad = runner.invoke(main, ["-w", ws, "import", "intercom", str(FIXTURE), "--file-format", "csv"])
     assert bad.exit_code == 1
     assert "UserError: --file-format does not apply to an intercom import" in bad.output

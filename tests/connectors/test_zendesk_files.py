@@ -45,6 +45,8 @@ def test_fixture_counts_reconcile(ny: cxmetrics.Workspace) -> None:
         "surveys": (2, 2, 0, 0),
         # each rating was offered: 501, 502, 503 (101's embedded 501 is the endpoint's, stored once)
         "survey_sends": (3, 3, 0, 0),
+        # end users 1001 and 1002 (105's requester 1003 is on no users page: no row)
+        "customers": (2, 2, 0, 0),
     }
 
 
@@ -195,7 +197,7 @@ def test_cli_import_and_formats(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     tables = json.loads(out.output)["tables"]
     assert {k: v["read"] for k, v in tables.items()} == {"agents": 3, "tickets": 6, "events": 30, "surveys": 2,
-                                                          "survey_sends": 3}
+                                                          "survey_sends": 3, "customers": 2}
     text = runner.invoke(main, ["-w", ws, "import", "zendesk", str(FIXTURE)])
     events = text.output[text.output.index("Imported events from zendesk:"):].splitlines()
     assert events[1].split() == ["read", "30"] and events[4].split() == ["unchanged", "30"]
@@ -341,7 +343,7 @@ def test_rows_past_a_chunk_land_as_rows_within_one(ny: cxmetrics.Workspace, monk
     summary = import_zendesk(ny, FIXTURE)
     reconciles(summary)
     assert {t: s.inserted for t, s in summary.tables.items()} == {
-        "agents": 3, "tickets": 5, "events": 30, "surveys": 2, "survey_sends": 3}
+        "agents": 3, "tickets": 5, "events": 30, "surveys": 2, "survey_sends": 3, "customers": 2}
     t101 = _facts(ny)["101"]
     assert (t101["frt_s"], t101["public_agent_replies"], t101["requester_wait_s"]) == (1800, 3, 18000)
     assert rows(ny, "SELECT event_id, actor_type, public FROM events WHERE ticket_id = '101' AND kind = 'message' "

@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC
+from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
 
@@ -156,7 +157,14 @@ def send_email(dest: EmailDestination, secrets: ResolvedSecrets, alert: dict[str
                timeout: float) -> Outcome:
     """Send one plain-text message to every address of the destination."""
     msg = _message.email(alert, dest.from_, dest.to)
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    return smtp_send(dest, secrets, msg, timeout)
+
+
+def smtp_send(dest: EmailDestination, secrets: ResolvedSecrets, msg: EmailMessage, timeout: float) -> Outcome:
+    """One SMTP session that sends `msg` (to its own To/Cc) through `dest`'s server, with
+    its security and login; the survey e-mails use it too (surveys/_deliver.py)."""
+    if "Date" not in msg:
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
     context = ssl.create_default_context(cafile=dest.ca_file)
     try:
         if dest.security is Security.SSL:

@@ -63,14 +63,16 @@ def _alert_watcher(app: FastAPI) -> Any:
 
 def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = False, url: str | None = None,
                keepalive_s: float = 15.0, cache_entries: int = 256, cache_ttl_s: float = 30.0,
-               refresh_delay_s: float = 0.5, watch_alerts: bool = True, sync_connectors: bool = True) -> FastAPI:
+               refresh_delay_s: float = 0.5, watch_alerts: bool = True, sync_connectors: bool = True,
+               send_surveys: bool = True) -> FastAPI:
     """The application over the workspace at `workspace_path` (opened now, closed at shutdown).
 
     `app.state.workspace` is the process's workspace, `app.state.hub` the live-change hub.
     `open_browser` opens `url` when the server has started. `cache_entries=0` turns the
     result cache off. Writes that do not wait for the facts are refreshed (together) at
     most `refresh_delay_s` seconds later. `sync_connectors` runs the live syncs whose
-    [connectors.VENDOR] sets an interval (connectors/_schedule.py)."""
+    [connectors.VENDOR] sets an interval (connectors/_schedule.py). `send_surveys` runs the
+    survey sender (surveys/_scheduler.py; idle while surveys.toml defines no survey)."""
     ws = cxmetrics.open(workspace_path)
     try:
         ws.refresh()  # reads run without refreshing: bring the facts up to date once now
@@ -101,9 +103,18 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
             from cxmetrics.connectors._schedule import Scheduler
 
             app.state.sync_scheduler = Scheduler(app.state.workspace, app.state.refresher.wrote).start()
+        if send_surveys:  # always started: a survey defined while the server runs is sent without a restart
+            try:
+                from cxmetrics.surveys._scheduler import SurveyScheduler
+
+                app.state.survey_scheduler = SurveyScheduler(app.state.workspace, app.state.refresher.wrote).start()
+            except Exception:  # surveys must not keep the dashboard from starting
+                log.exception("the survey sender could not start")
         try:
             yield
         finally:
+            if app.state.survey_scheduler is not None:
+                app.state.survey_scheduler.stop()
             if app.state.sync_scheduler is not None:
                 app.state.sync_scheduler.stop()
             if watcher is not None:
@@ -132,11 +143,15 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     app.state.keepalive_s = keepalive_s
     app.state.alert_watcher = None
     app.state.sync_scheduler = None
+    app.state.survey_scheduler = None
 
     def wake_watcher() -> None:
         watcher = app.state.alert_watcher
         if watcher is not None:
             watcher.notify()  # evaluate SLA clocks now rather than at the next tick
+        surveys = app.state.survey_scheduler
+        if surveys is not None:
+            surveys.notify()  # a solve may make a survey due (a zero delay: at once)
 
     app.state.derive_lock = threading.Lock()  # facts and SLA derivations, one at a time
     app.state.refresher = Refresher(ws, app.state.hub.publish, max_delay_s=refresh_delay_s, after=wake_watcher,
@@ -158,6 +173,9 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     from cxmetrics.api import _routes_webhooks
 
     app.include_router(_routes_webhooks.router, prefix=PREFIX)  # signed by the help desk, no key
+    from cxmetrics.surveys import _page as _survey_page
+
+    _survey_page.install(app)  # the survey page /s/TOKEN: no key, its own headers and rate limits
     from cxmetrics.api import _routes_reconcile
 
     app.include_router(_routes_reconcile.router, prefix=PREFIX)  # the vendor's numbers beside ours
@@ -170,6 +188,9 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     from cxmetrics.api import _routes_studies
 
     app.include_router(_routes_studies.router, prefix=PREFIX)  # studies, SPI, findings, reviews (docs/studies.md)
+    from cxmetrics.api import _routes_surveys
+
+    app.include_router(_routes_surveys.router, prefix=PREFIX)  # definitions, links, sends (docs/surveys.md)
     app.state.sla_enabled = _routes_sla.available()
     if app.state.sla_enabled:
         app.include_router(_routes_sla.router, prefix=PREFIX)

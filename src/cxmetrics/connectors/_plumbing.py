@@ -4,7 +4,7 @@ canonical rows a vendor module made through the import pipeline.
 A vendor module (`zendesk.py`, ...) turns vendor objects into canonical rows and
 rejects (`Batch`); `land` runs each canonical table through the same pipeline as
 `cxmetrics import`, so reconciliation, quarantine and idempotency are the importer's.
-Tables land in dependency order (agents, tickets, events, surveys, survey sends), each in one
+Tables land in dependency order (agents, customers, tickets, events, surveys, survey sends), each in one
 transaction: an interrupted import leaves whole tables, and running it again
 completes it (ids are the vendor's own, so nothing is stored twice).
 """
@@ -33,7 +33,7 @@ from cxmetrics.ingest._readers import RelationSource, Reject
 from cxmetrics.model import TABLES, ColType
 
 # the order tables land in: a survey answer may need its ticket stored first
-LAND_ORDER = ("agents", "tickets", "events", "surveys", "survey_sends")
+LAND_ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends")
 # a row key: its columns yield to the stored row's where the store holds the row (in the
 # import's source). A ticket's embedded satisfaction rating has no times: once the ratings
 # endpoint has given them, a later ticket page must not blank them
@@ -176,6 +176,50 @@ class Batch:
                     self.add(tbl, row, page.line)
             except Malformed as exc:
                 self.reject(table, page, array, index, obj, str(exc))
+
+
+# what a help desk can say of a requester (docs/connectors.md, "Customers"): no more personal
+# data than a survey needs (its address, its language, a name to greet)
+CUSTOMER_COLUMNS = ("created_at", "email", "locale", "name")
+# every column of a customers row, but its id: those a vendor object does not carry yield
+_CUSTOMER_ALL = ("created_at", "tier", "region", "segment", "churned_at", "email", "locale", "name")
+# yield always: a help desk knows no tier, region, segment or churn, and its created_at (when the
+# help-desk user was made) only fills a new row, never a CRM's signup time of the same customer
+_CUSTOMER_STORED = ("created_at", "tier", "region", "segment", "churned_at")
+
+
+@dataclass
+class Customers:
+    """The `customers` rows of a batch, one per requester id: a vendor object gives the
+    columns it carries (`values`; None where it says there is none). The same requester
+    seen twice (a contacts page and a ticket's embedded requester) becomes one row, later
+    objects' columns over earlier ones'. A column no object carried yields to the stored
+    row (a partial object never blanks what a fuller one gave), and so do always tier,
+    region, segment, churned_at and created_at (a CRM's, imported as `customers` under the
+    same source: the help desk's created_at only fills a customer stored for the first time)."""
+
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def add(self, customer_id: str, values: dict[str, Any], line: int) -> None:
+        unknown = {k for k in values if k not in CUSTOMER_COLUMNS}
+        if unknown:  # a programming error: the vendor module asked for more than the contract's columns
+            raise ValueError(f"customer columns {sorted(unknown)} are not among {CUSTOMER_COLUMNS}")
+        for k, v in values.items():
+            if k != "created_at" and v is not None and not isinstance(v, str):
+                raise Malformed(f"{k} {v!r} is not text")
+        values = {k: (v.strip() or None) if isinstance(v, str) else v for k, v in values.items()}
+        self.rows.setdefault(customer_id, {}).update(values)
+        self.lines.setdefault(customer_id, line)
+
+    def land_into(self, batch: Batch) -> None:
+        """Add the rows to `batch` (each at the line of its first object)."""
+        for cid, values in self.rows.items():
+            # origin yields too: a customer a customers file stored first stays one (counted by
+            # the customer metrics); one only the help desk knows is marked `helpdesk` (not counted)
+            weak = (*(c for c in _CUSTOMER_ALL if c not in values or c in _CUSTOMER_STORED), "origin")
+            batch.add("customers", {"customer_id": cid, **values, "origin": "helpdesk", YIELDS: weak},
+                      self.lines[cid])
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
-                                            unreadable_text)
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Customers, Malformed, Page, land, read_pages,
+                                            unreadable, unreadable_text)
 from cxmetrics.connectors._plumbing import required_id as _required_id, text_id as _id
 
 VENDOR = "chatwoot"
@@ -29,6 +29,8 @@ READS = (
     "    private -> private note, template (automated: system, or bot), activity -> status / assign",
     "agents -> agents (administrator and agent roles); agent_bots -> agents of type bot (id bot:<id>)",
     "teams -> team names; inboxes -> channels",
+    "conversations' meta.sender (the contact) -> customers: email, name; the locale from the",
+    "    conversation's additional_attributes.browser_language (web widget)",
     "csat_survey_responses -> surveys: csat 1-5 with feedback_message",
 )
 
@@ -164,6 +166,7 @@ def convert(pages: list[Page]) -> Batch:
              ("surveys", ctx.csat, found["csat_survey_responses"]))
     for table, fn, items in steps:
         batch.feed(table, items, fn)
+    _customers(batch, found["conversations"])
     for page, array, index, obj in found["agents"]:
         try:
             row = ctx.agent(obj)
@@ -183,6 +186,32 @@ def convert(pages: list[Page]) -> Batch:
     for bot in sorted(ctx.seen_bots - listed):
         batch.add("agents", {"agent_id": bot, "type": "bot"}, pages[0].line if pages else 1)
     return batch
+
+
+def _customers(batch: Batch, conversations: list[tuple[Page, str | None, int, Any]]) -> None:
+    """A customers row per conversation's contact (`meta.sender`, whose id is the ticket's
+    requester_id): its `email`, `name` and `created_at` where the object carries them, and
+    as the locale the `additional_attributes.browser_language` the web widget recorded on
+    the conversation (the newest conversation's, where several have one)."""
+    customers = Customers()
+    for page, array, index, c in sorted(conversations, key=lambda it: _sort_time(it[3])):
+        meta = c.get("meta") if isinstance(c.get("meta"), dict) else {}
+        sender = meta.get("sender")
+        if not isinstance(sender, dict) or _id(sender.get("id")) is None:
+            continue
+        if str(sender.get("type") or "contact").lower() != "contact":
+            continue
+        attrs = c.get("additional_attributes") if isinstance(c.get("additional_attributes"), dict) else {}
+        try:
+            values = {k: sender.get(k) for k in ("email", "name") if k in sender}
+            if "created_at" in sender:
+                values["created_at"] = _time(sender, "created_at", required=False)
+            if attrs.get("browser_language"):
+                values["locale"] = attrs["browser_language"]
+            customers.add(str(_id(sender["id"])), values, page.line)
+        except Malformed as exc:
+            batch.reject("customers", page, array, index, sender, f"meta.sender: {exc}")
+    customers.land_into(batch)
 
 
 def _sort_time(m: dict[str, Any]) -> float:

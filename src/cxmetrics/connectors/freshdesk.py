@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
-                                            unreadable_text)
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Customers, Malformed, Page, land, read_pages,
+                                            unreadable, unreadable_text)
 from cxmetrics.connectors._plumbing import required_id as _required_id, text_id as _id
 
 VENDOR = "freshdesk"
@@ -32,8 +32,9 @@ READS = (
     "    stats are also kept as sent for `cxmetrics reconcile freshdesk`",
     "conversations -> events: message (incoming -> customer; private -> a private note)",
     "ticket_fields -> the names of custom statuses (Waiting on Customer -> pending, ... on Third Party -> on-hold)",
-    "agents -> agents (occasional agents too; team from the groups listing them); contacts are requesters",
-    "    (so is a listed ticket's `requester`, include=requester)",
+    "agents -> agents (occasional agents too; team from the groups listing them)",
+    "contacts -> customers: email, name, language (locale), created_at; a listed ticket's `requester`",
+    "    (include=requester) -> the same customer's email and name",
     "groups -> team names",
     "satisfaction_ratings -> surveys: csat from ratings.default_question (103 ... -103 on 1-7) with feedback",
 )
@@ -139,9 +140,28 @@ def convert(pages: list[Page]) -> Batch:
              ("satisfaction_ratings", "surveys", ctx.rating), ("agents", "agents", ctx.agent))
     for kind, table, fn in steps:
         batch.feed(table, objects[kind], fn)
+    customers = Customers()
+    for page, name, index, obj in objects["contacts"]:  # contacts pages, and tickets' embedded requesters
+        try:
+            customers.add(_required_id(obj, "id"), _customer(obj), page.line)
+        except Malformed as exc:
+            batch.reject("customers", page, name, index, obj, str(exc))
+    customers.land_into(batch)
     _keep_stats(batch, objects["tickets"])
     _keep_lookups(batch, objects)
     return batch
+
+
+def _customer(c: dict[str, Any]) -> dict[str, Any]:
+    """A contact's customers columns, those its object carries: a contact (`GET /contacts`)
+    has `email`, `name`, `language` (the locale) and `created_at`; a ticket's `requester`
+    (include=requester) only `email` and `name`, so the others stay as stored."""
+    out = {k: c.get(k) for k in ("email", "name") if k in c}
+    if "language" in c:
+        out["locale"] = c.get("language")
+    if "created_at" in c:
+        out["created_at"] = _time(c, "created_at", required=False)
+    return out
 
 
 LOOKUPS = ("ticket_fields", "groups", "agents")  # what a sync's later pages are read against

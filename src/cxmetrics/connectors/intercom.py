@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Malformed, Page, land, read_pages, unreadable,
-                                            unreadable_text)
+from cxmetrics.connectors._plumbing import (Batch, ConnectorSummary, Customers, Malformed, Page, land, read_pages,
+                                            unreadable, unreadable_text)
 from cxmetrics.connectors._plumbing import required_id as _required_id, text_id as _id
 
 VENDOR = "intercom"
@@ -28,7 +28,9 @@ READS = (
     "source -> created + its opening message; conversation_parts -> events: comment -> message,",
     "    note -> private message, assignment -> assign, open / close / snoozed / unsnoozed -> status",
     "authors: user / lead / contact -> customer, admin -> agent, bot or from_ai_agent (Fin) -> bot",
-    "admins -> agents (bots seen as authors: type bot); teams -> team names; contacts: requesters",
+    "admins -> agents (bots seen as authors: type bot); teams -> team names",
+    "contacts -> customers (the requesters: users and leads): email, name, created_at, locale",
+    "    (language_override, else browser_language)",
     "conversation_rating -> surveys: csat 1-5 with its remark",
     "statistics -> kept as sent for `cxmetrics reconcile intercom`",
 )
@@ -98,6 +100,15 @@ def convert(pages: list[Page]) -> Batch:
     objects["conversations"].sort(key=lambda item: _updated(item[3]))
     for page, name, index, obj in objects["conversations"]:
         ctx.conversation(batch, page, name, index, obj)
+    customers = Customers()
+    for page, name, index, obj in objects["contacts"]:
+        try:
+            if not isinstance(obj, dict):
+                raise Malformed(f"not a JSON object but {type(obj).__name__}")
+            customers.add(_required_id(obj, "id"), _customer(obj), page.line)
+        except Malformed as exc:
+            batch.reject("customers", page, name, index, obj, str(exc))
+    customers.land_into(batch)
     for page, name, index, obj in objects["admins"]:
         try:
             row = ctx.agent(obj)
@@ -124,6 +135,20 @@ def _objects(body: Any) -> list[tuple[str | None, int, Any]]:
         return found
     kind = SINGLE_TYPES.get(str(body.get("type")))
     return [(kind, 0, body)]
+
+
+def _customer(c: dict[str, Any]) -> dict[str, Any]:
+    """A contact's customers columns, those its object carries (Contacts API: `email`,
+    `name`, `created_at`; the locale is `language_override`, set for the contact, else the
+    `browser_language` the Messenger saw). Its id is the one conversations name it by."""
+    out = {k: c.get(k) for k in ("email", "name") if k in c}
+    if c.get("language_override"):
+        out["locale"] = c["language_override"]
+    elif "browser_language" in c or "language_override" in c:
+        out["locale"] = c.get("browser_language")
+    if "created_at" in c:
+        out["created_at"] = _time(c, "created_at", required=False)
+    return out
 
 
 def _updated(obj: Any) -> float:

@@ -18,9 +18,11 @@ Read through Intercom's REST API (https://api.intercom.io, or the EU/AU address 
   at most 500 parts of a conversation (`total_count` says how many it has); the parts
   it returns are landed, and no API call gives the rest. A conversation deleted between
   the search and its retrieval (404) is left out.
+- `POST /contacts/search` with `id IN [...]` for the contacts the page's conversations
+  name (a conversation gives only their ids): their customers rows (email, name, locale).
 
-Every page is stored as `conversation.list` with the retrieved conversations, the shape
-`intercom.convert` reads from files too.
+Every page is stored as `conversation.list` with the retrieved conversations, and its
+contacts as a contacts `list`: the shapes `intercom.convert` reads from files too.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ VENDOR = "intercom"
 # and the engine lands every 50 pages, so 50 keeps a landing at 2,500 whole conversations
 PER_PAGE = 50
 OVERLAP_S = 300  # a new search starts this far before the newest updated_at already read
+CONTACTS_PER_SEARCH = 150  # ids in one contacts search: its largest page, so one page answers it
 
 
 @dataclass  # not frozen: the engine's Stream protocol declares `name` a plain attribute
@@ -125,6 +128,9 @@ class Conversations:
         nxt = pages_of.get("next") if isinstance(pages_of, dict) else None
         after = nxt.get("starting_after") if isinstance(nxt, dict) else None
         pages = [{**page, "conversations": whole}] if whole else []
+        contacts = _contacts(client, whole)
+        if contacts:  # stored with the page: the customers rows land with their conversations
+            pages.append({"type": "list", "data": contacts})
         if after and listed:
             return Fetched(pages, len(whole), SearchCursor(at.since, str(after), newest).dump(), False)
         # the search is exhausted: the next sync searches anew from the newest seen, with an overlap
@@ -139,6 +145,28 @@ class Conversations:
             "sort": {"field": "updated_at", "order": "ascending"},
             "pagination": pagination,
         })
+
+
+def _contacts(client: Client, conversations: list[Any]) -> list[Any]:
+    """The contacts the conversations name (`contacts.contacts`, ids only), read whole by
+    `POST /contacts/search` with `id IN [...]`: their email, name, locale and created_at
+    become customers rows. One search per page of conversations (CONTACTS_PER_SEARCH ids
+    at most, each answered on one page); a contact created a few minutes ago may not be
+    searchable yet (Intercom says so), and is read when its conversation changes again."""
+    named = [x for c in conversations if isinstance(c, dict) and isinstance(c.get("contacts"), dict)
+             for x in c["contacts"].get("contacts") or [] if isinstance(x, dict)]
+    ids = sorted({str(x["id"]) for x in named if x.get("id") not in (None, "")})
+    found: list[Any] = []
+    for at in range(0, len(ids), CONTACTS_PER_SEARCH):
+        chunk = ids[at:at + CONTACTS_PER_SEARCH]
+        body = client.post("/contacts/search", {"query": {"field": "id", "operator": "IN", "value": chunk},
+                                                "pagination": {"per_page": CONTACTS_PER_SEARCH}})
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise ConnectorError("intercom answered POST /contacts/search without a data list; check base_url in "
+                                 "[connectors.intercom].")
+        found += data
+    return found
 
 
 def source(settings: Settings | None = None) -> Source:

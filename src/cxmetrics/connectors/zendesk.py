@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.connectors._plumbing import (YIELDS, Batch, ConnectorSummary, Malformed, Page, SavedPages, gc_paused,
-                                            land, unreadable, unreadable_text)
+from cxmetrics.connectors._plumbing import (YIELDS, Batch, ConnectorSummary, Customers, Malformed, Page, SavedPages,
+                                            gc_paused, land, unreadable, unreadable_text)
 from cxmetrics.connectors._plumbing import required_id as _required_id, text_id as _id
 
 VENDOR = "zendesk"
@@ -28,7 +28,8 @@ READS = (
     "    an agent-created ticket's opening comment is no reply),",
     "    Change of status / assignee_id / group_id / priority -> status / assign / priority",
     "ticket_events (incremental, with child_events) -> events, as audits",
-    "users -> agents (agent and admin roles; AI agent / Answer Bot authors as bots); end users are requesters",
+    "users -> agents (agent and admin roles; AI agent / Answer Bot authors as bots);",
+    "    end users -> customers: email, locale, name, created_at (the users page, or the export's include=users)",
     "groups -> team names",
     "satisfaction_ratings -> surveys: csat on good/bad with the comment; offered, good and bad -> survey_sends",
     "    (the response rate's denominator; unoffered: neither)",
@@ -55,6 +56,7 @@ BOT_CHANNELS = frozenset({
     "answer_bot_for_web_widget", "ai_agent",
 })
 AGENT_ROLES = frozenset({"agent", "admin"})
+END_USER = "end-user"  # a user of this role is a customer (customers row)
 RATED = ("offered", "good", "bad")  # the rating scores that were sent (good and bad also answered)
 MERGE_TAG = "closed_by_merge"  # Zendesk tags a ticket closed by a merge with it
 SYSTEM_USER = -1  # the author of audits made by triggers and automations
@@ -148,6 +150,7 @@ def convert(pages: Iterable[Page]) -> Batch:
             batch.feed(streamed[kind][0], objs, streamed[kind][1])
     batch.feed("surveys", objects["satisfaction_ratings"], _objects_only(ctx.rating))
     _keep_metrics(batch, objects[METRICS_KIND])
+    customers = Customers()
     for page, name, index, obj in objects["users"]:
         try:
             row = ctx.agent(obj)
@@ -156,10 +159,25 @@ def convert(pages: Iterable[Page]) -> Batch:
             continue
         if row is not None:
             batch.add("agents", row, page.line)
+        elif obj.get("role") == END_USER:  # a requester (the users page, or the ticket export's side-load)
+            try:
+                customers.add(_required_id(obj, "id"), _customer(obj), page.line)
+            except Malformed as exc:
+                batch.reject("customers", page, name, index, obj, str(exc))
+    customers.land_into(batch)
     # bots the users page did not list as agents still get a row, so the scorecard names them
     for bot in sorted(ctx.bots - {str(u) for u in users if users[u].get("role") in AGENT_ROLES}):
         batch.add("agents", {"agent_id": bot, "type": "bot"}, first_line or 1)
     return batch
+
+
+def _customer(u: dict[str, Any]) -> dict[str, Any]:
+    """An end user's customers columns: those of the user object it carries (Users API:
+    `created_at`, `email`, `locale` such as "de" or "en-US", `name`)."""
+    out = {k: u.get(k) for k in ("email", "locale", "name") if k in u}
+    if "created_at" in u:
+        out["created_at"] = _time(u, "created_at", required=False)
+    return out
 
 
 def _keep_metrics(batch: Batch, found: list[tuple[Page, str, int, Any]]) -> None:

@@ -1,4 +1,6 @@
-"""The demo organisation's configuration files: its business hours and SLA policies.
+"""The demo organisation's configuration files: its business hours, SLA policies, KPI
+targets and surveys (a CSAT after solve and a relationship NPS that mail nobody: the demo
+has no SMTP server and its customers no address; it shows collection with a survey link).
 
 `cxmetrics demo` writes them into the workspace (only where the file does not exist yet,
 so a user's own never gets overwritten), so that business-hours durations, SLA compliance
@@ -123,4 +125,45 @@ target = 5
 
 [bot_resolution_rate]
 target = 30
+"""
+
+SURVEYS_TOML = """# Written by `cxmetrics demo`: the surveys the demo organisation sends (edit freely, or use
+# `cxmetrics surveys add|remove`; see docs/surveys.md).
+#
+# The demo mails nobody: this file has no [email] table and the demo's customers have no
+# e-mail address, so `cxmetrics surveys run` skips every send as "no_address". To answer a
+# survey as a customer would, make a link (it opens the survey page of the running server):
+#
+#     cxmetrics surveys link TICKET --score 5
+#
+# To mail surveys for real, give the customers an e-mail (import customers with an `email`
+# column) and name an SMTP server:
+#
+# [email]
+# host = "smtp.example.com"
+# port = 587
+# security = "starttls"
+# username_env = "SURVEYS_SMTP_USER"
+# password_env = "SURVEYS_SMTP_PASSWORD"
+# from = "Demo Support <support@demo.example>"
+
+[branding]
+name = "Demo Support"
+colour = "#2563eb"
+
+# CSAT an hour after a ticket is solved, on the written channels; one reminder after 3 days
+[[surveys]]
+name = "csat_after_solve"
+kind = "csat"
+delay = "1h"
+reminder = "3d"
+where = { channel = ["email", "web", "chat", "messaging"] }
+
+# NPS to every enterprise customer once a quarter
+[[surveys]]
+name = "nps_quarterly"
+kind = "nps"
+trigger = "relationship"
+every = "90d"
+segment = { tier = ["enterprise"] }
 """

@@ -143,13 +143,20 @@ KINDS: dict[str, ImportKind] = {
         ImportKind(
             "surveys", TABLES["surveys"],
             tuple(
-                Column(c.name, ColType.TEXT, required=c.required) if c.name == "score" else c
+                Column(c.name, ColType.TEXT, required=c.required) if c.name == "score" else
+                # who collected it: a file's answers are 'surveys' (the default), the answers the
+                # survey page stores say 'collected' (cxmetrics.surveys); 'tickets' stays reserved
+                # for the answers a flat ticket implies (replaced when the ticket changes)
+                Column("origin", values=("surveys", "collected"),
+                       doc="surveys (default) or collected (answered on cxmetrics' survey page)")
+                if c.name == "origin" else c
                 for c in TABLES["surveys"].columns
-                if c.name not in ("scale_min", "scale_max", "origin")
+                if c.name not in ("scale_min", "scale_max")
             ),
             derived=_scale("s_", "score", "scale", "(kind)"),
             checks=(*_score_checks("s_", "score", "score"), _before("responded_at", "sent_at"), _UNTIMED_ANSWER),
-            target={"scale": "s_scale_n", "scale_min": "s_min", "scale_max": "s_max", "score": "s_score", "origin": "'surveys'"},
+            target={"scale": "s_scale_n", "scale_min": "s_min", "scale_max": "s_max", "score": "s_score",
+                    "origin": "coalesce(lower(origin), 'surveys')"},
             doc="survey answers",
         ),
         ImportKind("survey_sends", TABLES["survey_sends"], TABLES["survey_sends"].columns, doc="surveys sent"),

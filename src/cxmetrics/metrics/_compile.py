@@ -25,7 +25,9 @@ TIME_DIMENSIONS = {"hour_of_day": "hour({t})", "weekday": "isodow({t})"}
 QUANTILES = {"median": 0.5, "p90": 0.9}
 CUSTOMER_ONLY = ("segment",)  # dimensions ticket-level sources do not have
 SLA_ONLY = ("policy", "sla_metric")  # dimensions of SLA targets only
-SURVEY_ONLY = ("survey_kind",)  # dimensions of survey answers and sends only
+# dimensions of survey answers and sends only (an answer has a send's when it names its send)
+SURVEY_ONLY = ("survey_kind", "survey", "survey_delay", "surveys_received", "survey_trigger", "survey_delivery",
+               "survey_language")
 REVIEW_ONLY = ("rating_band", "platform", "app")  # dimensions of reviews only
 REVIEW_DIMS = (*REVIEW_ONLY, "source")  # every dimension review rows have
 

@@ -24,7 +24,7 @@ import duckdb
 
 from cxmetrics.errors import AnswerTooLargeError
 from cxmetrics.metrics._registry import MetricRef
-from cxmetrics.metrics._sources import DIMENSIONS
+from cxmetrics.metrics._sources import DIMENSIONS, SURVEY_DELAY_BANDS, SURVEYS_RECEIVED_BANDS
 
 #: The default limit, in cells (the `max_answer_cells` setting).
 DEFAULT_MAX_CELLS = 1_000_000
@@ -33,10 +33,15 @@ GRAIN_SECONDS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 2_629_7
                  "year": 31_556_952}
 # where each dimension's values are counted: the table that holds the most of them
 _TABLE_OF = {"segment": "customers", "policy": "sla_targets", "sla_metric": "sla_targets",
-             "survey_kind": "survey_sends", "rating_band": "reviews", "platform": "reviews", "app": "reviews"}
+             "survey_kind": "survey_sends", "rating_band": "reviews", "platform": "reviews", "app": "reviews",
+             "survey": "survey_sends", "survey_trigger": "survey_sends", "survey_delivery": "survey_sends",
+             "survey_language": "survey_sends"}
 _COLUMN_OF = {"sla_metric": "metric", "segment": "segment", "survey_kind": "kind",
-              "rating_band": "CASE WHEN rating <= 2 THEN 1 WHEN rating = 3 THEN 2 ELSE 3 END"}  # the bands
-_TIME_VALUES = {"hour_of_day": 24, "weekday": 7}
+              "rating_band": "CASE WHEN rating <= 2 THEN 1 WHEN rating = 3 THEN 2 ELSE 3 END",  # the bands
+              "survey_trigger": '"trigger"', "survey_delivery": "delivery", "survey_language": '"language"'}
+# dimensions with a fixed number of values: time-of buckets, and the survey bands (metrics/_sources.py)
+_TIME_VALUES = {"hour_of_day": 24, "weekday": 7, "survey_delay": len(SURVEY_DELAY_BANDS),
+                "surveys_received": len(SURVEYS_RECEIVED_BANDS)}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,13 @@ DIMENSIONS: dict[str, str] = {
     "policy": "policy",  # SLA targets only
     "sla_metric": "sla_metric",  # SLA targets only (first_reply, next_reply, ...)
     "survey_kind": "kind",  # survey answers and sends only (csat, ces, nps, esat)
+    # survey sends, and the answers that name their send (docs/surveys.md, "Measuring the surveys themselves")
+    "survey": "survey",  # the definition's name in surveys.toml
+    "survey_delay": "survey_delay",  # solve -> send delay, banded (SURVEY_DELAY_BANDS)
+    "surveys_received": "surveys_received",  # fatigue: the send's ordinal among its customer's, banded
+    "survey_trigger": "survey_trigger",  # solved, relationship, on_demand, embed
+    "survey_delivery": "survey_delivery",  # email, link, embed
+    "survey_language": "survey_language",  # the language the survey was sent in
     "rating_band": "rating_band",  # reviews only: negative (1-2 stars), neutral (3), positive (4-5)
     "platform": "platform",  # reviews only: google_play, app_store, trustpilot...
     "app": "company",  # reviews only: the company or app reviewed
@@ -83,6 +90,30 @@ _BOTTOM_BOX = """CASE s.scale
     ELSE s.score <= s.scale_min + 0.25 * (s.scale_max - s.scale_min) END"""
 _EASY = """CASE s.scale WHEN '1-7' THEN s.score >= 5 WHEN '1-5' THEN s.score >= 4
     ELSE s.score >= s.scale_min + 0.6 * (s.scale_max - s.scale_min) END"""
+
+
+#: The bands of a send's delay (solve -> send), in order: [0, 1h), [1h, 4h), [4h, 24h),
+#: [1d, 3d], more than 3 days; a send without a delay (imported, on demand) is 'none'.
+SURVEY_DELAY_BANDS = ("< 1h", "1-4h", "4-24h", "1-3d", "> 3d", "none")
+#: The bands of surveys_received (the send's ordinal among its customer's sends, in order);
+#: 'unknown' when the send names no customer and its ticket no requester.
+SURVEYS_RECEIVED_BANDS = ("1", "2", "3", "4-5", "6+", "unknown")
+
+# Every survey send with its bands: the fatigue ordinal counts the customer's sends in its
+# source up to this one (by send time, then id), over all time and every definition, so a
+# filter or period never renumbers them. The customer is the send's, else its ticket's requester.
+_SENDS_BANDED = """SELECT s.* EXCLUDE (_customer, _nth),
+       CASE WHEN s.delay_s IS NULL THEN 'none' WHEN s.delay_s < 3600 THEN '< 1h'
+            WHEN s.delay_s < 14400 THEN '1-4h' WHEN s.delay_s < 86400 THEN '4-24h'
+            WHEN s.delay_s <= 259200 THEN '1-3d' ELSE '> 3d' END AS survey_delay,
+       CASE WHEN s._customer IS NULL THEN 'unknown' WHEN s._nth <= 3 THEN CAST(s._nth AS VARCHAR)
+            WHEN s._nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received,
+       s."trigger" AS survey_trigger, s.delivery AS survey_delivery, s."language" AS survey_language
+FROM (SELECT x.*, coalesce(x.customer_id, r.requester_id) AS _customer,
+             row_number() OVER (PARTITION BY x.source, coalesce(x.customer_id, r.requester_id)
+                                ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
+      FROM survey_sends x LEFT JOIN ticket_facts r ON r.source = x.source AND r.ticket_id = x.ticket_id) s"""
+_SEND_DIMS = ("survey", "survey_delay", "surveys_received", "survey_trigger", "survey_delivery", "survey_language")
 
 
 @dataclass(frozen=True)
@@ -138,45 +169,64 @@ SOURCES: dict[str, Source] = {
             # an answer without responded_at or sent_at is placed at its ticket's latest
             # solve, else its last event, else its creation: derived here, not stored, so a
             # later solve moves it (imports quarantine untimed answers with no stored ticket)
+            # (an answer that names its send carries the send's definition, delay, trigger...;
+            # answer_s is sent -> first answered (an edit later moves responded_at, not the
+            # time it took to answer), only when the answer is not dated before its send)
             f"""SELECT s.*, coalesce(s.responded_at, s.sent_at, f.last_solved_at, f.last_event_at, f.created_at)
                            AS answered_at,
                        {_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
                        1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
+                       CASE WHEN coalesce(e.first_answered_at, s.responded_at) >= s.sent_at
+                            THEN epoch(coalesce(e.first_answered_at, s.responded_at) - s.sent_at) END AS answer_s,
+                       {", ".join(f"ss.{d}" for d in _SEND_DIMS)},
                        f.channel, coalesce(s.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
                 FROM surveys s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
+                LEFT JOIN ({_SENDS_BANDED}) ss ON ss.source = s.source AND ss.send_id = s.send_id
+                LEFT JOIN survey_answers e ON e.source = s.source AND e.send_id = s.send_id
                 WHERE f.excluded IS NOT TRUE""",
             ("answered_at", "sent_at", "responded_at"),
             ("kind", "scale", "scale_min", "scale_max", "score", "score_5", "top_box", "bottom_box", "easy", "comment",
-             "answered_at"),
-            doc="one row per survey answer, with its ticket's dimensions; answered_at is responded_at, else "
-                "sent_at, else (untimed) its ticket's latest solve, last event or creation",
+             "answered_at", "answer_s", "send_id"),
+            doc="one row per survey answer, with its ticket's dimensions and, when it names its send, the send's "
+                "(survey, delay, trigger...); answered_at is responded_at, else sent_at, else (untimed) its ticket's "
+                "latest solve, last event or creation; answer_s is sent_at -> its first answer (responded_at "
+                "for imported answers) in seconds",
         ),
         Source(
             "survey_sends",
+            # An answer that names its send (send_id: every answer cxmetrics collects) answers
+            # that send and no other; the rules after it match the answers that name none
+            # (imported from another tool) by ticket, else customer and send time, else count.
             f"""SELECT s.* EXCLUDE (channel, _batch_rank), coalesce(s.channel, f.channel) AS channel, f.assignee_id,
                       {_TICKET_DIMS},
-                      CASE WHEN s.ticket_id IS NOT NULL THEN t.ticket_id IS NOT NULL
+                      CASE WHEN a.send_id IS NOT NULL THEN true
+                           WHEN s.ticket_id IS NOT NULL THEN t.ticket_id IS NOT NULL
                            WHEN s.customer_id IS NOT NULL THEN c.customer_id IS NOT NULL
-                           ELSE s._batch_rank <= coalesce(b.answers, 0) END AS answered
+                           ELSE s._batch_rank <= coalesce(b.answers, 0) END AS answered,
+                      s.reminded_at IS NOT NULL AS reminded
                FROM (SELECT *, row_number() OVER (PARTITION BY source, kind, sent_at, ticket_id IS NULL,
                                                                customer_id IS NULL ORDER BY send_id) AS _batch_rank
-                     FROM survey_sends) s
+                     FROM ({_SENDS_BANDED})) s
                LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
-               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys WHERE ticket_id IS NOT NULL) t
+               LEFT JOIN (SELECT DISTINCT source, send_id FROM surveys WHERE send_id IS NOT NULL) a
+                      ON a.source = s.source AND a.send_id = s.send_id
+               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys
+                          WHERE ticket_id IS NOT NULL AND send_id IS NULL) t
                       ON t.source = s.source AND t.ticket_id = s.ticket_id AND t.kind = s.kind
                LEFT JOIN (SELECT DISTINCT source, customer_id, kind, sent_at FROM surveys
-                          WHERE ticket_id IS NULL AND customer_id IS NOT NULL) c
+                          WHERE ticket_id IS NULL AND customer_id IS NOT NULL AND send_id IS NULL) c
                       ON s.ticket_id IS NULL AND c.source = s.source AND c.customer_id = s.customer_id
                      AND c.kind = s.kind AND c.sent_at = s.sent_at
                LEFT JOIN (SELECT source, kind, sent_at, count(*) AS answers FROM surveys
-                          WHERE ticket_id IS NULL AND customer_id IS NULL GROUP BY ALL) b
+                          WHERE ticket_id IS NULL AND customer_id IS NULL AND send_id IS NULL GROUP BY ALL) b
                       ON s.ticket_id IS NULL AND s.customer_id IS NULL AND b.source = s.source AND b.kind = s.kind
                      AND b.sent_at = s.sent_at""",
             ("sent_at",),
-            ("kind", "answered", "sent_at"),
-            doc="one row per survey sent; answered when an answer of its kind names its ticket, else its "
-                "customer and send time; sends naming neither (employee surveys) are matched by count "
-                "within their batch (kind and send time)",
+            ("kind", "answered", "reminded", "sent_at", "reminded_at", "delay_s"),
+            doc="one row per survey sent, with its definition (survey), delay band, fatigue band (surveys_received), "
+                "trigger, delivery and language; answered when an answer names it (send_id), else (answers naming "
+                "no send) when an answer of its kind names its ticket, else its customer and send time; sends "
+                "naming neither (employee surveys) are matched by count within their batch (kind and send time)",
         ),
         Source(
             "reply_intervals",
@@ -312,10 +362,14 @@ SOURCES: dict[str, Source] = {
         # (a customer's `tier` is `customer_tier`), so DIMENSIONS maps them alike.
         Source(
             "customers",
-            "SELECT c.* EXCLUDE (_hash, _import_id), c.tier AS customer_tier FROM customers c",
+            # a help desk's requesters (origin helpdesk) are contact details, not the customer
+            # base: nothing says when they churn, so counting them would make churn look like 0
+            "SELECT c.* EXCLUDE (_hash, _import_id), c.tier AS customer_tier FROM customers c "
+            "WHERE c.origin IS DISTINCT FROM 'helpdesk'",
             ("created_at", "churned_at"),
             ("customer_id", "created_at", "churned_at", "tier", "segment"),
-            doc="one row per customer",
+            doc="one row per customer of a customers file (a help-desk connector's requesters, origin helpdesk, "
+                "are left out)",
         ),
         Source(
             "activity",

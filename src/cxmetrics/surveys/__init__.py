@@ -25,6 +25,21 @@ from cxmetrics.surveys._config import (
     Trigger,
     load_config,
 )
+from cxmetrics.surveys._collect import AnswerError, AnswerProblem, SendView, record, view
+from cxmetrics.surveys._edit import put_survey, remove_survey, set_settings
+from cxmetrics.surveys._embed import EmbedError, snippet
+from cxmetrics.surveys._scheduler import SurveyScheduler
+from cxmetrics.surveys._sends import (
+    LinkInfo,
+    RunReport,
+    SendError,
+    create_send,
+    link,
+    preview,
+    recent_sends,
+    run,
+    send_now,
+)
 from cxmetrics.surveys._tokens import (
     Claims,
     TokenError,
@@ -37,21 +52,41 @@ from cxmetrics.surveys._tokens import (
 )
 
 __all__ = [  # noqa: RUF022 - plainly sorted, as test_exported_members wants
+    "AnswerError",
+    "AnswerProblem",
     "Branding",
     "CONFIG_FILE",
     "Claims",
     "EmailSettings",
+    "EmbedError",
     "LANGUAGES",
+    "LinkInfo",
+    "RunReport",
+    "SendError",
+    "SendView",
     "Survey",
+    "SurveyScheduler",
     "SurveysConfig",
     "SurveysConfigError",
     "TokenError",
     "TokenProblem",
     "Trigger",
+    "create_send",
+    "link",
     "load_config",
     "make_token",
+    "preview",
+    "put_survey",
+    "recent_sends",
+    "record",
+    "remove_survey",
     "rotate_key",
+    "run",
     "send_id",
+    "send_now",
+    "set_settings",
+    "snippet",
     "survey_url",
     "verify_token",
+    "view",
 ]

@@ -231,6 +231,11 @@ class EmailSettings(_Model):
                              "or host (an SMTP server), not both.")
         if self.host is not None and not self.from_:
             raise ValueError("[email] needs from (the sender's address, e.g. \"Acme Support <support@acme.example>\").")
+        if (self.username_env is None) != (self.password_env is None):
+            raise ValueError("[email] needs both username_env and password_env (the SMTP login), or neither.")
+        if self.destination is not None and (self.username_env or self.ca_file or self.port):
+            raise ValueError("[email] names an alerts.toml destination: its server, port, login and ca_file come "
+                             "from there; remove them here (only from and reply_to may be set beside destination).")
         return self
 
     def smtp(self, workspace: str | os.PathLike[str] | None = None) -> EmailDestination:

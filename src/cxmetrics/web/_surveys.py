@@ -19,6 +19,7 @@ from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import BAD, GOOD, layout
 from cxmetrics.web._data import drill_href
 from cxmetrics.web._filters import Filters
+from cxmetrics.web._survey_collection import collection
 
 HEADLINE = ("csat", "dsat", "csat_mean", "ces", "ces_easy", "nps", "nps_promoters", "nps_passives",
             "nps_detractors", "survey_response_rate")
@@ -153,6 +154,7 @@ def surveys(ws: Workspace, f: Filters) -> dict[str, Any]:
                          "ci": fmt.interval(rr["ci_low"], rr["ci_high"], "percent") if rr else "",
                          "href": drill_href(f, "survey_response_rate")},
         "no_surveys": counts.get("surveys", 0) == 0, "no_sends": counts.get("survey_sends", 0) == 0,
+        "collection": collection(ws, f, counts),  # the surveys cxmetrics sends (web/_survey_collection.py)
     }
 
 

@@ -1,6 +1,7 @@
 -- 0016: survey collection (cxmetrics.surveys, docs/surveys.md). The canonical tables gain the
 -- columns a collected survey carries: the send an answer answers, the definition, trigger,
--- delivery, language, delay and reminder of a send, and a customer's e-mail, locale and name.
+-- delivery, language, delay and reminder of a send, and a customer's e-mail, locale and name
+-- (with `origin` = helpdesk on the rows a connector made from a ticket's requester).
 -- Store-only tables hold what the server needs to send and collect: each send's request and
 -- its deliveries (invite, reminder), the signing keys of survey links, and the answers' edit
 -- state. A content hash covers every column, so the stored hashes are recomputed over the new
@@ -73,12 +74,14 @@ CREATE TABLE _customers_0016 (
     email VARCHAR,
     locale VARCHAR,
     "name" VARCHAR,
+    origin VARCHAR,                     -- helpdesk: a connector's requester (contact details only)
     _hash UBIGINT NOT NULL,
     _import_id VARCHAR
 );  -- key: (source, customer_id)
 INSERT INTO _customers_0016
-SELECT source, customer_id, created_at, tier, region, segment, churned_at, NULL, NULL, NULL,
-       hash(created_at, tier, region, segment, churned_at, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR), _import_id
+SELECT source, customer_id, created_at, tier, region, segment, churned_at, NULL, NULL, NULL, NULL,
+       hash(created_at, tier, region, segment, churned_at, NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR,
+            NULL::VARCHAR), _import_id
 FROM customers;
 DROP TABLE customers;
 ALTER TABLE _customers_0016 RENAME TO customers;
@@ -137,4 +140,11 @@ CREATE TABLE IF NOT EXISTS survey_answers (
     last_answered_at TIMESTAMPTZ NOT NULL,
     version INTEGER NOT NULL,
     PRIMARY KEY (source, send_id)
+);
+
+-- when the rules first saw each enabled definition: the start of its "no flood" window (only
+-- tickets solved after it, less one delay, are surveyed when a survey is switched on)
+CREATE TABLE IF NOT EXISTS survey_rule_starts (
+    survey VARCHAR PRIMARY KEY,
+    started_at TIMESTAMPTZ NOT NULL
 );

@@ -1,0 +1,143 @@
+"""The server's survey sender: `run()` every `interval` (surveys.toml) and when told that
+new facts arrived.
+
+`cxmetrics serve` always starts one: it idles (looking at surveys.toml once a minute) until
+the file defines a survey, so a survey defined while the server runs needs no restart. A ticket solved
+through the API or a help-desk webhook is refreshed into the facts by the refresher, whose
+`after` hook calls `notify()`: the survey is planned at once (and mailed when its delay is
+zero, else at the first run after the delay). Each step works on its own cursor of the
+workspace, whose writes take turns with the server's imports; when it wrote survey_sends
+rows it calls `on_change(tables)` (the refresher: facts refreshed, dashboards told). A
+failed step is logged (the message names the setting to fix; never a token or a password)
+and tried again at the next tick. surveys.toml is read again when it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from cxmetrics.errors import CxError
+from cxmetrics.surveys._config import load_config
+from cxmetrics.surveys._sends import RunReport, run
+
+log = logging.getLogger("cxmetrics.surveys")
+
+_MIN_WAIT_S = 0.5  # never spin: at most two runs a second
+_IDLE_S = 60.0  # how often a workspace without surveys looks at surveys.toml again
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SurveyScheduler:
+    """Runs the survey rules and deliveries of an open workspace in a daemon thread."""
+
+    def __init__(self, ws: Any, on_change: Callable[[list[str]], Any] | None = None, *,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.ws = ws
+        self.on_change = on_change
+        self.clock = clock or _utcnow
+        self.runs = 0
+        self.failures = 0
+        self.last: RunReport | None = None
+        self.last_error: str | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+
+    def step(self) -> RunReport | None:
+        """One run now (the thread's step; tests may call it directly). Errors are logged."""
+        try:
+            config = load_config(self.ws.path)
+            if not config.surveys:  # (disabled ones still run: their pending e-mails are cancelled)
+                return None
+            cur = self.ws.cursor(auto_refresh=False)
+            try:
+                report = run(cur, now=self.clock(), config=config)
+            finally:
+                cur.close()
+        except CxError as exc:
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.error("survey run failed (will try again): %s", self.last_error)
+            return None
+        except Exception as exc:
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("survey run failed unexpectedly (will try again)")
+            return None
+        finally:
+            with self._idle:
+                self.runs += 1
+                self._idle.notify_all()
+        self.last, self.last_error = report, report.problem
+        if report.problem:
+            log.error("survey e-mails cannot go out (they wait): %s", report.problem)
+        if report.planned or report.deliveries:
+            log.info("surveys: %d planned, %d delivered, %d reminded, %d failed", report.planned, report.delivered,
+                     report.reminded, report.failed)
+        if report.wrote and self.on_change is not None:
+            try:
+                self.on_change(report.wrote)
+            except Exception:
+                log.exception("telling the server about new survey sends failed")
+        return report
+
+    def _interval(self) -> float:
+        try:
+            cfg = load_config(self.ws.path)
+        except CxError:
+            return _IDLE_S
+        return cfg.interval_s if cfg.surveys else _IDLE_S
+
+    def _wait_s(self, report: RunReport | None) -> float:
+        """Until the next tick, or sooner when something falls due before it (a delay ends,
+        a retry or a reminder is due): a survey goes out on time, not up to an interval late."""
+        wait = self._interval()
+        # (not when the e-mails cannot go, or the SMTP server just failed: the tick paces the retries)
+        if report is not None and report.next_due is not None and not report.problem and not report.retrying:
+            wait = min(wait, (report.next_due - self.clock()).total_seconds())
+        return max(_MIN_WAIT_S, wait)
+
+    def _loop(self) -> None:
+        log.info("sending surveys for %s", self.ws.path)
+        while not self._stop.is_set():
+            self._wake.clear()
+            report = self.step()
+            self._wake.wait(self._wait_s(report))
+        log.info("stopped sending surveys for %s", self.ws.path)
+
+    def start(self) -> SurveyScheduler:
+        """Start the thread (a daemon); `stop()` ends it."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="cxmetrics-surveys", daemon=True)
+            self._thread.start()
+        return self
+
+    def notify(self) -> None:
+        """New facts arrived (a solve, perhaps): run now rather than at the next tick."""
+        self._wake.set()
+
+    def wait_runs(self, n: int, timeout: float = 30.0) -> bool:
+        """Block until `n` steps in all have ended (tests); False after `timeout` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self.runs >= n, timeout)
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop after the step in progress and wait for the thread."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
