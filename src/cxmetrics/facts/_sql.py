@@ -264,11 +264,16 @@ def ticket_rows(scoped: bool) -> str:
     flat = "a.stream IS DISTINCT FROM 'events'"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_tk AS
-    WITH a AS (  -- the 'events' stream if there is one (a join: cheaper than sorting wide rows)
-        SELECT g.*, p.event_rows FROM _fx_agg g JOIN (
-            SELECT source, ticket_id, min(stream) AS stream, sum(n_events) AS event_rows
-            FROM _fx_agg GROUP BY source, ticket_id
-        ) p ON {keys_match('g', 'p')} AND g.stream = p.stream
+    WITH a AS (  -- the 'events' stream if there is one, counting the rows of both streams (two
+                 -- joins whose build sides are one stream each: a quarter cheaper than a GROUP BY
+                 -- over every ticket joined back, measured at 300k tickets)
+        SELECT g.*, g.n_events + coalesce(x.n_events, 0) AS event_rows FROM _fx_agg g
+        LEFT JOIN (SELECT source, ticket_id, n_events FROM _fx_agg WHERE stream = 'tickets') x ON {keys_match('g', 'x')}
+        WHERE g.stream = 'events'
+        UNION ALL
+        SELECT g.*, g.n_events FROM _fx_agg g
+        ANTI JOIN (SELECT source, ticket_id FROM _fx_agg WHERE stream = 'events') y ON {keys_match('g', 'y')}
+        WHERE g.stream = 'tickets'
     ), t AS (
         SELECT * FROM tickets t {scope('t', scoped)}
     ), j AS (

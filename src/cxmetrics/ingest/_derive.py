@@ -22,7 +22,8 @@ def flat_ticket_events(con: duckdb.DuckDBPyConnection, import_id: str, currency:
     changed = f"SELECT source, ticket_id FROM {_CHANGED} AND _action = 'update'"
     # a changed ticket's implied rows are rebuilt from scratch: a timestamp that was
     # removed from the file must remove its event too (a new ticket has none yet)
-    for table in ("events", "surveys"):
+    updated = con.execute("SELECT count(*) FROM _final WHERE _action = 'update'").fetchall()[0][0]
+    for table in ("events", "surveys") if updated else ():  # a first or unchanged import deletes nothing
         con.execute(f"""
             DELETE FROM {table} t USING ({changed}) c
             WHERE t.origin = 'tickets' AND t.source = c.source AND t.ticket_id = c.ticket_id

@@ -55,6 +55,10 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
     key = ", ".join(ident(k) for k in table.key)
     join = " AND ".join(f"v.{ident(k)} = t.{ident(k)}" for k in table.key)
     cols = store_columns(table)
+    if _first_rows(con, table, valid):
+        counts = _insert_all(con, table, valid, import_id, extra)
+        if counts is not None:
+            return counts
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _seq AS
         SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, t._hash AS _stored_hash
@@ -99,6 +103,36 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
         SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _final WHERE _action <> 'none'
     """, [import_id])
     return MergeCounts(inserted, updated, unchanged)
+
+
+def _first_rows(con: duckdb.DuckDBPyConnection, table: Table, valid: str) -> bool:
+    """True when `table` holds no row of the sources `valid` brings (a first import):
+    nothing can then be an update or unchanged, and the join with what is stored is
+    skipped. Without a source column, when the table is empty."""
+    if "source" not in table.key:
+        return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.name})").fetchall()[0][0]
+    return not con.execute(f"""
+        SELECT EXISTS (SELECT 1 FROM {table.name} WHERE source IN (SELECT DISTINCT source FROM ({valid})))
+    """).fetchall()[0][0]
+
+
+def _insert_all(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: str,
+                extra: tuple[str, ...]) -> MergeCounts | None:
+    """merge() for a first import with one row per key: every row is an insert, written
+    straight from `valid` (no join, no temp copy). None when a key repeats: the general
+    path then classifies the rows against each other."""
+    key = ", ".join(ident(k) for k in table.key)
+    cols = ", ".join(ident(c) for c in store_columns(table))
+    rows, keys = con.execute(f"SELECT count(*), count(DISTINCT ({key})) FROM ({valid})").fetchall()[0]
+    if rows != keys:
+        return None
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _final AS
+        SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, 'insert' AS _action FROM ({valid}) v
+    """)
+    con.execute(f"INSERT INTO {table.name} ({cols}, _hash, _import_id) SELECT {cols}, _hash, ? FROM _final",
+                [import_id])
+    return MergeCounts(rows, 0, 0)
 
 
 def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, import_id: str) -> None:

@@ -180,7 +180,7 @@ def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feed
     position, order = (", row_number() OVER () AS _pos", "ORDER BY _pos") if kind.windowed else ("", "")
     return f"""
         SELECT {", ".join(names)}, _blank, _reason,
-               CASE WHEN _reason IS NOT NULL THEN _rawtext END AS _rawtext
+               CASE WHEN _reason IS NOT NULL THEN {source.rawtext_sql(raw)} END AS _rawtext
         FROM (
             SELECT *, {reason} AS _reason FROM (
                 SELECT *{', ' + derived if derived else ''} FROM (
@@ -236,7 +236,7 @@ def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fi
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
     import_id = f"imp_{started_at:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
-    checksum = _sha256(path) if path is not None else None
+    checksum = source.checksum or (_sha256(path) if path is not None else None)
     src_name = default_source or mapping.source or DEFAULT_SOURCE
     raw = source.columns(con)
     feeds, ignored = resolve_columns(kind, raw, mapping, file_label)

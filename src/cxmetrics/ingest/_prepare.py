@@ -22,10 +22,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from cxmetrics.errors import ImportFileError
 from cxmetrics.settings import Settings, format_size
+
+if TYPE_CHECKING:
+    from hashlib import _Hash as Hash
 
 _BLOCK = 8 << 20  # bytes read at a time: memory stays flat whatever the file holds
 _SHOWN = 200  # characters of an over-long line kept in the quarantine
@@ -55,10 +58,12 @@ def is_gzip(path: Path) -> bool:
 
 
 def prepare(path: Path, limits: ReadLimits, tmp_dir: Path, *, has_header: bool,
-            name: str | None = None) -> tuple[Path, list[LongLine]]:
+            name: str | None = None, digest: Hash | None = None) -> tuple[Path, list[LongLine]]:
     """The plain file the engine should read in place of `path`, and the over-long lines
     (blanked in it). The returned path is `path` itself when nothing needed changing;
-    otherwise a file in `tmp_dir` the caller deletes. Errors call the file `name`."""
+    otherwise a file in `tmp_dir` the caller deletes. Errors call the file `name`.
+    `digest` is fed the bytes of a plain (not compressed) file as they are scanned, so the
+    import log's checksum costs no second read."""
     name = name or path.name
     if path.suffix.lower() == ".zst":  # no zstd in the standard library: it could not be capped
         raise ImportFileError(f"{name} is zstd-compressed, which cannot be imported: decompress it, or compress "
@@ -71,7 +76,7 @@ def prepare(path: Path, limits: ReadLimits, tmp_dir: Path, *, has_header: bool,
                 long_lines = _scan(_gunzip_blocks(path, limits.decompressed_bytes, name), limits.line_bytes, out,
                                    has_header)
         else:
-            long_lines = _scan(_blocks(path), limits.line_bytes, None, has_header)
+            long_lines = _scan(_blocks(path, digest), limits.line_bytes, None, has_header)
             if long_lines:  # rare: copy once more, without them
                 out_path = tmp_dir / f"_cx_plain_{uuid.uuid4().hex}{path.suffix or '.txt'}"
                 with out_path.open("wb") as out:
@@ -88,9 +93,11 @@ def prepare(path: Path, limits: ReadLimits, tmp_dir: Path, *, has_header: bool,
     return out_path, long_lines
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
+def _blocks(path: Path, digest: Hash | None = None) -> Iterator[bytes]:
     with path.open("rb") as fh:
         while block := fh.read(_BLOCK):
+            if digest is not None:
+                digest.update(block)
             yield block
 
 
@@ -142,12 +149,22 @@ def _scan(blocks: Iterator[bytes], cap: int, out: BinaryIO | None, header: bool 
                 raise _HeaderTooLong(length)
             continue
         head = block[:cut]
-        parts = head.replace(b"\r", b"\n").split(b"\n")  # same offsets as head; the last part is empty
-        if length + len(parts[0]) <= cap and max(map(len, parts)) <= cap:  # the common case: no long line
+        if cap >= len(head):
+            # a line wholly inside the block is shorter than the block, so within the cap:
+            # only the line carried over from earlier blocks can be too long, and the block
+            # need not be split into its lines
+            parts = None
+            fine = length + min(i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0) <= cap
+        else:
+            parts = head.replace(b"\r", b"\n").split(b"\n")  # same offsets as head; the last part is empty
+            fine = length + len(parts[0]) <= cap and max(map(len, parts)) <= cap
+        if fine:  # the common case: no long line
             write(bytes(pending))
             write(head)
             line += _breaks(head, prev_cr)
         else:
+            if parts is None:
+                parts = head.replace(b"\r", b"\n").split(b"\n")
             pos = 0
             for i, part in enumerate(parts[:-1]):
                 end = pos + len(part)  # head[end] is the line break
@@ -188,7 +205,9 @@ def _scan(blocks: Iterator[bytes], cap: int, out: BinaryIO | None, header: bool 
 
 
 def _breaks(data: bytes, prev_cr: bool) -> int:
-    n = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    n = data.count(b"\n")
+    if b"\r" in data:  # not LF only: three counts (the common case pays one)
+        n += data.count(b"\r") - data.count(b"\r\n")
     if prev_cr and data.startswith(b"\n"):
         n -= 1  # the CR of a CRLF split across blocks was counted already
     return n

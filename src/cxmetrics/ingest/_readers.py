@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from array import array
 import gzip
+import hashlib
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
@@ -23,7 +24,7 @@ import duckdb
 from cxmetrics.errors import ImportFileError
 from cxmetrics.ingest._columns import ident, lit
 from cxmetrics.ingest._mapping import Mapping
-from cxmetrics.ingest._prepare import LongLine, ReadLimits, prepare
+from cxmetrics.ingest._prepare import LongLine, ReadLimits, is_gzip, prepare
 from cxmetrics.ingest._sniff import refuse_binary
 from cxmetrics.settings import format_size
 
@@ -74,6 +75,7 @@ class Source(ABC):
     format: str = ""
     position_word = "line"
     needs_positions = False  # True when a row's line is not simply its position + 1
+    checksum: str | None = None  # the file's SHA-256 when prepare() computed it while reading
 
     @abstractmethod
     def from_sql(self) -> str:
@@ -84,13 +86,16 @@ class Source(ABC):
         return [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {self.from_sql()}").fetchall()]
 
     def select_sql(self, raw_columns: list[tuple[str, str]]) -> str:
-        """Raw columns renamed _r0.., plus _blank, _parse_error and _rawtext."""
+        """Raw columns renamed _r0.., plus _blank and _parse_error."""
         cols = ", ".join(f"{ident(n)} AS _r{i}" for i, (n, _) in enumerate(raw_columns))
-        raw = "to_json(struct_pack(" + ", ".join(f"{ident(n)} := {ident(n)}" for n, _ in raw_columns) + "))"
-        return (
-            f"SELECT {cols}, false AS _blank, CAST(NULL AS VARCHAR) AS _parse_error, "
-            f"CAST({raw} AS VARCHAR) AS _rawtext FROM {self.from_sql()}"
-        )
+        return f"SELECT {cols}, false AS _blank, CAST(NULL AS VARCHAR) AS _parse_error FROM {self.from_sql()}"
+
+    def rawtext_sql(self, raw_columns: list[tuple[str, str]]) -> str:
+        """A row's text as the quarantine shows it, over the columns of select_sql. The
+        stage evaluates it for rejected rows only: as JSON for every row it cost more
+        than reading the file."""
+        return "CAST(to_json(struct_pack(" + ", ".join(
+            f"{ident(n)} := _r{i}" for i, (n, _) in enumerate(raw_columns)) + ")) AS VARCHAR)"
 
     def rejects(self, con: duckdb.DuckDBPyConnection) -> list[Reject]:
         """Rows the parser could not split into fields."""
@@ -129,7 +134,11 @@ class TextSource(Source):
 
     def prepare(self, tmp_dir: Path, limits: ReadLimits, name: str) -> None:
         self.limits = limits
-        self._plain, self._long = prepare(self.path, limits, tmp_dir, has_header=self.has_header, name=name)
+        digest = hashlib.sha256()
+        self._plain, self._long = prepare(self.path, limits, tmp_dir, has_header=self.has_header, name=name,
+                                          digest=digest)
+        if not is_gzip(self.path):  # the scan read the file as it is: its checksum is ready
+            self.checksum = digest.hexdigest()
         # the csv module refuses fields over 128 KB by default; lines are capped now
         csv.field_size_limit(max(csv.field_size_limit(), limits.line_bytes))
 
@@ -341,6 +350,9 @@ class JsonlSource(TextSource):
             "CASE WHEN NOT _blank AND NOT _ok THEN 'the line is not a JSON object' END AS _parse_error, "
             f"j AS _rawtext FROM ({self._objects_sql()})"
         )
+
+    def rawtext_sql(self, raw_columns: list[tuple[str, str]]) -> str:
+        return "_rawtext"  # the line itself, which select_sql passes on
 
 
 class ParquetSource(Source):

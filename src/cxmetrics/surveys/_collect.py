@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxmetrics.errors import StoreError, UserError
-from cxmetrics.surveys._config import SurveysConfig, load_config
+from cxmetrics.surveys._config import SurveysConfig, load_config, scale_range
 from cxmetrics.surveys._tokens import TokenError, TokenProblem, verify_token
 
 MAX_COMMENT = 5000  # characters, after stripping
@@ -90,10 +90,7 @@ class SendView:
     @property
     def scale_range(self) -> tuple[int, int]:
         """The lowest and highest score (good/bad: 0 and 1, as stored)."""
-        if self.scale == "good/bad":
-            return 0, 1
-        lo, hi = self.scale.split("-")
-        return int(lo), int(hi)
+        return scale_range(self.scale)
 
     def parse_score(self, raw: Any) -> int | None:
         """`raw` as a point of this send's scale (`good`/`bad` for good/bad), else None."""

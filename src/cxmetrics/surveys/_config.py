@@ -46,6 +46,18 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MAX_LOGO_BYTES = 200 * 1024
 
 
+def scale_range(scale: str) -> tuple[int, int]:
+    """The lowest and highest score of a survey scale (good/bad is 0 and 1, as stored).
+
+    >>> scale_range("0-10"), scale_range("good/bad")
+    ((0, 10), (0, 1))
+    """
+    if scale == "good/bad":
+        return 0, 1
+    lo, hi = scale.split("-")
+    return int(lo), int(hi)
+
+
 class SurveysConfigError(SettingsError):
     """`surveys.toml` is malformed; the message names the field and the fix."""
 
@@ -180,10 +192,7 @@ class Survey(_Model):
     @property
     def scale_range(self) -> tuple[int, int]:
         """The lowest and highest score (good/bad is 0 and 1, as stored)."""
-        if self.scale == "good/bad":
-            return 0, 1
-        lo, hi = self.scale.split("-")
-        return int(lo), int(hi)
+        return scale_range(self.scale)
 
 
 class Branding(_Model):

@@ -104,12 +104,19 @@ def record_starts(con: duckdb.DuckDBPyConnection, surveys: list[Survey], now: da
     """Note `now` as the first sight of each definition not seen before; returns each one's start.
     A definition no longer enabled loses its start: enabling it again is switching it on anew
     (the tickets solved meanwhile are not all surveyed at once)."""
-    con.execute("DELETE FROM survey_rule_starts WHERE NOT list_contains(?, survey)", [[s.name for s in surveys]])
+    # written only when something changed: the server runs this every tick, and a write each
+    # time would keep a write transaction going for nothing (a checkpoint waits for those)
+    starts = {name: at for name, at in con.execute("SELECT survey, started_at FROM survey_rule_starts").fetchall()}
+    names = {s.name for s in surveys}
+    gone = sorted(set(starts) - names)
+    if gone:
+        con.execute("DELETE FROM survey_rule_starts WHERE list_contains(?, survey)", [gone])
     for s in surveys:  # a handful of definitions, not tickets
-        con.execute("INSERT INTO survey_rule_starts VALUES (?, ?) ON CONFLICT (survey) DO UPDATE "
-                    "SET started_at = least(survey_rule_starts.started_at, excluded.started_at)", [s.name, now])
-    rows = con.execute("SELECT survey, started_at FROM survey_rule_starts").fetchall()
-    return {name: at for name, at in rows}
+        if s.name not in starts or now < starts[s.name]:
+            con.execute("INSERT INTO survey_rule_starts VALUES (?, ?) ON CONFLICT (survey) DO UPDATE "
+                        "SET started_at = least(survey_rule_starts.started_at, excluded.started_at)", [s.name, now])
+            starts[s.name] = min(now, starts.get(s.name, now))
+    return {name: at for name, at in starts.items() if name in names}
 
 
 def _ticket_rule(config: SurveysConfig, s: Survey, order: int, start: datetime, now: datetime) -> str:
