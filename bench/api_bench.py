@@ -15,7 +15,8 @@ later runs), starts `cxmetrics.api.create_app` under uvicorn in a subprocess, an
    and requests/s. The clients are raw keep-alive HTTP/1.1 connections (asyncio streams),
    so the load generator takes little of the CPU the server needs;
 3. the same load with the cache off (a server started with cache_entries=0): every request
-   computed by the engine, the worst case;
+   computed by the engine, the worst case; before it, --clients *different* overviews asked
+   at once (each its own window and filter, so none can reuse another's work), and one alone;
 4. event ingest: POST /api/v1/events batches of 1,000 events (250 new tickets x created,
    customer message, agent reply, solve), events/s until the metrics include them, three
    ways: one client whose every POST waits for the facts (read-after-write, the default);
@@ -90,14 +91,51 @@ class Server:
 
     def stop(self) -> None:
         self.proc.terminate()
-        self.proc.wait(30)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:  # still answering queued requests: no need to finish them
+            self.proc.kill()
+            self.proc.wait(30)
 
 
 # -- requests ---------------------------------------------------------------------------
 
-def overview_params(end: date) -> dict[str, Any]:
-    return {"metrics": ",".join(OVERVIEW), "from": str(end - timedelta(days=28)), "to": str(end),
-            "compare_to": "previous"}
+def overview_params(end: date, view: int = 0) -> dict[str, Any]:
+    """The overview; `view` > 0 makes a different one (its window ends `view` days earlier,
+    and every other view is for one channel), so no answer can be reused for another."""
+    end = end - timedelta(days=view)
+    params = {"metrics": ",".join(OVERVIEW), "from": str(end - timedelta(days=28)), "to": str(end),
+              "compare_to": "previous"}
+    if view % 2:
+        params["channel"] = ("email", "chat", "phone")[view // 2 % 3]
+    return params
+
+
+def different_overviews(base: str, headers: dict[str, str], end: date, views: int) -> dict[str, Any]:
+    """`views` different overviews asked at once (a server without a result cache), as when
+    that many people open the dashboard with their own filters: each one's latency."""
+    async def run() -> list[float]:
+        async def one(i: int) -> float:
+            http = RawClient(base, headers)
+            try:
+                t0 = time.perf_counter()
+                status, body, _ = await http.get("/api/v1/metrics", overview_params(end, 100 + i))
+                if status != 200:
+                    raise SystemExit(f"overview {i}: {status} {body[:200]!r}")
+                return time.perf_counter() - t0
+            finally:
+                await http.close()
+        return list(await asyncio.gather(*(one(i) for i in range(views))))
+
+    lat = asyncio.run(run())
+    # one alone (a view none of the above asked): what a single visitor waits
+    t0 = time.perf_counter()
+    httpx.get(f"{base}/api/v1/metrics", params=overview_params(end, 99), headers=headers,
+              timeout=600).raise_for_status()
+    alone = time.perf_counter() - t0
+    ms = [x * 1000 for x in lat]
+    return {"views": views, "p50_ms": pct(ms, 0.5), "p95_ms": pct(ms, 0.95), "max_ms": max(ms),
+            "alone_ms": alone * 1000}
 
 
 def trends_params(end: date, metric: str) -> dict[str, Any]:
@@ -329,6 +367,10 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--batches", type=int, default=20)
     p.add_argument("--batch-events", type=int, default=1000)
+    p.add_argument("--parts", default="cached,ingest,uncached",
+                   help="which parts to run, comma-separated: cached (first requests, the load with the cache "
+                        "on), ingest (ingest and freshness), uncached (different overviews, the load with the "
+                        "cache off)")
     p.add_argument("--workspace", help=argparse.SUPPRESS)
     p.add_argument("--child-serve", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -348,32 +390,42 @@ def main() -> None:
                               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                           "loadavg_before": os.getloadavg()}}
 
-    server = Server(path, cache_entries=256)
-    try:
-        result["startup_s"] = server.startup_s
-        result["first_request"] = prime(server.base, headers, end)
-        print(f"first (uncached) requests: {result['first_request']}", flush=True)
-        result["load_cached"] = asyncio.run(load(server.base, headers, end, args.clients, args.seconds))
-        print(f"cache on:  {result['load_cached']['all']} server p50/p95 {result['load_cached']['server_p50_ms']}/"
-              f"{result['load_cached']['server_p95_ms']} ms", flush=True)
-        result["ingest"] = {}
-        for label, wait, posters in (("wait", True, 1), ("no_wait", False, 1), ("wait_4_posters", True, 4)):
-            r = ingest(server.base, headers, end, args.batches, args.batch_events, wait, posters)
-            result["ingest"][label] = r
-            print(f"ingest {label}: {r['events_per_s']:,.0f} events/s (batch p50 {r['batch_p50_ms']:.0f} ms, "
-                  f"p95 {r['batch_p95_ms']:.0f} ms)", flush=True)
-        result["freshness"] = freshness(server.base, headers, end)
-        print(f"freshness: {result['freshness']}", flush=True)
-    finally:
-        server.stop()
+    parts = {x.strip() for x in args.parts.split(",")}
+    if parts & {"cached", "ingest"}:
+        server = Server(path, cache_entries=256)
+        try:
+            result["startup_s"] = server.startup_s
+            if "cached" in parts:
+                result["first_request"] = prime(server.base, headers, end)
+                print(f"first (uncached) requests: {result['first_request']}", flush=True)
+                result["load_cached"] = asyncio.run(load(server.base, headers, end, args.clients, args.seconds))
+                print(f"cache on:  {result['load_cached']['all']} server p50/p95 "
+                      f"{result['load_cached']['server_p50_ms']}/{result['load_cached']['server_p95_ms']} ms",
+                      flush=True)
+            if "ingest" in parts:
+                result["ingest"] = {}
+                for label, wait, posters in (("wait", True, 1), ("no_wait", False, 1), ("wait_4_posters", True, 4)):
+                    r = ingest(server.base, headers, end, args.batches, args.batch_events, wait, posters)
+                    result["ingest"][label] = r
+                    print(f"ingest {label}: {r['events_per_s']:,.0f} events/s (batch p50 {r['batch_p50_ms']:.0f} "
+                          f"ms, p95 {r['batch_p95_ms']:.0f} ms)", flush=True)
+                result["freshness"] = freshness(server.base, headers, end)
+                print(f"freshness: {result['freshness']}", flush=True)
+        finally:
+            server.stop()
 
-    server = Server(path, cache_entries=0)
-    try:
-        result["load_uncached"] = asyncio.run(load(server.base, headers, end, args.clients, args.seconds))
-        print(f"cache off: {result['load_uncached']['all']} server p50/p95 {result['load_uncached']['server_p50_ms']}/"
-              f"{result['load_uncached']['server_p95_ms']} ms", flush=True)
-    finally:
-        server.stop()
+    if "uncached" in parts:
+        server = Server(path, cache_entries=0)
+        try:
+            result["different_overviews"] = different_overviews(server.base, headers, end, args.clients)
+            print(f"{args.clients} different overviews at once (no cache): {result['different_overviews']}",
+                  flush=True)
+            result["load_uncached"] = asyncio.run(load(server.base, headers, end, args.clients, args.seconds))
+            print(f"cache off: {result['load_uncached']['all']} server p50/p95 "
+                  f"{result['load_uncached']['server_p50_ms']}/{result['load_uncached']['server_p95_ms']} ms",
+                  flush=True)
+        finally:
+            server.stop()
     result["machine"]["loadavg_after"] = os.getloadavg()
     out = OUT / f"api_{counts['tickets']}.json"
     out.write_text(json.dumps(result, indent=2))

@@ -29,6 +29,7 @@ from cxmetrics.api._params import (
 )
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._compile import check_request
+from cxmetrics.metrics._query import shared_rows
 from cxmetrics.metrics._registry import registry
 
 router = APIRouter(dependencies=[Depends(api_viewer)], responses=COMMON_ERRORS, tags=["metrics"])
@@ -95,10 +96,11 @@ async def get_metrics(
             from cxmetrics.api._routes_sla import fresh
 
             fresh(request.app.state, ws)
-        rows = ws.metrics(names, by=dims, grain=grain, where=filters, start=a, end=b, benchmark=benchmark).table
+        with shared_rows():  # the tiles' queries are the later period's of the test of change
+            rows = ws.metrics(names, by=dims, grain=grain, where=filters, start=a, end=b, benchmark=benchmark).table
+            table = ws.compare(names, span, (a, b), by=dims, where=filters) if span is not None else None
         comparison = None
-        if span is not None:
-            table = ws.compare(names, span, (a, b), by=dims, where=filters)
+        if span is not None and table is not None:
             comparison = {"a": {"from": str(span[0]), "to": str(span[1])}, "b": {"from": str(a), "to": str(b)},
                           "rows": table.to_pylist()}
         return {"request": asked, "rows": rows.to_pylist(), "compare": comparison,

@@ -209,8 +209,12 @@ def backlog_age(ref: MetricRef, by: list[str], grain: str | None, where: dict[st
 def _open_spans(ask: _Ask) -> str:
     """CTEs `pop`, `reopen`, `tk`: the tickets asked for, each with when it was (first)
     solved and when it was reopened for good (see `backlog`)."""
+    # (only the columns used: the engine keeps `pop` whole, as it is read twice)
+    dims = "".join(f", t.{c}" for c in dict.fromkeys(ask.cols[d] for d in ask.by))
     return f"""
-    pop AS (SELECT * FROM ({SOURCES['tickets'].sql}) t WHERE {ask.where('t')}),
+    pop AS (SELECT t.source, t.ticket_id, t.created_at, t.first_solved_at, t.last_solved_at, t.last_event_at,
+                   t.status{dims}
+            FROM ({SOURCES['tickets'].sql}) t WHERE {ask.where('t')}),
     reopen AS (
         SELECT e.source, e.ticket_id, min(e.ts) AS reopened_at
         FROM events e JOIN pop p ON e.source = p.source AND e.ticket_id = p.ticket_id
@@ -240,6 +244,18 @@ def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, o
     and is open from then on. A done ticket without a solve time is solved at its last event.
     """
     ask = _ask(ref, by, grain, where, start, end, TICKET_DIMS)
+    if grain is None:
+        # one instant (the window's end, else now): the open tickets then, counted directly
+        # (the same as the stock below: every creation, solve and reopen before it)
+        at = _ts(ask.end) if ask.end is not None else "now()"
+        group = " GROUP BY ALL" if ask.by else ""
+        return f"""
+    WITH {_open_spans(ask)}
+    SELECT {ask.out_keys('c')}CAST(c.n AS DOUBLE) AS value, c.n
+    FROM (SELECT {ask.key_select()}, count(*) FILTER (created_at < {at}) - count(*) FILTER (solve_ts < {at})
+                 + count(*) FILTER (reopen_ts < {at}) AS n
+          FROM tk{group}) c
+    """
     return f"""
     WITH {_open_spans(ask)},
     spine AS ({_spine(ask, '(SELECT min(created_at) FROM tk)',

@@ -7,8 +7,10 @@ Names in a request (metrics, dimensions, grains) come from allow-lists; values
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from threading import Lock
 
 import sqlglot
 from sqlglot import exp
@@ -202,11 +204,57 @@ def check_applies(ref: MetricRef, dims: list[str]) -> None:
                             f"not to {ref.name}.")
 
 
+# The source's SQL goes into a compiled query as text, in place of this table name: parsing
+# and regenerating the (long, constant) source SQL was most of a compile's cost.
+_SOURCE_SLOT = "__cx_source__"
+# Compiled requests, most recent last: an overview compiles the same request for its tiles and
+# for their test of change, and dashboards repeat requests; compiling is pure Python (it holds
+# the interpreter lock that concurrent requests share), so a hit saves what no engine thread can.
+_COMPILED: OrderedDict[tuple[object, ...], list[CompiledQuery]] = OrderedDict()
+_COMPILED_MAX = 512
+_COMPILED_LOCK = Lock()
+
+
+def _request_key(refs: list[MetricRef], by: list[str], grain: str | None, where: dict[str, object],
+                 start: object, end: object) -> tuple[object, ...] | None:
+    """A hashable key for a request, or None when a value is not hashable (never cached)."""
+    items = []
+    for d, value in where.items():
+        values = tuple(value) if isinstance(value, list | tuple) else \
+            tuple(sorted(value, key=str)) if isinstance(value, set) else value
+        items.append((d, values))
+    key = (tuple(refs), tuple(by), grain, tuple(items), start, end)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 def compile_queries(
     refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
     start: date | datetime | None, end: date | datetime | None,
 ) -> list[CompiledQuery]:
     check_request(refs, by=by, grain=grain, where=where, start=start, end=end)
+    key = _request_key(refs, by, grain, where, start, end)
+    if key is not None:
+        with _COMPILED_LOCK:
+            if (hit := _COMPILED.get(key)) is not None:
+                _COMPILED.move_to_end(key)
+                return list(hit)
+    out = _compile(refs, by=by, grain=grain, where=where, start=start, end=end)
+    if key is not None:
+        with _COMPILED_LOCK:
+            _COMPILED[key] = out
+            while len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+    return list(out)
+
+
+def _compile(
+    refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
+    start: date | datetime | None, end: date | datetime | None,
+) -> list[CompiledQuery]:
     groups: dict[tuple[str, str], list[MetricRef]] = {}
     for ref in refs:
         if ref.spec.kind is Kind.CUSTOM:
@@ -232,6 +280,15 @@ def compile_queries(
             conds.append(exp.GTE(this=t.copy(), expression=exp.cast(exp.Literal.string(str(start)), "TIMESTAMPTZ")))
         if end is not None:
             conds.append(exp.LT(this=t.copy(), expression=exp.cast(exp.Literal.string(str(end)), "TIMESTAMPTZ")))
+        hint = dict(source.time_hints).get(time)
+        if hint is not None and (start is not None or end is not None):
+            # implied by the period's filter (the time equals the hint where the hint is not
+            # null), but on the source's own columns, so the engine filters them in the scan
+            h = f"({hint})"
+            lit = {k: exp.Literal.string(str(v)).sql(dialect="duckdb") for k, v in (("a", start), ("b", end))}
+            bounds = [f"{h} >= CAST({lit['a']} AS TIMESTAMPTZ)" if start is not None else "",
+                      f"{h} < CAST({lit['b']} AS TIMESTAMPTZ)" if end is not None else ""]
+            conds.append(_parse(f"{h} IS NULL OR ({' AND '.join(b for b in bounds if b)})"))
         for d, value in where.items():
             values = value if isinstance(value, list | tuple | set) else [value]
             conds.append(_parse(dimension_in(DIMENSIONS[d], values)))  # case-blind
@@ -239,11 +296,17 @@ def compile_queries(
         wheres = {ref.spec.where.strip() for ref in group}
         if "true" not in {w.lower() for w in wheres}:
             conds.append(exp.or_(*[exp.paren(_parse(w)) for w in sorted(wheres)]))
-        query = exp.select(*select).from_(_parse(source.sql).subquery("src")).where(exp.and_(*conds))
+        # (copy=False: every part is built for this query alone, and copying the trees was
+        # half a compile's cost)
+        query = exp.select(*select, copy=False).from_(exp.to_table(_SOURCE_SLOT).as_("src"), copy=False) \
+            .where(exp.and_(*conds, copy=False), copy=False)
         n_keys = len(by) + (1 if grain else 0)
         if n_keys:
-            query = query.group_by(*[exp.Literal.number(k + 1) for k in range(n_keys)])
-            query = query.order_by(*[exp.Literal.number(k + 1) for k in range(n_keys)])
-        out.append(CompiledQuery(source_name, time, query.sql(dialect="duckdb", pretty=True), tuple(by),
-                                 grain is not None, tuple(parts)))
+            query = query.group_by(*[exp.Literal.number(k + 1) for k in range(n_keys)], copy=False)
+            query = query.order_by(*[exp.Literal.number(k + 1) for k in range(n_keys)], copy=False)
+        sql = query.sql(dialect="duckdb", pretty=True)
+        slot = f"FROM {_SOURCE_SLOT} AS src"
+        assert sql.count(slot) == 1, "the source's slot appears once in a compiled query"
+        sql = sql.replace(slot, "FROM (\n" + source.sql_for([*by, *where]).strip() + "\n) AS src")
+        out.append(CompiledQuery(source_name, time, sql, tuple(by), grain is not None, tuple(parts)))
     return out

@@ -96,7 +96,9 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
     check_dimensions(by, where)
     sql = _builder(ref)(ref, by, grain, where, start, end)
     out = []
-    for row in con.sql(sql).to_arrow_table().to_pylist():
+    from cxmetrics.metrics._query import query_rows  # (_query imports this module)
+
+    for row in query_rows(con, sql):
         n = int(row["n"] or 0)
         if "mean" in row:  # a mean over units (tickets...): normal interval
             value = row["mean"]

@@ -4,6 +4,9 @@ metric, group values, period, value, n, ci_low, ci_high, flags, unit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -52,6 +55,34 @@ class MetricTable:
 
     def __len__(self) -> int:
         return self.table.num_rows
+
+
+# Within `shared_rows()`, each metric query's rows by its SQL: one request that asks the
+# same query twice (an overview's tiles and the later period of their test of change) runs
+# it once, and both answers come from the same snapshot.
+_SHARED: ContextVar[dict[str, list[dict[str, Any]]] | None] = ContextVar("cxmetrics_shared_rows", default=None)
+
+
+@contextmanager
+def shared_rows() -> Iterator[None]:
+    """Run identical metric queries once within the block (one request's work: the data
+    must not be expected to change inside it)."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    """The rows of a metric query (shared within `shared_rows()`)."""
+    shared = _SHARED.get()
+    if shared is not None and sql in shared:
+        return shared[sql]
+    rows = con.sql(sql).to_arrow_table().to_pylist()
+    if shared is not None:
+        shared[sql] = rows
+    return rows
 
 
 def _value(part_roles: dict[str, str], row: dict[str, Any], ref: MetricRef) -> tuple[float | None, int, float | None, float | None]:
@@ -113,7 +144,7 @@ def run_metrics(
 
 def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None,
              keep_aggregates: bool = False) -> list[dict[str, Any]]:
-    rows = con.sql(q.sql).to_arrow_table().to_pylist()
+    rows = query_rows(con, q.sql)
     out = []
     for row in rows:
         keys = {d: row[d] for d in q.dims}

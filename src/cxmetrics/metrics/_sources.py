@@ -116,6 +116,24 @@ FROM (SELECT x.*, coalesce(x.customer_id, r.requester_id) AS _customer,
 _SEND_DIMS = ("survey", "survey_delay", "surveys_received", "survey_trigger", "survey_delivery", "survey_language")
 
 
+def _surveys_sql(*, with_sends: bool) -> str:
+    """The survey answers' rows; `with_sends`: with the columns of the send each names."""
+    sends = f"{', '.join(f'ss.{d}' for d in _SEND_DIMS)}," if with_sends else ""
+    join = f"LEFT JOIN ({_SENDS_BANDED}) ss ON ss.source = s.source AND ss.send_id = s.send_id" if with_sends else ""
+    return f"""SELECT s.*, coalesce(s.responded_at, s.sent_at, f.last_solved_at, f.last_event_at, f.created_at)
+                   AS answered_at,
+               {_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
+               1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
+               CASE WHEN coalesce(e.first_answered_at, s.responded_at) >= s.sent_at
+                    THEN epoch(coalesce(e.first_answered_at, s.responded_at) - s.sent_at) END AS answer_s,
+               {sends}
+               f.channel, coalesce(s.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
+        FROM surveys s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
+        {join}
+        LEFT JOIN survey_answers e ON e.source = s.source AND e.send_id = s.send_id
+        WHERE f.excluded IS NOT TRUE"""
+
+
 @dataclass(frozen=True)
 class Source:
     name: str
@@ -123,6 +141,20 @@ class Source:
     times: tuple[str, ...]  # timestamp columns a metric may anchor on
     columns: tuple[str, ...]  # columns metric expressions may use
     doc: str = ""
+    # the same rows without the columns of `lean_lacks` (dimensions): cheaper SQL for the
+    # requests that neither group nor filter by those
+    lean_sql: str = ""
+    lean_lacks: tuple[str, ...] = ()
+    # time column -> an expression over the source's own table that equals it wherever that
+    # expression is not null: a period filter on it reaches the table's scan, before joins
+    # that would otherwise read every row (the time itself is computed after them)
+    time_hints: tuple[tuple[str, str], ...] = ()
+
+    def sql_for(self, dims: list[str] | tuple[str, ...]) -> str:
+        """The source's SQL for a request cut or filtered by `dims`."""
+        if self.lean_sql and not set(dims) & set(self.lean_lacks):
+            return self.lean_sql
+        return self.sql
 
 
 _FACT_COLUMNS = (
@@ -172,18 +204,7 @@ SOURCES: dict[str, Source] = {
             # (an answer that names its send carries the send's definition, delay, trigger...;
             # answer_s is sent -> first answered (an edit later moves responded_at, not the
             # time it took to answer), only when the answer is not dated before its send)
-            f"""SELECT s.*, coalesce(s.responded_at, s.sent_at, f.last_solved_at, f.last_event_at, f.created_at)
-                           AS answered_at,
-                       {_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
-                       1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
-                       CASE WHEN coalesce(e.first_answered_at, s.responded_at) >= s.sent_at
-                            THEN epoch(coalesce(e.first_answered_at, s.responded_at) - s.sent_at) END AS answer_s,
-                       {", ".join(f"ss.{d}" for d in _SEND_DIMS)},
-                       f.channel, coalesce(s.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
-                FROM surveys s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
-                LEFT JOIN ({_SENDS_BANDED}) ss ON ss.source = s.source AND ss.send_id = s.send_id
-                LEFT JOIN survey_answers e ON e.source = s.source AND e.send_id = s.send_id
-                WHERE f.excluded IS NOT TRUE""",
+            _surveys_sql(with_sends=True),
             ("answered_at", "sent_at", "responded_at"),
             ("kind", "scale", "scale_min", "scale_max", "score", "score_5", "top_box", "bottom_box", "easy", "comment",
              "answered_at", "answer_s", "send_id"),
@@ -191,6 +212,10 @@ SOURCES: dict[str, Source] = {
                 "(survey, delay, trigger...); answered_at is responded_at, else sent_at, else (untimed) its ticket's "
                 "latest solve, last event or creation; answer_s is sent_at -> its first answer (responded_at "
                 "for imported answers) in seconds",
+            # (without a send dimension, the sends' bands, a window over every send, are not needed)
+            lean_sql=_surveys_sql(with_sends=False),
+            lean_lacks=_SEND_DIMS,
+            time_hints=(("answered_at", "coalesce(responded_at, sent_at)"),),
         ),
         Source(
             "survey_sends",

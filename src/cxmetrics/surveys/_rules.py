@@ -181,11 +181,16 @@ def throttle_sql(candidates: str, config: SurveysConfig, now: datetime, *, force
     # unsurveyed, rather than being surveyed days late when the window has passed
     since = f"(d.due_at - to_seconds({_lit(config.throttle_s)}))"
     who = "coalesce(d.customer_id, d.address, d.ticket_id)"
+    # only the rows due and subject to the throttle are looked up (a few, where the others
+    # are every ticket and customer of the workspace: looking them all up took seconds)
     return f"""
-        SELECT d.* REPLACE (CASE WHEN d.verdict = 'due' AND d.throttled AND (d._rank > 1 OR d._recent)
-                                 THEN 'throttled' ELSE d.verdict END AS verdict)
+        WITH c AS MATERIALIZED ({candidates})
+        SELECT * FROM c WHERE NOT (c.verdict = 'due' AND c.throttled)
+        UNION ALL BY NAME
+        SELECT d.* EXCLUDE (_rank, _recent) REPLACE (CASE WHEN d._rank > 1 OR d._recent
+                                                          THEN 'throttled' ELSE d.verdict END AS verdict)
         FROM (SELECT d.*,
-                     row_number() OVER (PARTITION BY d.source, {who}, d.verdict = 'due' AND d.throttled
+                     row_number() OVER (PARTITION BY d.source, {who}
                                         ORDER BY d.due_at, d.survey_order, d.ticket_id) AS _rank,
                      EXISTS (SELECT 1 FROM survey_requests r
                              WHERE r.source = d.source AND r.customer_id = d.customer_id
@@ -195,7 +200,7 @@ def throttle_sql(candidates: str, config: SurveysConfig, now: datetime, *, force
                                                AND v.status IN ('failed', 'cancelled')))
                      OR EXISTS (SELECT 1 FROM survey_sends s WHERE s.source = d.source
                                 AND s.customer_id = d.customer_id AND s.sent_at > {since}) AS _recent
-              FROM ({candidates}) d) d"""
+              FROM c d WHERE d.verdict = 'due' AND d.throttled) d"""
 
 
 def plan(con: duckdb.DuckDBPyConnection, config: SurveysConfig, now: datetime) -> Plan:

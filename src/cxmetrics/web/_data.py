@@ -26,6 +26,7 @@ from cxmetrics.errors import CxError, UserError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._spec import Direction, Kind, MetricSpec, Unit
 from cxmetrics.metrics._compare import NO_DATA_BEFORE
+from cxmetrics.metrics._query import shared_rows
 from cxmetrics.metrics._stats import HEADLINE_MIN_N, proportion_change, wilson
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import sparkline
@@ -386,10 +387,11 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     # says when SLAs are not configured, rather than asking the registry)
     plain = [t.metric for t in TILES
              if specs[t.key] is not None and specs[t.key].kind is not Kind.CUSTOM and t.key != "sla"]
-    cur = _index(ws.metrics(plain, where=f.where, start=f.start, end=f.end, benchmark=segment).to_pylist())
+    with shared_rows():  # the tiles' queries are the later period's of their tests of change
+        cur = _index(ws.metrics(plain, where=f.where, start=f.start, end=f.end, benchmark=segment).to_pylist())
+        tests = _index(ws.compare(plain, f.previous(), (f.start, f.end), where=f.where).to_pylist())
     s0, s1 = spark_window(f)
     spark = _series(ws.metrics(plain, where=f.where, start=s0, end=s1, grain="week").to_pylist(), week_spine(s0, s1))
-    tests = _index(ws.compare(plain, f.previous(), (f.start, f.end), where=f.where).to_pylist())
     tiles = []
     for t in TILES:
         ms = specs[t.key]
