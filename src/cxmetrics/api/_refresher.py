@@ -8,7 +8,10 @@ covered yet. Each refresh publishes one change on the hub with every table writt
 the last, and wakes the SLA alert watcher.
 
 A refresh covers every write registered before it started (their imports had committed),
-so a write's `wait` returns once a refresh that started after it has finished.
+so a write's `wait` returns once a refresh that started after it has finished. Writes in
+progress (`writing`: parsing, waiting for the write lock, importing) hold the next refresh
+back until they are registered, for at most `max_delay_s`: concurrent batches then share
+one refresh rather than each waiting for its own, one after the other.
 
 The refresh holds the workspace's write lock (imports wait for it, as they would for
 another import) and the app's `derive_lock`, which what else derives from the facts (the
@@ -22,7 +25,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger("cxmetrics.api")
@@ -38,6 +42,7 @@ class Refresher:
         self._requested = 0  # writes registered
         self._done = 0  # writes covered by a finished refresh
         self._waiting = 0
+        self._writing = 0  # writes in progress, not registered yet
         self._version = 0  # hub version after the last refresh
         self._error: BaseException | None = None
         self._error_upto = 0
@@ -45,6 +50,18 @@ class Refresher:
         self.refreshes = 0
         self._thread = threading.Thread(target=self._run, name="cxmetrics-refresher", daemon=True)
         self._thread.start()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around a write and its `wrote`: the next refresh waits for it (at most max_delay_s)."""
+        with self._cond:
+            self._writing += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing -= 1
+                self._cond.notify_all()
 
     def wrote(self, tables: list[str] | tuple[str, ...]) -> int:
         """Register a committed write to `tables`; returns its ticket for `wait`."""
@@ -82,7 +99,8 @@ class Refresher:
             if self._requested == self._done:
                 return None  # closed with nothing left to do
             first = time.monotonic()
-            while not self._waiting and not self._closed:
+            # as soon as someone waits, unless other writes are under way (then with them)
+            while not self._closed and not (self._waiting and not self._writing):
                 left = self.max_delay_s - (time.monotonic() - first)
                 if left <= 0:
                     break

@@ -52,10 +52,21 @@ def after_write(request: Request, summary: ImportSummary, tables: tuple[str, ...
     """Have the facts refreshed (shared with other writes) and the change published;
     with `wait`, only return once that is done. Returns (hub version, whether the
     facts include the write now)."""
-    state = request.app.state
+    return wait_for(request, registered(request, summary, tables), wait)
+
+
+def registered(request: Request, summary: ImportSummary, tables: tuple[str, ...] | list[str]) -> int | None:
+    """Register a committed write with the refresher; its ticket (None: nothing changed)."""
     if not (summary.inserted or summary.updated):
+        return None
+    return int(request.app.state.refresher.wrote(tables))
+
+
+def wait_for(request: Request, ticket: int | None, wait: bool = True) -> tuple[int, bool]:
+    """(hub version, whether the facts include the write now), once they do with `wait`."""
+    state = request.app.state
+    if ticket is None:
         return state.hub.version, True  # nothing changed
-    ticket = state.refresher.wrote(tables)
     if not wait:
         return state.hub.version, False
     return state.refresher.wait(ticket), True
@@ -143,9 +154,13 @@ async def post_events(
         except (ValueError, UnicodeDecodeError) as exc:
             raise UserError(f"the body is not JSON: {exc}.") from None
         table = events_table(body)
-        with write_turn(ws):
-            summary = ws.import_table("events", table, source=source, label=label)
-        version, visible = after_write(request, summary, ["events"], wait)
+        # (writes in progress hold the next refresh back a moment, so that concurrent
+        # batches share it; registered before leaving, so it never starts without this one)
+        with request.app.state.refresher.writing():
+            with write_turn(ws):
+                summary = ws.import_table("events", table, source=source, label=label)
+            ticket = registered(request, summary, ["events"])
+        version, visible = wait_for(request, ticket, wait)
         return _result(ws, summary, version, visible)
 
     return JSON(await run_in_threadpool(run))

@@ -88,6 +88,7 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
             SELECT _import_id FROM events UNION ALL SELECT _import_id FROM tickets
         ) WHERE _import_id IS NOT NULL
     """)
+    _record_imports(con)
     return _scalar(con, "SELECT count(*) FROM _fx_tk")
 
 
@@ -124,19 +125,35 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
         INSERT INTO facts_state
         SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL
     """)
+    _record_imports(con)
     return n
 
 
 def _new_rows(con: duckdb.DuckDBPyConnection) -> str:
-    """A filter for the rows of imports the facts do not reflect yet. Given as literals, the
-    engine skips every row group of an old import by its statistics, without reading it."""
-    done = [r[0] for r in con.execute("SELECT import_id FROM facts_state").fetchall()]
-    if not done:
+    """A filter for the rows of imports the facts do not reflect yet.
+
+    The import log names every import (each writes its id on the rows it stores), so the new
+    ones are those logged and not in facts_state, given to the engine as literals: it reads
+    only the row groups whose statistics can hold them (a table's newest, as imports append),
+    however many imports came before. Rows that no logged import wrote (none should exist) are
+    still found: they change the row counts `_rows_went_missing` checks."""
+    if not _scalar(con, "SELECT count(*) FROM facts_state"):
         return "true"
-    if len(done) > _MAX_LISTED_IMPORTS:
+    fresh = [r[0] for r in con.execute(
+        "SELECT import_id FROM imports WHERE import_id NOT IN (SELECT import_id FROM facts_state)").fetchall()]
+    if len(fresh) > _MAX_LISTED_IMPORTS:
         return "(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM facts_state))"
-    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in done)
-    return f"(_import_id IS NULL OR _import_id NOT IN ({listed}))"
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in fresh)
+    return f"(_import_id IS NULL OR _import_id IN ({listed}))" if fresh else "_import_id IS NULL"
+
+
+def _record_imports(con: duckdb.DuckDBPyConnection) -> None:
+    """Note every logged import as reflected, with those that wrote no ticket rows (surveys,
+    customers...): they stay out of the next refresh's list of new imports."""
+    con.execute("""
+        INSERT INTO facts_state
+        SELECT import_id, now() FROM imports WHERE import_id NOT IN (SELECT import_id FROM facts_state)
+    """)
 
 
 def _scope(con: duckdb.DuckDBPyConnection) -> int:
