@@ -4,7 +4,10 @@
 
 - `ticket_facts`, one row per ticket (`FACT_COLUMNS`): its dimensions, first reply,
   resolutions, reopens, replies, time in each status, routing, bot involvement, call
-  times and first contact resolution, every duration in calendar seconds (`_s`);
+  times and first contact resolution, every duration in calendar seconds (`_s`); and,
+  after them, `reopened_at`: for a ticket open now although solved before, its first
+  status event back to an open status after its latest solve (the backlog counts it open
+  again from then);
 - `reply_intervals`, one row per agent response interval of a ticket its customer
   created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time;
 - `contacts`, one row per call (each `call_queued` starts one), per chat offered to

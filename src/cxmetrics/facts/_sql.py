@@ -468,6 +468,26 @@ def insert_facts() -> str:
     """
 
 
+def reopened_at(scoped: bool) -> str:
+    """Step 6b: when each ticket open now, although solved before, was reopened: its first
+    status event back to an open status after its latest solve (what the backlog counts it
+    open from; NULL for every other ticket, and for a flat import that carries no reopen)."""
+    scope = f"SEMI JOIN _fx_targets k ON {keys_match('f', 'k')}" if scoped else ""
+    return f"""
+    UPDATE ticket_facts AS f SET reopened_at = r.reopened_at
+    FROM (
+        SELECT c.source, c.ticket_id, min(e.ts) AS reopened_at
+        FROM (SELECT f.source, f.ticket_id, f.last_solved_at FROM ticket_facts f {scope}
+              WHERE f.status NOT IN ('solved', 'closed') AND f.first_solved_at IS NOT NULL) c
+        JOIN {events(scoped)} e ON e.source = c.source AND e.ticket_id = c.ticket_id
+        WHERE e.kind = 'status' AND e.status_to IN ('new', 'open', 'pending', 'on-hold')
+          AND e.ts > c.last_solved_at
+        GROUP BY ALL
+    ) r
+    WHERE {keys_match('f', 'r')}
+    """
+
+
 def update_neighbour_fcr() -> str:
     fcr = FCR.format(f="f.", r="r.")
     return f"""

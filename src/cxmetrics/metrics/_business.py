@@ -207,29 +207,22 @@ def backlog_age(ref: MetricRef, by: list[str], grain: str | None, where: dict[st
 
 
 def _open_spans(ask: _Ask) -> str:
-    """CTEs `pop`, `reopen`, `tk`: the tickets asked for, each with when it was (first)
-    solved and when it was reopened for good (see `backlog`)."""
-    # (only the columns used: the engine keeps `pop` whole, as it is read twice)
+    """CTEs `pop`, `tk`: the tickets asked for, each with when it was (first) solved and when
+    it was reopened for good (see `backlog`; the facts keep the reopen, `reopened_at`)."""
+    # (only the columns used: the engine keeps `pop` whole when it is read twice)
     dims = "".join(f", t.{c}" for c in dict.fromkeys(ask.cols[d] for d in ask.by))
     return f"""
     pop AS (SELECT t.source, t.ticket_id, t.created_at, t.first_solved_at, t.last_solved_at, t.last_event_at,
-                   t.status{dims}
+                   t.status, t.reopened_at{dims}
             FROM ({SOURCES['tickets'].sql}) t WHERE {ask.where('t')}),
-    reopen AS (
-        SELECT e.source, e.ticket_id, min(e.ts) AS reopened_at
-        FROM events e JOIN pop p ON e.source = p.source AND e.ticket_id = p.ticket_id
-        WHERE e.kind = 'status' AND e.status_to IN {OPEN} AND e.ts > p.last_solved_at
-          AND p.status NOT IN {DONE}
-        GROUP BY ALL
-    ),
     tk AS (
         SELECT p.*,
                -- never before creation (greatest skips NULLs: an unsolved ticket keeps NULL)
                CASE WHEN p.first_solved_at IS NOT NULL THEN greatest(p.first_solved_at, p.created_at)
                     WHEN p.status IN {DONE} THEN greatest(p.last_event_at, p.created_at) END AS solve_ts,
                CASE WHEN p.status NOT IN {DONE} AND p.first_solved_at IS NOT NULL
-                    THEN coalesce(r.reopened_at, p.last_solved_at) END AS reopen_ts
-        FROM pop p LEFT JOIN reopen r ON r.source = p.source AND r.ticket_id = p.ticket_id
+                    THEN coalesce(p.reopened_at, p.last_solved_at) END AS reopen_ts
+        FROM pop p
         WHERE p.created_at IS NOT NULL
     )"""
 
