@@ -190,3 +190,44 @@ def test_compare_around_an_annotation(ws, tmp_path):
 
     with pytest.raises(UnknownNameError, match="annotation 'nope'"):
         ws.compare(["csat"], annotation="nope")
+
+
+class _Counting:
+    """A connection that counts the engine queries the metric layer runs (issue 17)."""
+
+    def __init__(self, con):
+        self.con, self.queries = con, 0
+
+    def sql(self, query, *args, **kwargs):
+        self.queries += 1
+        return self.con.sql(query, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def test_a_test_of_change_reads_both_periods_in_one_query_and_the_tiles_reuse_it(ws, tmp_path):
+    from cxmetrics.metrics._compare import compare
+    from cxmetrics.metrics._query import run_metrics, shared_rows
+
+    # 3 tickets in January (first replies after 10, 20, 30 minutes), 2 in February (after 5, 15)
+    lines = ["event_id,ticket_id,ts,kind,actor_type,channel\n"]
+    for i, (day, minutes) in enumerate([("01-10", 10), ("01-11", 20), ("01-12", 30), ("02-10", 5), ("02-11", 15)]):
+        lines.append(f"c{i},T{i},2025-{day}T09:00:00Z,created,customer,email\n")
+        lines.append(f"r{i},T{i},2025-{day}T09:{minutes:02d}:00Z,message,agent,\n")
+    ws.import_file("events", write(tmp_path / "e.csv", "".join(lines)))
+    ws.refresh()
+    con = _Counting(ws.con)
+    with shared_rows():
+        rows = {r["metric"]: r for r in compare(con, ["tickets", "frt"], A, B).to_pylist()}
+        tiles = {r["metric"]: r for r in run_metrics(con, ["tickets", "frt"], start=B[0], end=B[1]).to_pylist()}
+    assert con.queries == 1  # one source and anchor: both periods in one query, the tiles from it
+    assert (rows["tickets"]["a_value"], rows["tickets"]["b_value"]) == (3.0, 2.0)
+    assert (rows["frt"]["a_value"], rows["frt"]["b_value"]) == (1200.0, 600.0)  # medians: 20 and 10 minutes
+    assert (tiles["tickets"]["value"], tiles["frt"]["value"], tiles["frt"]["n"]) == (2.0, 600.0, 2)
+    # an empty earlier period still gets its row of zeros (asked alone), as before
+    empty = {r["metric"]: r for r in compare(con, ["tickets"], ("2024-01-01", "2024-02-01"), B).to_pylist()}
+    assert empty["tickets"]["a_value"] == 0.0 and "no_data_before" in empty["tickets"]["flags"]
+    # overlapping periods are read one by one (a row belongs to both)
+    both = {r["metric"]: r for r in compare(ws.con, ["tickets"], ("2025-01-01", "2025-03-01"), B).to_pylist()}
+    assert (both["tickets"]["a_value"], both["tickets"]["b_value"]) == (5.0, 2.0)

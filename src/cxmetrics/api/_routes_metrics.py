@@ -96,9 +96,9 @@ async def get_metrics(
             from cxmetrics.api._routes_sla import fresh
 
             fresh(request.app.state, ws)
-        with shared_rows():  # the tiles' queries are the later period's of the test of change
-            rows = ws.metrics(names, by=dims, grain=grain, where=filters, start=a, end=b, benchmark=benchmark).table
+        with shared_rows():  # the test of change reads both periods at once; the tiles are its later one
             table = ws.compare(names, span, (a, b), by=dims, where=filters) if span is not None else None
+            rows = ws.metrics(names, by=dims, grain=grain, where=filters, start=a, end=b, benchmark=benchmark).table
         comparison = None
         if span is not None and table is not None:
             comparison = {"a": {"from": str(span[0]), "to": str(span[1])}, "b": {"from": str(a), "to": str(b)},

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._compile import QUANTILES
-from cxmetrics.metrics._query import aggregates
+from cxmetrics.metrics._query import aggregates_over
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._sources import DIMENSIONS
 from cxmetrics.metrics._spec import Kind
@@ -94,8 +94,7 @@ def compare(con: duckdb.DuckDBPyConnection, names: list[str], a: Period, b: Peri
     for d in by:
         if d not in DIMENSIONS:
             raise UserError(f"compare groups by ticket dimensions ({', '.join(DIMENSIONS)}), not '{d}'.")
-    rec_a = aggregates(con, refs, by=by, where=where, start=a[0], end=a[1])
-    rec_b = aggregates(con, refs, by=by, where=where, start=b[0], end=b[1])
+    rec_a, rec_b = aggregates_over(con, refs, by=by, where=where, periods=[a, b])
     key = lambda r: (r["metric"], *[r.get(d) for d in by])  # noqa: E731
     index_b = {key(r): r for r in rec_b}
     index_a = {key(r): r for r in rec_a}

@@ -50,6 +50,7 @@ class CompiledQuery:
     dims: tuple[str, ...]
     has_period: bool
     parts: tuple[Part, ...] = field(default=())
+    periods: int = 0  # > 0: one query for that many periods, told apart by _cx_period (0, 1...)
 
 
 def _parse(text: str) -> exp.Expression:
@@ -251,9 +252,45 @@ def compile_queries(
     return list(out)
 
 
+def compile_periods(
+    refs: list[MetricRef], *, by: list[str], where: dict[str, object],
+    periods: list[tuple[date | datetime | str, date | datetime | str]],
+) -> list[CompiledQuery]:
+    """The queries of `compile_queries` without a grain, for several disjoint periods at once:
+    each reads its rows once and groups them by period too (`_cx_period`, the period's index,
+    after the `by` keys). Their queries correspond one to one, in order, with those of each
+    period alone."""
+    for start, end in periods:
+        check_request(refs, by=by, grain=None, where=where, start=start, end=end)
+    key = _request_key(refs, by, "periods", where, tuple(periods), None)
+    if key is not None:
+        with _COMPILED_LOCK:
+            if (hit := _COMPILED.get(key)) is not None:
+                _COMPILED.move_to_end(key)
+                return list(hit)
+    out = _compile(refs, by=by, grain=None, where=where, start=None, end=None, periods=periods)
+    if key is not None:
+        with _COMPILED_LOCK:
+            _COMPILED[key] = out
+            while len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+    return list(out)
+
+
+def _window(t: exp.Expression | str, start: object, end: object) -> str:
+    """SQL: `t` falls in [start, end) (either bound may be open)."""
+    col = t if isinstance(t, str) else t.sql(dialect="duckdb")
+    parts = [f"{col} >= CAST({exp.Literal.string(str(start)).sql(dialect='duckdb')} AS TIMESTAMPTZ)"
+             if start is not None else "",
+             f"{col} < CAST({exp.Literal.string(str(end)).sql(dialect='duckdb')} AS TIMESTAMPTZ)"
+             if end is not None else ""]
+    return " AND ".join(p for p in parts if p) or "true"
+
+
 def _compile(
     refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
     start: date | datetime | None, end: date | datetime | None,
+    periods: list[tuple[object, object]] | None = None,
 ) -> list[CompiledQuery]:
     groups: dict[tuple[str, str], list[MetricRef]] = {}
     for ref in refs:
@@ -270,6 +307,9 @@ def _compile(
             select.append(exp.alias_(col, d))
         if grain:
             select.append(exp.alias_(period_sql(grain, t.copy()), "period"))
+        if periods:
+            which = " ".join(f"WHEN {_window(time, a, b)} THEN {i}" for i, (a, b) in enumerate(periods))
+            select.append(exp.alias_(_parse(f"CASE {which} END"), "_cx_period"))
         parts = []
         for i, ref in enumerate(group):
             cols, roles = aggregates(ref, index_base * 100 + i)
@@ -280,15 +320,15 @@ def _compile(
             conds.append(exp.GTE(this=t.copy(), expression=exp.cast(exp.Literal.string(str(start)), "TIMESTAMPTZ")))
         if end is not None:
             conds.append(exp.LT(this=t.copy(), expression=exp.cast(exp.Literal.string(str(end)), "TIMESTAMPTZ")))
+        if periods:
+            conds.append(_parse(" OR ".join(f"({_window(time, a, b)})" for a, b in periods)))
+        windows = periods or ([(start, end)] if start is not None or end is not None else [])
         hint = dict(source.time_hints).get(time)
-        if hint is not None and (start is not None or end is not None):
+        if hint is not None and windows:
             # implied by the period's filter (the time equals the hint where the hint is not
             # null), but on the source's own columns, so the engine filters them in the scan
             h = f"({hint})"
-            lit = {k: exp.Literal.string(str(v)).sql(dialect="duckdb") for k, v in (("a", start), ("b", end))}
-            bounds = [f"{h} >= CAST({lit['a']} AS TIMESTAMPTZ)" if start is not None else "",
-                      f"{h} < CAST({lit['b']} AS TIMESTAMPTZ)" if end is not None else ""]
-            conds.append(_parse(f"{h} IS NULL OR ({' AND '.join(b for b in bounds if b)})"))
+            conds.append(_parse(f"{h} IS NULL OR " + " OR ".join(f"({_window(h, a, b)})" for a, b in windows)))
         for d, value in where.items():
             values = value if isinstance(value, list | tuple | set) else [value]
             conds.append(_parse(dimension_in(DIMENSIONS[d], values)))  # case-blind
@@ -300,13 +340,14 @@ def _compile(
         # half a compile's cost)
         query = exp.select(*select, copy=False).from_(exp.to_table(_SOURCE_SLOT).as_("src"), copy=False) \
             .where(exp.and_(*conds, copy=False), copy=False)
-        n_keys = len(by) + (1 if grain else 0)
+        n_keys = len(by) + (1 if grain else 0) + (1 if periods else 0)
         if n_keys:
             query = query.group_by(*[exp.Literal.number(k + 1) for k in range(n_keys)], copy=False)
             query = query.order_by(*[exp.Literal.number(k + 1) for k in range(n_keys)], copy=False)
-        sql = query.sql(dialect="duckdb", pretty=True)
+        sql = query.sql(dialect="duckdb", pretty=True, copy=False)  # (built for this alone)
         slot = f"FROM {_SOURCE_SLOT} AS src"
         assert sql.count(slot) == 1, "the source's slot appears once in a compiled query"
         sql = sql.replace(slot, "FROM (\n" + source.sql_for([*by, *where]).strip() + "\n) AS src")
-        out.append(CompiledQuery(source_name, time, sql, tuple(by), grain is not None, tuple(parts)))
+        out.append(CompiledQuery(source_name, time, sql, tuple(by), grain is not None, tuple(parts),
+                                 len(periods or ())))
     return out

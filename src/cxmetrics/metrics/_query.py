@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from cxmetrics.errors import MissingDependencyError
-from cxmetrics.metrics._compile import QUANTILES, TIME_DIMENSIONS, CompiledQuery, compile_queries
+from cxmetrics.metrics._compile import QUANTILES, TIME_DIMENSIONS, CompiledQuery, compile_periods, compile_queries
 from cxmetrics.metrics._custom import run_custom
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._spec import Kind
@@ -144,7 +144,10 @@ def run_metrics(
 
 def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None,
              keep_aggregates: bool = False) -> list[dict[str, Any]]:
-    rows = query_rows(con, q.sql)
+    return _records_of(q, query_rows(con, q.sql), keep_aggregates)
+
+
+def _records_of(q: CompiledQuery, rows: list[dict[str, Any]], keep_aggregates: bool = False) -> list[dict[str, Any]]:
     out = []
     for row in rows:
         keys = {d: row[d] for d in q.dims}
@@ -171,6 +174,53 @@ def aggregates(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by: lis
             _, rows = run_custom(con, ref, by=by, grain=None, where=where, start=start, end=end)
             records += [{**_finish(ref, r), "_agg": None} for r in rows]
     return records
+
+
+def aggregates_over(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by: list[str],
+                    where: dict[str, object], periods: list[tuple[Any, Any]]) -> list[list[dict[str, Any]]]:
+    """`aggregates` of each period, the compiled metrics of all of them read in one query per
+    source (a test of change reads its two periods' rows once). Within `shared_rows()`, each
+    period's share is kept as the answer of that period's own query, so asking the later
+    period's metrics next runs nothing again."""
+    if len(periods) < 2 or not _disjoint(periods):
+        return [aggregates(con, refs, by=by, where=where, start=a, end=b) for a, b in periods]
+    out: list[list[dict[str, Any]]] = [[] for _ in periods]
+    merged = compile_periods(refs, by=by, where=where, periods=periods)
+    alone = [compile_queries(refs, by=by, grain=None, where=where, start=a, end=b) for a, b in periods]
+    shared = _SHARED.get()
+    for k, q in enumerate(merged):
+        split: list[list[dict[str, Any]]] = [[] for _ in periods]
+        for row in query_rows(con, q.sql):
+            p = row["_cx_period"]
+            if p is not None:
+                split[p].append({c: v for c, v in row.items() if c != "_cx_period"})
+        for i, rows in enumerate(split):
+            own = alone[i][k]
+            assert [x.aliases for x in own.parts] == [x.aliases for x in q.parts]  # the same query, one period
+            if not by and not rows:  # a period without rows still gets its one row of zeros: ask it alone
+                rows = query_rows(con, own.sql)
+            elif shared is not None:
+                shared.setdefault(own.sql, rows)
+            out[i] += _records_of(own, rows, keep_aggregates=True)
+    for ref in refs:
+        if ref.spec.kind is Kind.CUSTOM:
+            for i, (a, b) in enumerate(periods):
+                _, rows = run_custom(con, ref, by=by, grain=None, where=where, start=a, end=b)
+                out[i] += [{**_finish(ref, r), "_agg": None} for r in rows]
+    return out
+
+
+def _disjoint(periods: list[tuple[Any, Any]]) -> bool:
+    """Whether the periods are bounded and none overlaps another (only then is a row's period one)."""
+    def instant(v: Any) -> datetime:
+        t = v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
+            else datetime.fromisoformat(str(v))
+        return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(timezone.utc).replace(tzinfo=None)
+
+    if any(a is None or b is None for a, b in periods):
+        return False
+    spans = sorted((instant(a), instant(b)) for a, b in periods)
+    return all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
 
 
 def _finish(ref: MetricRef, row: dict[str, Any]) -> dict[str, Any]:

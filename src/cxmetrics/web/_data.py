@@ -387,9 +387,9 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     # says when SLAs are not configured, rather than asking the registry)
     plain = [t.metric for t in TILES
              if specs[t.key] is not None and specs[t.key].kind is not Kind.CUSTOM and t.key != "sla"]
-    with shared_rows():  # the tiles' queries are the later period's of their tests of change
-        cur = _index(ws.metrics(plain, where=f.where, start=f.start, end=f.end, benchmark=segment).to_pylist())
+    with shared_rows():  # the tests of change read both periods at once; the tiles are their later one
         tests = _index(ws.compare(plain, f.previous(), (f.start, f.end), where=f.where).to_pylist())
+        cur = _index(ws.metrics(plain, where=f.where, start=f.start, end=f.end, benchmark=segment).to_pylist())
     s0, s1 = spark_window(f)
     spark = _series(ws.metrics(plain, where=f.where, start=s0, end=s1, grain="week").to_pylist(), week_spine(s0, s1))
     tiles = []
