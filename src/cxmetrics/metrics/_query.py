@@ -179,15 +179,22 @@ def aggregates(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by: lis
 def aggregates_over(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by: list[str],
                     where: dict[str, object], periods: list[tuple[Any, Any]]) -> list[list[dict[str, Any]]]:
     """`aggregates` of each period, the compiled metrics of all of them read in one query per
-    source (a test of change reads its two periods' rows once). Within `shared_rows()`, each
-    period's share is kept as the answer of that period's own query, so asking the later
-    period's metrics next runs nothing again."""
+    source (a test of change reads its two periods' rows once). Within `shared_rows()`, the
+    latest period's share is kept as the answer of that period's own query, so asking its
+    metrics next runs nothing again."""
     if len(periods) < 2 or not _disjoint(periods):
         return [aggregates(con, refs, by=by, where=where, start=a, end=b) for a, b in periods]
     out: list[list[dict[str, Any]]] = [[] for _ in periods]
     merged = compile_periods(refs, by=by, where=where, periods=periods)
-    alone = [compile_queries(refs, by=by, grain=None, where=where, start=a, end=b) for a, b in periods]
     shared = _SHARED.get()
+    alone: dict[int, list[CompiledQuery]] = {}
+
+    def own(i: int, k: int) -> CompiledQuery:  # the k-th query of period i alone (compiled when needed)
+        if i not in alone:
+            alone[i] = compile_queries(refs, by=by, grain=None, where=where, start=periods[i][0], end=periods[i][1])
+        assert [x.aliases for x in alone[i][k].parts] == [x.aliases for x in merged[k].parts]
+        return alone[i][k]
+
     for k, q in enumerate(merged):
         split: list[list[dict[str, Any]]] = [[] for _ in periods]
         for row in query_rows(con, q.sql):
@@ -195,13 +202,12 @@ def aggregates_over(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by
             if p is not None:
                 split[p].append({c: v for c, v in row.items() if c != "_cx_period"})
         for i, rows in enumerate(split):
-            own = alone[i][k]
-            assert [x.aliases for x in own.parts] == [x.aliases for x in q.parts]  # the same query, one period
             if not by and not rows:  # a period without rows still gets its one row of zeros: ask it alone
-                rows = query_rows(con, own.sql)
-            elif shared is not None:
-                shared.setdefault(own.sql, rows)
-            out[i] += _records_of(own, rows, keep_aggregates=True)
+                rows = query_rows(con, own(i, k).sql)
+            elif shared is not None and i == len(periods) - 1:
+                # (the latest period's: the one a view shows its figures for, next to the test)
+                shared.setdefault(own(i, k).sql, rows)
+            out[i] += _records_of(q, rows, keep_aggregates=True)
     for ref in refs:
         if ref.spec.kind is Kind.CUSTOM:
             for i, (a, b) in enumerate(periods):
