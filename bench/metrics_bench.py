@@ -461,7 +461,8 @@ def compare(a: Path, b: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     def rows(p: Path) -> dict[tuple, tuple]:
-        return {(r["metric"], r["channel"], r["period"]): (r["value"], r["n"])
+        # (periods as text: a run may give dates, another their ISO text)
+        return {(r["metric"], r["channel"], str(r["period"])[:10]): (r["value"], r["n"])
                 for r in pq.read_table(p).to_pylist() if r["n"]}
 
     x, y = rows(a), rows(b)
