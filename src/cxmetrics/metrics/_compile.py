@@ -8,6 +8,7 @@ Names in a request (metrics, dimensions, grains) come from allow-lists; values
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from threading import Lock
@@ -237,13 +238,18 @@ def compile_queries(
     start: date | datetime | None, end: date | datetime | None,
 ) -> list[CompiledQuery]:
     check_request(refs, by=by, grain=grain, where=where, start=start, end=end)
-    key = _request_key(refs, by, grain, where, start, end)
+    return _cached(_request_key(refs, by, grain, where, start, end),
+                   lambda: _compile(refs, by=by, grain=grain, where=where, start=start, end=end))
+
+
+def _cached(key: tuple[object, ...] | None, build: Callable[[], list[CompiledQuery]]) -> list[CompiledQuery]:
+    """The compiled queries of a request, from `_COMPILED` when it has them."""
     if key is not None:
         with _COMPILED_LOCK:
             if (hit := _COMPILED.get(key)) is not None:
                 _COMPILED.move_to_end(key)
                 return list(hit)
-    out = _compile(refs, by=by, grain=grain, where=where, start=start, end=end)
+    out = build()
     if key is not None:
         with _COMPILED_LOCK:
             _COMPILED[key] = out
@@ -262,19 +268,8 @@ def compile_periods(
     period alone."""
     for start, end in periods:
         check_request(refs, by=by, grain=None, where=where, start=start, end=end)
-    key = _request_key(refs, by, "periods", where, tuple(periods), None)
-    if key is not None:
-        with _COMPILED_LOCK:
-            if (hit := _COMPILED.get(key)) is not None:
-                _COMPILED.move_to_end(key)
-                return list(hit)
-    out = _compile(refs, by=by, grain=None, where=where, start=None, end=None, periods=periods)
-    if key is not None:
-        with _COMPILED_LOCK:
-            _COMPILED[key] = out
-            while len(_COMPILED) > _COMPILED_MAX:
-                _COMPILED.popitem(last=False)
-    return list(out)
+    return _cached(_request_key(refs, by, "periods", where, tuple(periods), None),
+                   lambda: _compile(refs, by=by, grain=None, where=where, start=None, end=None, periods=periods))
 
 
 def _window(t: exp.Expression | str, start: object, end: object) -> str:
