@@ -15,9 +15,10 @@ only have gone (never come: a new row is in scope), so equal totals prove nothin
 went; if they differ, a per-ticket comparison of the counts finds the tickets that
 lost rows (a full scan, only then). Row counts come from the tables' metadata.
 
-Finding the new rows is cheap too: the imports already reflected are given to the
-engine as literals, so it skips their row groups by their statistics. Reading the
-events of the tickets in scope is one scan of `events`, copied once to `_fx_ev`.
+Finding the new rows is cheap too: the logged imports not reflected yet are given to the
+engine as literals, so it reads only the row groups that can hold them
+(`cxmetrics.store._reflected`). Reading the events of the tickets in scope is one scan of
+`events`, copied once to `_fx_ev`.
 
 Facts of a ticket also depend on its requester's other tickets (fcr looks for a repeat
 contact within 7 days), so the fcr of the tickets that share a (requester, topic) with
@@ -33,8 +34,8 @@ import duckdb
 
 from cxmetrics.calendar import ScheduleSet
 from cxmetrics.facts import _business, _sql
+from cxmetrics.store._reflected import new_rows, note_imports
 
-_MAX_LISTED_IMPORTS = 5_000  # beyond this many imports, new rows are found by a join
 _JOIN_FILTER_MAX = 20_000
 
 
@@ -89,12 +90,12 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
             SELECT _import_id FROM events UNION ALL SELECT _import_id FROM tickets
         ) WHERE _import_id IS NOT NULL
     """)
-    _record_imports(con)
+    note_imports(con, "facts_state")
     return _scalar(con, "SELECT count(*) FROM _fx_tk")
 
 
 def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
-    new = _new_rows(con)
+    new = new_rows(con, "facts_state")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _fx_fresh AS
         SELECT DISTINCT source, ticket_id, _import_id FROM (
@@ -127,35 +128,8 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
         INSERT INTO facts_state
         SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL
     """)
-    _record_imports(con)
+    note_imports(con, "facts_state")
     return n
-
-
-def _new_rows(con: duckdb.DuckDBPyConnection) -> str:
-    """A filter for the rows of imports the facts do not reflect yet.
-
-    The import log names every import (each writes its id on the rows it stores), so the new
-    ones are those logged and not in facts_state, given to the engine as literals: it reads
-    only the row groups whose statistics can hold them (a table's newest, as imports append),
-    however many imports came before. Rows that no logged import wrote (none should exist) are
-    still found: they change the row counts `_rows_went_missing` checks."""
-    if not _scalar(con, "SELECT count(*) FROM facts_state"):
-        return "true"
-    fresh = [r[0] for r in con.execute(
-        "SELECT import_id FROM imports WHERE import_id NOT IN (SELECT import_id FROM facts_state)").fetchall()]
-    if len(fresh) > _MAX_LISTED_IMPORTS:
-        return "(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM facts_state))"
-    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in fresh)
-    return f"(_import_id IS NULL OR _import_id IN ({listed}))" if fresh else "_import_id IS NULL"
-
-
-def _record_imports(con: duckdb.DuckDBPyConnection) -> None:
-    """Note every logged import as reflected, with those that wrote no ticket rows (surveys,
-    customers...): they stay out of the next refresh's list of new imports."""
-    con.execute("""
-        INSERT INTO facts_state
-        SELECT import_id, now() FROM imports WHERE import_id NOT IN (SELECT import_id FROM facts_state)
-    """)
 
 
 def _scope(con: duckdb.DuckDBPyConnection) -> int:

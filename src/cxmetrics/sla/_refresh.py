@@ -31,11 +31,11 @@ from cxmetrics.errors import StoreError, UserError
 from cxmetrics.sla import _clocks as q
 from cxmetrics.sla._business import BusinessTime, business_time
 from cxmetrics.sla._policy import POLICY_FILE, SlaMetric, SlaPolicies
+from cxmetrics.store._reflected import new_rows, note_imports
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
-_MAX_LISTED_IMPORTS = 5_000
 
 
 def resolve(target: Any) -> tuple[duckdb.DuckDBPyConnection, Path | None]:
@@ -174,6 +174,7 @@ def _recompute(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTi
     else:
         con.execute("INSERT INTO sla_imports SELECT DISTINCT _import_id, now() FROM _sla_imported "
                     "WHERE _import_id IS NOT NULL")
+    note_imports(con, "sla_imports")
     return n
 
 
@@ -198,7 +199,7 @@ def _derive(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTime)
 def _touched(con: duckdb.DuckDBPyConnection) -> None:
     """`_sla_scope` := tickets with rows of imports not reflected yet, and tickets that
     lost rows or appeared/disappeared in the facts without one."""
-    new = _new_rows(con)
+    new = new_rows(con, "sla_imports")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _sla_imported AS
         SELECT DISTINCT source, ticket_id, _import_id FROM (
@@ -247,18 +248,6 @@ def _add_config_changes(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: B
         CREATE TEMP TABLE _sla_scope AS
         SELECT source, ticket_id FROM _sla_fresh UNION SELECT source, ticket_id FROM _sla_changed
     """)
-
-
-def _new_rows(con: duckdb.DuckDBPyConnection) -> str:
-    """A filter for rows of imports the SLA table does not reflect yet (as literals, so
-    the engine skips the row groups of old imports by their statistics)."""
-    done = [r[0] for r in con.execute("SELECT import_id FROM sla_imports").fetchall()]
-    if not done:
-        return "true"
-    if len(done) > _MAX_LISTED_IMPORTS:
-        return "(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM sla_imports))"
-    listed = ", ".join(q.lit(i) for i in done)
-    return f"(_import_id IS NULL OR _import_id NOT IN ({listed}))"
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, query: str) -> Any:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cxmetrics.text._store import _new_rows, active_model, enabled
+from cxmetrics.store._reflected import new_rows
+from cxmetrics.text._store import active_model, enabled
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
@@ -63,7 +64,7 @@ def status(ws: Workspace) -> TextStatus:
                            "(SELECT max(updated_at) FROM ticket_text))").fetchall()[0][0]
         pending = 0
         if on:  # tickets with a row from an import the text facts do not reflect yet
-            new = _new_rows(con)
+            new = new_rows(con, "text_state")
             pending = con.execute(f"""SELECT count(*) FROM (
                 SELECT source, ticket_id FROM events WHERE ticket_id IS NOT NULL AND {new}
                 UNION SELECT source, ticket_id FROM tickets WHERE {new})""").fetchall()[0][0]

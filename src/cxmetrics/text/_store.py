@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from cxmetrics.store._reflected import new_rows, note_imports
+
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
@@ -178,14 +180,6 @@ def enabled(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(con.execute("SELECT EXISTS (SELECT 1 FROM text_state)").fetchall()[0][0])
 
 
-def _new_rows(con: duckdb.DuckDBPyConnection) -> str:
-    done = [r[0] for r in con.execute("SELECT import_id FROM text_state").fetchall()]
-    if not done:
-        return "true"
-    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in done)
-    return f"(_import_id IS NULL OR _import_id NOT IN ({listed}))"
-
-
 def _step(target: str) -> Callable[..., int]:
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -229,7 +223,7 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
                 con.execute(f"DELETE FROM {table} x WHERE NOT EXISTS (SELECT 1 FROM ticket_facts f "
                             f"WHERE f.source = x.source AND f.ticket_id = x.ticket_id)")
         else:
-            new = _new_rows(con)
+            new = new_rows(con, "text_state")
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE {SCOPE} AS
                 SELECT DISTINCT source, ticket_id FROM (
@@ -248,12 +242,13 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
             for name, target in STEPS:
                 if steps is None or name in steps:
                     done.steps[name] = int(_step(target)(con, ws, full=full) or 0)
-        new_all = _new_rows(con) if not full else "true"
+        new_all = new_rows(con, "text_state") if not full else "true"
         con.execute(f"""
             INSERT INTO text_state
             SELECT DISTINCT _import_id, now() FROM (
                 SELECT _import_id FROM events WHERE {new_all} UNION ALL SELECT _import_id FROM tickets WHERE {new_all}
             ) WHERE _import_id IS NOT NULL AND _import_id NOT IN (SELECT import_id FROM text_state)""")
+        note_imports(con, "text_state")
         if not con.execute("SELECT EXISTS (SELECT 1 FROM text_state)").fetchall()[0][0]:
             con.execute("INSERT INTO text_state VALUES ('(text layer on)', now())")  # on, even before any import
         con.execute(f"DROP TABLE IF EXISTS {SCOPE}")

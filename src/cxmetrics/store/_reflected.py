@@ -1,0 +1,37 @@
+"""Which imports a derived table already reflects: the rows the next refresh must read.
+
+The facts (`facts_state`), the text facts (`text_state`) and the SLA targets (`sla_imports`)
+each keep the ids of the imports whose rows they reflect. Every import writes its id on the
+rows it stores (`_import_id`) and one row in the import log (`imports`), in one transaction,
+so the rows a derived table has not seen are those of the logged imports it has not noted.
+Given to the engine as literals, `_import_id IN (...)` lets it read only the row groups whose
+statistics can hold them (a table's newest, as imports append), however many imports came
+before. (Rows no logged import wrote should not exist; each refresh also compares row counts,
+which finds rows that came or went without one.)
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+MAX_LISTED = 5_000  # beyond this many new imports, they are found by a join instead
+
+
+def new_rows(con: duckdb.DuckDBPyConnection, state: str) -> str:
+    """SQL filter over `events`/`tickets` rows: those of imports `state` has not noted
+    (every row when it notes none: never refreshed)."""
+    if not con.execute(f"SELECT count(*) FROM {state}").fetchall()[0][0]:
+        return "true"
+    fresh = [r[0] for r in con.execute(
+        f"SELECT import_id FROM imports WHERE import_id NOT IN (SELECT import_id FROM {state})").fetchall()]
+    if len(fresh) > MAX_LISTED:
+        return f"(_import_id IS NULL OR _import_id NOT IN (SELECT import_id FROM {state}))"
+    listed = ", ".join("'" + i.replace("'", "''") + "'" for i in fresh)
+    return f"(_import_id IS NULL OR _import_id IN ({listed}))" if fresh else "_import_id IS NULL"
+
+
+def note_imports(con: duckdb.DuckDBPyConnection, state: str) -> None:
+    """Note every logged import as reflected by `state` (those that wrote no ticket rows too:
+    surveys, customers... so they stay out of the next refresh's list)."""
+    con.execute(f"INSERT INTO {state} SELECT import_id, now() FROM imports "
+                f"WHERE import_id NOT IN (SELECT import_id FROM {state})")
