@@ -217,15 +217,21 @@ def aggregates_over(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by
 
 
 def _disjoint(periods: list[tuple[Any, Any]]) -> bool:
-    """Whether the periods are bounded and none overlaps another (only then is a row's period one)."""
+    """Whether the periods are bounded and none overlaps another (only then is a row's period
+    one). Bounds with and without a zone together are not compared (a bound without one is in
+    the workspace's zone, which the engine applies): those periods are read one by one."""
     def instant(v: Any) -> datetime:
-        t = v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
+        return v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
             else datetime.fromisoformat(str(v))
-        return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(timezone.utc).replace(tzinfo=None)
 
     if any(a is None or b is None for a, b in periods):
         return False
-    spans = sorted((instant(a), instant(b)) for a, b in periods)
+    bounds = [instant(x) for p in periods for x in p]
+    if len({t.tzinfo is None for t in bounds}) > 1:
+        return False
+    if bounds[0].tzinfo is not None:
+        bounds = [t.astimezone(timezone.utc) for t in bounds]
+    spans = sorted(zip(bounds[::2], bounds[1::2], strict=True))
     return all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1))
 
 
