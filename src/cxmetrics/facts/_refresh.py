@@ -15,10 +15,9 @@ only have gone (never come: a new row is in scope), so equal totals prove nothin
 went; if they differ, a per-ticket comparison of the counts finds the tickets that
 lost rows (a full scan, only then). Row counts come from the tables' metadata.
 
-Finding the new rows is cheap too: the logged imports not reflected yet are given to the
-engine as literals, so it reads only the row groups that can hold them
-(`cxmetrics.store._reflected`). Reading the events of the tickets in scope is one scan of
-`events`, copied once to `_fx_ev`.
+Finding the new rows is one scan of the tables' `_import_id` column, tested against the few
+logged imports not reflected yet (`cxmetrics.store._reflected`). Reading the events of the
+tickets in scope is one scan of `events`, copied once to `_fx_ev`.
 
 Facts of a ticket also depend on its requester's other tickets (fcr looks for a repeat
 contact within 7 days), so the fcr of the tickets that share a (requester, topic) with

@@ -4,10 +4,13 @@ The facts (`facts_state`), the text facts (`text_state`) and the SLA targets (`s
 each keep the ids of the imports whose rows they reflect. Every import writes its id on the
 rows it stores (`_import_id`) and one row in the import log (`imports`), in one transaction,
 so the rows a derived table has not seen are those of the logged imports it has not noted.
-Given to the engine as literals, `_import_id IN (...)` lets it read only the row groups whose
-statistics can hold them (a table's newest, as imports append), however many imports came
-before. (Rows no logged import wrote should not exist; each refresh also compares row counts,
-which finds rows that came or went without one.)
+The filter names only those few (`_import_id IN (...)`), however many imports came before:
+the list of every import ever done, which the refreshes used to test each row against, grows
+with every API write (at 1M tickets and a few hundred writes it was a quarter of a refresh).
+The engine still reads the `_import_id` column whole: its statistics keep a text's first 8
+bytes, which every import id shares (`imp_2026...`), so they skip no row group. (Rows no
+logged import wrote should not exist; each refresh also compares row counts, which finds rows
+that came or went without one.)
 """
 
 from __future__ import annotations
