@@ -1,10 +1,18 @@
-"""Generated flat-ticket files for benchmarks and the kill test, written by the engine."""
+"""Generated flat-ticket files for benchmarks and the kill test, written by the engine, and the
+demo workspaces the benchmarks build."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
+
+# The demo's text layer needs more than the engine's default memory_limit (1.5 GB) at a million
+# tickets (it stops with "Out of Memory"); a benchmark workspace of that size gets this much.
+LARGE_DEMO_TICKETS = 500_000
+LARGE_DEMO_MEMORY = "6GB"
 
 FLAT_SQL = """
 SELECT 'T' || lpad(CAST(i AS VARCHAR), 9, '0') AS ticket_id,
@@ -36,3 +44,17 @@ def write_flat(path: Path, n: int) -> Path:
     con.execute(f"COPY ({FLAT_SQL.format(n=n)}) TO '{path}' (FORMAT {fmt})")
     con.close()
     return path
+
+
+def build_demo(path: Path, tickets: int, seed: int | None = None) -> None:
+    """`cxmetrics demo --tickets N --no-serve` into `path` (a large one with LARGE_DEMO_MEMORY)."""
+    if tickets >= LARGE_DEMO_TICKETS:
+        import cxmetrics
+
+        with cxmetrics.open(path, create=True) as ws:
+            ws.configure(memory_limit=LARGE_DEMO_MEMORY)
+    cli = Path(sys.executable).with_name("cxmetrics")
+    cmd = [str(cli), "--workspace", str(path), "demo", "--tickets", str(tickets), "--no-serve"]
+    if seed is not None:
+        cmd += ["--seed", str(seed)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

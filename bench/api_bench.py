@@ -51,6 +51,9 @@ from urllib.parse import urlencode
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import build_demo  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 OVERVIEW = ["csat", "nps", "ces", "frt", "full_resolution_time", "fcr", "tickets", "backlog", "bot_resolution_rate",
@@ -340,10 +343,8 @@ def workspace(tickets: int) -> Path:
     if (path / "cxmetrics.duckdb").exists():
         return path
     OUT.mkdir(exist_ok=True)
-    cli = Path(sys.executable).parent / "cxmetrics"
     print(f"building a {tickets:,}-ticket demo workspace into {path} (once)...", flush=True)
-    subprocess.run([str(cli), "--workspace", str(path), "demo", "--tickets", str(tickets), "--no-serve"],
-                   check=True, stdout=subprocess.DEVNULL)
+    build_demo(path, tickets)
     return path
 
 
