@@ -140,18 +140,23 @@ def check_instant(value: object, name: str) -> None:
         ) from None
 
 
+def instant(v: object) -> datetime:
+    """A request's date or time as a datetime (a date is its midnight; zone as given, if any)."""
+    return v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
+        else datetime.fromisoformat(str(v))
+
+
 def check_range(start: object, end: object) -> None:
     """A period ends after it starts: a reversed (or empty) one is refused, not answered
     with nothing (issue 10, item 10)."""
     if start is None or end is None:
         return
 
-    def instant(v: object) -> datetime:
-        t = v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
-            else datetime.fromisoformat(str(v))
+    def utc(v: object) -> datetime:
+        t = instant(v)
         return t.replace(tzinfo=None) if t.tzinfo is None else t.astimezone(timezone.utc).replace(tzinfo=None)
 
-    if instant(end) <= instant(start):
+    if utc(end) <= utc(start):
         raise UserError(f"the period ends before it starts: end (--to) {end} is not after start (--from) {start}; "
                         "--to is exclusive: swap the dates.")
 

@@ -15,7 +15,14 @@ import duckdb
 import pyarrow as pa
 
 from cxmetrics.errors import MissingDependencyError
-from cxmetrics.metrics._compile import QUANTILES, TIME_DIMENSIONS, CompiledQuery, compile_periods, compile_queries
+from cxmetrics.metrics._compile import (
+    QUANTILES,
+    TIME_DIMENSIONS,
+    CompiledQuery,
+    compile_periods,
+    compile_queries,
+    instant,
+)
 from cxmetrics.metrics._custom import run_custom
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._spec import Kind
@@ -208,11 +215,10 @@ def aggregates_over(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by
                 # (the latest period's: the one a view shows its figures for, next to the test)
                 shared.setdefault(own(i, k).sql, rows)
             out[i] += _records_of(q, rows, keep_aggregates=True)
-    for ref in refs:
-        if ref.spec.kind is Kind.CUSTOM:
-            for i, (a, b) in enumerate(periods):
-                _, rows = run_custom(con, ref, by=by, grain=None, where=where, start=a, end=b)
-                out[i] += [{**_finish(ref, r), "_agg": None} for r in rows]
+    custom = [ref for ref in refs if ref.spec.kind is Kind.CUSTOM]  # (their builders, period by period)
+    if custom:
+        for i, (a, b) in enumerate(periods):
+            out[i] += aggregates(con, custom, by=by, where=where, start=a, end=b)
     return out
 
 
@@ -220,10 +226,6 @@ def _disjoint(periods: list[tuple[Any, Any]]) -> bool:
     """Whether the periods are bounded and none overlaps another (only then is a row's period
     one). Bounds with and without a zone together are not compared (a bound without one is in
     the workspace's zone, which the engine applies): those periods are read one by one."""
-    def instant(v: Any) -> datetime:
-        return v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) if isinstance(v, date) \
-            else datetime.fromisoformat(str(v))
-
     if any(a is None or b is None for a, b in periods):
         return False
     bounds = [instant(x) for p in periods for x in p]
