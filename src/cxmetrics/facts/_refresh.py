@@ -13,7 +13,8 @@ the totals: the stored counts of the tickets out of scope plus the current count
 those in scope must add up to the tables' row counts. Rows of tickets out of scope can
 only have gone (never come: a new row is in scope), so equal totals prove nothing
 went; if they differ, a per-ticket comparison of the counts finds the tickets that
-lost rows (a full scan, only then). Row counts come from the tables' metadata.
+lost rows (a full scan, only then). The totals are one pass over
+the tables' key columns (9-14 ms for 15M events).
 
 Finding the new rows is one scan of the tables' `_import_id` column, tested against the few
 logged imports not reflected yet (`cxmetrics.store._reflected`). Reading the events of the
