@@ -219,3 +219,29 @@ def test_response_rate_matches_sends_without_a_ticket(ws, tmp_path):
     assert by_kind == {"nps": 3, "esat": 4}
     with pytest.raises(cxmetrics.UserError, match="survey dimension"):
         ws.metrics(["frt"], by="survey_kind")
+
+
+def test_answers_without_ticket_dimensions_leave_out_excluded_tickets_and_date_undated_ones(ws, tmp_path):
+    # A request with no ticket dimension reads the answers without joining every ticket's facts
+    # (issue 17); it must still drop answers on spam tickets and place an undated answer at its
+    # ticket's solve, exactly as a request by channel does.
+    ws.import_file("tickets", write(tmp_path / "t.csv", "ticket_id,created_at,channel,status,solved_at\n"
+                                    "T1,2025-03-01T08:00:00Z,email,solved,2025-03-01T09:00:00Z\n"
+                                    "T2,2025-03-01T08:00:00Z,email,spam,\n"
+                                    "T3,2025-03-02T08:00:00Z,chat,solved,2025-03-04T09:00:00Z\n"))
+    ws.import_file("surveys", write(tmp_path / "a.csv", HEADER
+                                    + "R1,T1,C1,csat,1-5,5,2025-03-01T10:00:00Z,2025-03-01T11:00:00Z\n"
+                                    + "R2,T2,C2,csat,1-5,1,2025-03-01T10:00:00Z,2025-03-01T11:00:00Z\n"
+                                    + "R3,T3,C3,csat,1-5,2,,\n"
+                                    + "R4,,C4,csat,1-5,4,2025-03-02T10:00:00Z,2025-03-02T11:00:00Z\n"))
+    ws.refresh()
+    # R2 is on a spam ticket: left out. R1 (5) and R4 (4) satisfied, R3 (2) not: 2 of 3
+    whole = value(ws, "csat", start="2025-03-01", end="2025-03-08")
+    assert (whole["n"], whole["value"]) == (3, pytest.approx(200 / 3))
+    by_channel = {r["channel"]: r["n"] for r in ws.metrics(["csat"], by="channel", start="2025-03-01",
+                                                           end="2025-03-08").to_pylist()}
+    assert by_channel == {"email": 1, "chat": 1, None: 1}
+    # the undated R3 is answered when T3 was solved, 4 March: alone in that day
+    day = value(ws, "csat", start="2025-03-04", end="2025-03-05")
+    assert (day["n"], day["value"]) == (1, 0.0)
+    assert value(ws, "csat", where={"survey_kind": "csat"}, start="2025-03-01", end="2025-03-08")["n"] == 3

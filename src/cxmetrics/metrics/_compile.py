@@ -347,7 +347,8 @@ def _compile(
         sql = query.sql(dialect="duckdb", pretty=True, copy=False)  # (built for this alone)
         slot = f"FROM {_SOURCE_SLOT} AS src"
         assert sql.count(slot) == 1, "the source's slot appears once in a compiled query"
-        sql = sql.replace(slot, "FROM (\n" + source.sql_for([*by, *where]).strip() + "\n) AS src")
+        read = {c.name for c in query.find_all(exp.Column)}  # the source's columns the query reads
+        sql = sql.replace(slot, "FROM (\n" + source.sql_for([*by, *where], read).strip() + "\n) AS src")
         out.append(CompiledQuery(source_name, time, sql, tuple(by), grain is not None, tuple(parts),
                                  len(periods or ())))
     return out

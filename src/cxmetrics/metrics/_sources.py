@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from cxmetrics.facts._columns import BUSINESS_TWINS, REPLY_BUSINESS_TWINS
 from cxmetrics.metrics._staffed import STAFFED_INTERVALS
+from cxmetrics.model import TABLES
 
 # dimension name -> column of every source's rows (each source yields these columns)
 DIMENSIONS: dict[str, str] = {
@@ -134,6 +135,30 @@ def _surveys_sql(*, with_sends: bool) -> str:
         WHERE f.excluded IS NOT TRUE"""
 
 
+def _surveys_bare_sql() -> str:
+    """The survey answers' rows without their ticket's dimensions, for the requests that need
+    none: the same rows and values as `_surveys_sql` for every column it has. A dated answer
+    (responded_at or sent_at) needs of its ticket only whether it is excluded, which an anti
+    join with the few excluded tickets tells; the join with every ticket's facts (a scan of
+    them all, most of an unfiltered CSAT query's cost) is left to the undated answers."""
+    computed = f"""{_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
+               1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
+               CASE WHEN coalesce(e.first_answered_at, s.responded_at) >= s.sent_at
+                    THEN epoch(coalesce(e.first_answered_at, s.responded_at) - s.sent_at) END AS answer_s"""
+    answers = "LEFT JOIN survey_answers e ON e.source = s.source AND e.send_id = s.send_id"
+    return f"""SELECT s.*, coalesce(s.responded_at, s.sent_at) AS answered_at, {computed}
+        FROM surveys s
+        ANTI JOIN (SELECT source, ticket_id FROM ticket_facts WHERE excluded) x
+            ON x.source = s.source AND x.ticket_id = s.ticket_id
+        {answers}
+        WHERE s.responded_at IS NOT NULL OR s.sent_at IS NOT NULL
+        UNION ALL BY NAME
+        SELECT s.*, coalesce(f.last_solved_at, f.last_event_at, f.created_at) AS answered_at, {computed}
+        FROM surveys s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
+        {answers}
+        WHERE s.responded_at IS NULL AND s.sent_at IS NULL AND f.excluded IS NOT TRUE"""
+
+
 @dataclass(frozen=True)
 class Source:
     name: str
@@ -149,9 +174,17 @@ class Source:
     # expression is not null: a period filter on it reaches the table's scan, before joins
     # that would otherwise read every row (the time itself is computed after them)
     time_hints: tuple[tuple[str, str], ...] = ()
+    # the same rows with only the columns `bare_columns`: for the requests whose dimensions,
+    # metric expressions and filters use no other column (the cheapest SQL)
+    bare_sql: str = ""
+    bare_columns: frozenset[str] = frozenset()
 
-    def sql_for(self, dims: list[str] | tuple[str, ...]) -> str:
-        """The source's SQL for a request cut or filtered by `dims`."""
+    def sql_for(self, dims: list[str] | tuple[str, ...], columns: Iterable[str] | None = None) -> str:
+        """The source's SQL for a request cut or filtered by `dims` whose query reads
+        `columns` of it (None: any column)."""
+        if self.bare_sql and columns is not None and set(columns) <= self.bare_columns \
+                and all(DIMENSIONS.get(d, d) in self.bare_columns for d in dims):
+            return self.bare_sql
         if self.lean_sql and not set(dims) & set(self.lean_lacks):
             return self.lean_sql
         return self.sql
@@ -216,6 +249,9 @@ SOURCES: dict[str, Source] = {
             lean_sql=_surveys_sql(with_sends=False),
             lean_lacks=_SEND_DIMS,
             time_hints=(("answered_at", "coalesce(responded_at, sent_at)"),),
+            bare_sql=_surveys_bare_sql(),
+            bare_columns=frozenset((*TABLES["surveys"].names, "answered_at", "top_box", "bottom_box", "easy",
+                                    "score_5", "answer_s")),
         ),
         Source(
             "survey_sends",
