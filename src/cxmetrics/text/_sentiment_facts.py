@@ -32,6 +32,7 @@ DEFAULT = "default"  # message_sentiment.model / ticket_text.sentiment_model of 
 SHIFT_MARGIN = NEUTRAL_BAND
 _RANK = "CASE {} WHEN 'negative' THEN 0 WHEN 'neutral' THEN 1 WHEN 'positive' THEN 2 END"
 _MESSAGES = "_tx_sentiment"
+_TICKETS = "_tx_ticket_sentiment"  # temp table: the per-ticket figures before they are applied
 
 
 def scoring_model(con: duckdb.DuckDBPyConnection) -> tuple[str, SentimentModel | None]:
@@ -86,6 +87,17 @@ def _ticket_sentiment(con: duckdb.DuckDBPyConnection) -> None:
     # every ticket in scope: one with no customer text gets 0 messages and NULLs (its old
     # figures, if a message was since removed, must not linger)
     first, last = _RANK.format("a.label_first"), _RANK.format("a.label_last")
+    # the per-ticket figures are computed first, then applied: with the aggregate inline,
+    # the engine took 20-60 s for the update of 300k tickets that takes 3 s this way
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {_TICKETS} AS
+        SELECT k.source, k.ticket_id, CAST(count(m.event_id) AS INTEGER) AS n,
+               arg_min(m.score, m.seq) AS first_score, arg_max(m.score, m.seq) AS last_score,
+               avg(m.score) AS mean_score,
+               arg_min(m.label, m.seq) AS label_first, arg_max(m.label, m.seq) AS label_last,
+               any_value(m.model) AS model
+        FROM {SCOPE} k LEFT JOIN message_sentiment m ON m.source = k.source AND m.ticket_id = k.ticket_id
+        GROUP BY k.source, k.ticket_id""")
     con.execute(f"""
         UPDATE ticket_text x SET
             sentiment_model = a.model,
@@ -104,13 +116,6 @@ def _ticket_sentiment(con: duckdb.DuckDBPyConnection) -> None:
                     THEN 'worse'
                 ELSE 'same' END,
             updated_at = now()
-        FROM (
-            SELECT k.source, k.ticket_id, CAST(count(m.event_id) AS INTEGER) AS n,
-                   arg_min(m.score, m.seq) AS first_score, arg_max(m.score, m.seq) AS last_score,
-                   avg(m.score) AS mean_score,
-                   arg_min(m.label, m.seq) AS label_first, arg_max(m.label, m.seq) AS label_last,
-                   any_value(m.model) AS model
-            FROM {SCOPE} k LEFT JOIN message_sentiment m ON m.source = k.source AND m.ticket_id = k.ticket_id
-            GROUP BY k.source, k.ticket_id
-        ) a
+        FROM {_TICKETS} a
         WHERE x.source = a.source AND x.ticket_id = a.ticket_id""")
+    con.execute(f"DROP TABLE {_TICKETS}")
