@@ -187,6 +187,18 @@ def test_occupancy_metric_by_agent_and_total(staffed_ws):
     assert hours["23"] == pytest.approx(100 * 600 / 1800)
 
 
+def test_a_ticket_dimension_occupancy_has_not_is_refused_with_the_ones_it_has(staffed_ws):
+    # a shift has no topic or priority: asking for one was an engine error (a 503 on the
+    # dashboard under any ticket filter), not an answer naming what occupancy can be cut by
+    for dim in ("topic", "priority", "tier"):
+        with pytest.raises(cxmetrics.UserError, match=f"'{dim}' is not a dimension of staffed time.*assignee, "
+                                                      "channel, source, team"):
+            staffed_ws.metrics(["occupancy"], where={dim: "billing"})
+        with pytest.raises(cxmetrics.UserError, match="not a dimension of staffed time"):
+            staffed_ws.metrics(["occupancy"], by=[dim])
+    assert staffed_ws.metrics(["occupancy"], where={"team": "nobody"}).to_pylist()[0]["n"] == 0
+
+
 def test_no_shifts_no_rows(ws):
     assert staffed(ws).num_rows == 0
     assert ws.metrics(["occupancy"]).to_pylist()[0]["value"] is None

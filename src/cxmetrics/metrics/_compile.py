@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._registry import MetricRef
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES, dimension_in
+from cxmetrics.metrics._sources import DIMENSIONS, LIST_DIMENSIONS, SOURCES, dimension_in
 from cxmetrics.metrics._spec import Kind
 from cxmetrics.metrics._stats import quantile_grid
 
@@ -33,6 +33,8 @@ SURVEY_ONLY = ("survey_kind", "survey", "survey_delay", "surveys_received", "sur
                "survey_language")
 REVIEW_ONLY = ("rating_band", "platform", "app")  # dimensions of reviews only
 REVIEW_DIMS = (*REVIEW_ONLY, "source")  # every dimension review rows have
+# every dimension staffed intervals (occupancy) have: the agent, the shift's team and channel
+STAFFED_DIMS = ("assignee", "channel", "source", "team")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,10 @@ def check_dimensions(by: list[str], where: dict[str, object]) -> None:
     for name in where:
         if name in TIME_DIMENSIONS:
             raise UserError(f"'{name}' can be grouped by but not filtered on; filter with --from/--to instead.")
+    for name in by:
+        if name in LIST_DIMENSIONS:  # a ticket with three tags has no one group to be counted in
+            raise UserError(f"'{name}' can be filtered on but not grouped by (a ticket has several); filter with "
+                            f"{name}=VALUE, or group by topic.")
 
 
 def check_request(refs: list[MetricRef], *, by: list[str], grain: str | None, where: dict[str, object],
@@ -197,6 +203,9 @@ def check_applies(ref: MetricRef, dims: list[str]) -> None:
         if ref.spec.source == "reviews" and d not in REVIEW_DIMS and d not in TIME_DIMENSIONS:
             raise UserError(f"'{d}' is not a dimension of reviews: {ref.name} can be cut by "
                             f"{', '.join(REVIEW_DIMS)}.")
+        if ref.spec.source == "staffed_intervals" and d not in STAFFED_DIMS and d not in TIME_DIMENSIONS:
+            raise UserError(f"'{d}' is not a dimension of staffed time (shifts): {ref.name} can be cut by "
+                            f"{', '.join(STAFFED_DIMS)} and by time.")
         if d in REVIEW_ONLY and ref.spec.source != "reviews":
             raise UserError(f"'{d}' is a review dimension: it applies to review metrics such as "
                             f"review_response_rate, not to {ref.name} (over {ref.spec.source}).")
