@@ -16,6 +16,7 @@ import pyarrow as pa
 
 import cxmetrics
 from cxmetrics._clitools import fail_cleanly as _fail_cleanly
+from cxmetrics._clitools import parse_where, query_options, split_values
 from cxmetrics._output import (
     FORMATS,
     compare_table_for_screen,
@@ -37,10 +38,13 @@ from cxmetrics.workforce._forecast_cli import forecast_cmd
 from cxmetrics.workforce._shifts_cli import shifts_group
 from cxmetrics.connectors import VENDORS, import_vendor
 from cxmetrics.ingest import KINDS
-from cxmetrics.metrics._sources import split_filter
 from cxmetrics.model import ColType
 from cxmetrics.settings import SETTINGS
 from cxmetrics.studies._report_cli import report_group
+from cxmetrics.reports._cli import run_due_cmd as report_run_due
+from cxmetrics.reports._cli import status_cmd as report_status
+from cxmetrics.reports._cli import weekly_cmd as report_weekly
+from cxmetrics.exports._cli import export_group
 from cxmetrics.sla._cli import sla as sla_group
 from cxmetrics.studies._cli import study_group
 from cxmetrics.targets._cli import targets_group
@@ -332,27 +336,13 @@ def demo(ctx: click.Context, tickets: int, seed: int, no_serve: bool, port: int,
         serve_demo(path, port, open_browser=not no_open, new_key=new_key, trickle=not no_trickle, echo=click.echo)
 
 
-def _parse_where(items: tuple[str, ...]) -> dict[str, list[str]]:
-    where: dict[str, list[str]] = {}
-    for item in items:
-        parts = split_filter(item)  # DIM=VALUE, or DIM:VALUE as the API also takes
-        if parts is None:
-            raise click.UsageError(f"--where '{item}' is not DIM=VALUE (e.g. --where channel=email).")
-        where.setdefault(parts[0], []).extend(v.strip() for v in parts[1].split(","))
-    return where
-
-
-def _split(values: tuple[str, ...]) -> list[str]:
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+# a metric query's options and their parsing, shared with `cxmetrics export metrics` (exports/_cli.py)
+_parse_where, _split = parse_where, split_values
 
 
 @main.command()
 @click.argument("ids", nargs=-1, required=True)
-@click.option("--by", "by", multiple=True, help="Group by dimensions (comma-separated or repeated): channel, team, ...")
-@click.option("--grain", type=click.Choice(["hour", "day", "week", "month", "quarter", "year"]), help="Bucket by time.")
-@click.option("--from", "start", help="Period start (inclusive), e.g. 2025-01-01.")
-@click.option("--to", "end", help="Period end (exclusive), e.g. 2025-07-01.")
-@click.option("--where", "where", multiple=True, help="Filter DIM=VALUE[,VALUE...]; repeat for more dimensions.")
+@query_options
 @click.option("--explain", is_flag=True, help="Print the SQL it runs instead of running it.")
 @click.option("--benchmark", help="Show target, industry reference and gap: an industry (ecommerce, retail, banking, "
               "software, telecom, airlines), a channel, or 'channel' for each row's own.")
@@ -498,8 +488,12 @@ main.add_command(staffing_cmd)
 main.add_command(forecast_cmd)
 main.add_command(shifts_group)
 main.add_command(report_group)
+report_group.add_command(report_weekly)  # scheduled reports (reports/, docs/reports.md)
+report_group.add_command(report_run_due)
+report_group.add_command(report_status)
 main.add_command(study_group)
 main.add_command(reviews_group)
 main.add_command(surveys_group)
+main.add_command(export_group)
 topics_cmd.add_command(topics_discover)
 sla_group.add_command(sla_watch)

@@ -64,7 +64,7 @@ def _alert_watcher(app: FastAPI) -> Any:
 def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = False, url: str | None = None,
                keepalive_s: float = 15.0, cache_entries: int = 256, cache_ttl_s: float = 30.0,
                refresh_delay_s: float = 0.5, watch_alerts: bool = True, sync_connectors: bool = True,
-               send_surveys: bool = True) -> FastAPI:
+               send_surveys: bool = True, send_reports: bool = True) -> FastAPI:
     """The application over the workspace at `workspace_path` (opened now, closed at shutdown).
 
     `app.state.workspace` is the process's workspace, `app.state.hub` the live-change hub.
@@ -72,7 +72,8 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     result cache off. Writes that do not wait for the facts are refreshed (together) at
     most `refresh_delay_s` seconds later. `sync_connectors` runs the live syncs whose
     [connectors.VENDOR] sets an interval (connectors/_schedule.py). `send_surveys` runs the
-    survey sender (surveys/_scheduler.py; idle while surveys.toml defines no survey)."""
+    survey sender (surveys/_scheduler.py; idle while surveys.toml defines no survey).
+    `send_reports` runs the report schedules (reports/_scheduler.py; idle without reports.toml)."""
     ws = cxmetrics.open(workspace_path)
     try:
         ws.refresh()  # reads run without refreshing: bring the facts up to date once now
@@ -110,11 +111,21 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
                 app.state.survey_scheduler = SurveyScheduler(app.state.workspace, app.state.refresher.wrote).start()
             except Exception:  # surveys must not keep the dashboard from starting
                 log.exception("the survey sender could not start")
+        if send_reports:  # always started: a schedule added while the server runs needs no restart
+            try:
+                from cxmetrics.reports._scheduler import ReportScheduler
+
+                app.state.report_scheduler = ReportScheduler(
+                    app.state.workspace, evaluate_sla=lambda ws: _routes_sla.fresh(app.state, ws)).start()
+            except Exception:  # reports must not keep the dashboard from starting
+                log.exception("the report scheduler could not start")
         try:
             yield
         finally:
             if app.state.survey_scheduler is not None:
                 app.state.survey_scheduler.stop()
+            if app.state.report_scheduler is not None:
+                app.state.report_scheduler.stop()
             if app.state.sync_scheduler is not None:
                 app.state.sync_scheduler.stop()
             if watcher is not None:
@@ -144,6 +155,7 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
     app.state.alert_watcher = None
     app.state.sync_scheduler = None
     app.state.survey_scheduler = None
+    app.state.report_scheduler = None
 
     def wake_watcher() -> None:
         watcher = app.state.alert_watcher

@@ -13,7 +13,10 @@ number of rows equals the metric's n for that group and period:
 - `survey_sends`: one row per survey sent; `reply_intervals` (next reply time): one row
   per answered customer message;
 - `backlog`: the tickets open at the end of the window (else now), by the same rule as
-  the metric; `avg_response_time`: one row per ticket with its mean response interval.
+  the metric, optionally narrowed by `age` (`LO-HI` days open, `LO-` for no upper bound,
+  e.g. `3-7`: open at least 3 and less than 7 days, measured at the window's end or now,
+  whichever is earlier; the Queue page's ageing buckets); `avg_response_time`: one row
+  per ticket with its mean response interval.
 
 Other custom metrics (customers, agents, costs, funnel, activity) have no tickets behind
 them; asking for them is a UserError. Names (metric, dimensions, sort column) come from
@@ -21,7 +24,9 @@ allow-lists; values enter the query only as parameters.
 
 An empty filter value (`{"channel": [""]}`, `where=channel:` over HTTP) selects the rows
 without a value: the `null` group of a metric row. `where` may also hold `hour_of_day` (0-23) and `weekday` (1 = Monday .. 7), the cells of a
-heatmap, applied to the metric's own timestamp in the workspace's time zone.
+heatmap, applied to the metric's own timestamp in the workspace's time zone. It may also
+hold VALUE_FILTERS (`value_gt`, `value_le`, `score`, `scale`): a bucket or score of the
+distributions page, so its count and its list are the same rows.
 """
 
 from __future__ import annotations
@@ -38,10 +43,18 @@ from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._business import DONE, OPEN
 from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_instant, check_range
 from cxmetrics.metrics._registry import MetricRef, registry
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import DIMENSIONS, LIST_DIMENSIONS, SOURCES, dimension_in
 from cxmetrics.metrics._spec import Kind
 
 Instant = date | datetime | str | None
+
+#: Filters on a row's value rather than a dimension (a bucket of the distributions page):
+#: `value_gt` / `value_le`, the metric's value (seconds for a duration, the score for NPS)
+#: above / at most a number, so a bucket (lo, hi] lists exactly its rows; `score` / `scale`,
+#: a survey answer's score (one of the numbers given) and scale ('1-5', '0-10'...).
+VALUE_FILTERS = ("value_gt", "value_le", "score", "scale")
+# kinds whose value is a number (a share's value is yes/no, a count's has none)
+_NUMERIC_KINDS = (Kind.DURATION, Kind.MEAN, Kind.NPS)
 
 # columns that identify a row, in the order rows are tied-broken (those a source has)
 _ID_COLUMNS = ("source", "ticket_id", "response_id", "send_id", "seq", "contact_no")
@@ -116,10 +129,50 @@ def _filters(where: dict[str, Any], time: str, custom_ok: bool) -> tuple[list[st
         given = [str(v) for v in values if v is not None and str(v) != ""]
         # case-blind, as every metric's filter (metrics._sources.dimension_in)
         alternatives = [f"lower(CAST({col} AS TEXT)) IN ({', '.join('lower(?)' for _ in given)})"] if given else []
+        bound = given
+        if name in LIST_DIMENSIONS and given:  # a ticket's tags: any of them is one of the values
+            alternatives, bound = [dimension_in(col, given)], []
         if len(given) < len(values):  # an empty value: the group of rows without one
             alternatives.append(f"{col} IS NULL")
         conds.append(f"({' OR '.join(alternatives)})")
-        params += given
+        params += bound
+    return conds, params
+
+
+def _number(name: str, value: Any) -> float:
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise UserError(f"{name} takes a number (seconds for a duration, e.g. {name}=3600), not '{value}'.") from None
+
+
+def _value_filters(given: dict[str, Any], ref: MetricRef, columns: list[str]) -> tuple[list[str], list[Any]]:
+    """SQL conditions of the VALUE_FILTERS in a drill-down's `where` (popped from it)."""
+    conds: list[str] = []
+    params: list[Any] = []
+    for name, value in given.items():
+        values = [v for v in (list(value) if isinstance(value, list | tuple | set) else [value])
+                  if v is not None and str(v).strip() != ""]
+        if not values:
+            continue
+        if name in ("value_gt", "value_le"):
+            if ref.spec.kind not in _NUMERIC_KINDS:
+                raise UserError(f"{name} filters a metric's value: {ref.name} is a {ref.spec.kind.value}, whose rows "
+                                "have no number to compare; use it with a duration, mean or NPS metric (e.g. frt).")
+            if len(values) > 1:
+                raise UserError(f"{name} takes one number, got {len(values)}: {', '.join(map(str, values))}.")
+            conds.append(f"({_value_expr(ref, columns)}) {'>' if name == 'value_gt' else '<='} ?")
+            params.append(_number(name, values[0]))
+            continue
+        if "score" not in columns:
+            raise UserError(f"{name} filters survey answers: {ref.name}'s rows ({ref.spec.source}) have no score; "
+                            "use it with a survey metric such as csat or nps.")
+        if name == "score":
+            conds.append(f"score IN ({', '.join('?' for _ in values)})")
+            params += [_number(name, v) for v in values]
+        else:
+            conds.append(f"scale IN ({', '.join('?' for _ in values)})")
+            params += [str(v).strip() for v in values]
     return conds, params
 
 
@@ -143,6 +196,12 @@ def drill_query(ws: Workspace, metric: str, where: dict[str, Any] | None = None,
     ref = registry().resolve(metric)
     spec = ref.spec
     where = dict(where or {})
+    if AGE in where and spec.sql != "backlog":
+        raise UserError(f"'{AGE}' (days open) narrows the open tickets of backlog only, not {metric}.")
+    by_value = {k: where.pop(k) for k in VALUE_FILTERS if k in where}
+    if spec.kind is Kind.CUSTOM and by_value:
+        raise UserError(f"{', '.join(by_value)} cannot filter {metric}: its rows are computed by a query of its own; "
+                        "value filters apply to duration, mean, NPS and survey metrics.")
     if spec.kind is Kind.CUSTOM:
         if spec.sql == "backlog":
             return _backlog(ws, ref, where, end)
@@ -161,6 +220,9 @@ def drill_query(ws: Workspace, metric: str, where: dict[str, Any] | None = None,
     conds += more
     params += more_params
     conds.append(f"({spec.where})")
+    more, more_params = _value_filters(by_value, ref, cols)
+    conds += more
+    params += more_params
     sql = f"""behind AS (
         SELECT src.* {_exclude(hidden)}, {_value_expr(ref, cols)} AS metric_value
         FROM ({source.sql}) src
@@ -174,10 +236,23 @@ def _backlog(ws: Workspace, ref: MetricRef, where: dict[str, Any], end: Instant)
     """Tickets open at `end` (else now): created before it and not solved by then, or
     reopened before it after their last solve (the backlog metric's rule)."""
     check_instant(end, "to")
+    where = dict(where)
+    ages = age_bounds(where.pop(AGE, None))
     _check_applies(where, _visible(ws, SOURCES["tickets"].sql)[0], ref.name, "tickets")
     conds, params = _filters(where, "created_at", custom_ok=False)
     at = "CAST(? AS TIMESTAMPTZ)" if end is not None else "now()"
     at_params = [str(end)] * 3 if end is not None else []
+    if ages:
+        # the age now, or at the window's end when that is past (an end in the future, the
+        # dashboard's 'to' of today's data, holds today's open tickets: their age is now's)
+        when = "least(CAST(? AS TIMESTAMPTZ), now())" if end is not None else "now()"
+        age = f"(epoch_us({when}) - epoch_us(created_at))"
+        conds.append("(" + " OR ".join(f"({age} >= ?" + (f" AND {age} < ?)" if hi is not None else ")")
+                                       for _, hi in ages) + ")")
+        for lo, hi in ages:
+            params += ([str(end)] if end is not None else []) + [int(lo * DAY_US)]
+            if hi is not None:
+                params += ([str(end)] if end is not None else []) + [int(hi * DAY_US)]
     hidden = _visible(ws, SOURCES["tickets"].sql)[1]
     sql = f"""pop AS (
         SELECT * FROM ({SOURCES['tickets'].sql}) t WHERE created_at IS NOT NULL{''.join(' AND ' + c for c in conds)}
@@ -202,6 +277,29 @@ def _backlog(ws: Workspace, ref: MetricRef, where: dict[str, Any], end: Instant)
         WHERE created_at < {at} AND (solve_ts IS NULL OR solve_ts >= {at} OR reopen_ts < {at})
     )"""
     return DrillQuery(ref.name, "tickets", "created_at", sql, tuple(params + at_params), ("source", "ticket_id"))
+
+
+AGE = "age"
+DAY_US = 86_400_000_000
+
+
+def age_bounds(value: Any) -> list[tuple[float, float | None]]:
+    """The `age` filter's ranges in days, [lo, hi) (hi None: no upper bound).
+
+    >>> age_bounds(["0-1", "30-"])
+    [(0.0, 1.0), (30.0, None)]
+    """
+    out: list[tuple[float, float | None]] = []
+    for text in ([] if value is None else [value] if isinstance(value, str) else list(value)):
+        lo_text, sep, hi_text = str(text).strip().partition("-")
+        try:
+            lo, hi = float(lo_text), (float(hi_text) if hi_text.strip() else None)
+        except ValueError:
+            lo, hi = -1.0, None
+        if not sep or lo < 0 or (hi is not None and hi <= lo):
+            raise UserError(f"age '{text}' is not a range of days open: use LO-HI or LO- (e.g. age=3-7 or age=30-).")
+        out.append((lo, hi))
+    return out
 
 
 def _per_ticket(ws: Workspace, ref: MetricRef, where: dict[str, Any], start: Instant, end: Instant) -> DrillQuery:

@@ -31,7 +31,7 @@ try:  # SLA-only dimensions (policy, sla_metric) exist when the SLA metrics do
 except ImportError:  # pragma: no cover
     SLA_ONLY = ()
 from cxmetrics.metrics._registry import registry
-from cxmetrics.metrics._sources import DIMENSIONS, SOURCES
+from cxmetrics.metrics._sources import DIMENSIONS, LIST_DIMENSIONS, SOURCES
 
 public = APIRouter(tags=["access"])
 router = APIRouter(dependencies=[Depends(api_viewer)], responses=COMMON_ERRORS)
@@ -122,7 +122,8 @@ def get_catalogue_entry(metric_id: str = Path(max_length=200)) -> JSON:
 @router.get("/dimensions", response_model=list[Dimension], tags=["metrics"],
             summary="The allow-list of dimensions for `by` and `where`")
 def get_dimensions() -> JSON:
-    rows = [{"name": d, "group_by": True, "filter": True, "applies_to": _applies_to(d)} for d in DIMENSIONS]
+    rows = [{"name": d, "group_by": d not in LIST_DIMENSIONS, "filter": True, "applies_to": _applies_to(d)}
+            for d in DIMENSIONS]  # (tags: a ticket has several, so they filter but do not group)
     rows += [{"name": d, "group_by": True, "filter": False, "applies_to": "time"} for d in TIME_DIMENSIONS]
     return JSON(rows)
 
@@ -153,8 +154,10 @@ async def get_dimension_values(request: Request, name: str = Path(max_length=100
 
     def compute(ws: Workspace) -> dict[str, Any]:
         with translate_errors():  # an engine failure is a 503, not a bug
+            # a list (tags) offers its items: the rows holding each
+            item = f"unnest(list_distinct({col}))" if name in LIST_DIMENSIONS else col
             rows = ws.con.execute(
-                f"SELECT {col} FROM {rows_sql} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {_VALUES_LIMIT + 1}"
+                f"SELECT {item} FROM {rows_sql} GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT {_VALUES_LIMIT + 1}"
             ).fetchall()
         values = [None if r[0] is None else str(r[0]) for r in rows]
         return {"name": name, "values": values[:_VALUES_LIMIT], "truncated": len(values) > _VALUES_LIMIT}

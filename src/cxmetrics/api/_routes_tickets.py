@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,8 @@ from cxmetrics.api._drill import count_behind, drill_query, stream_behind, ticke
 from cxmetrics.api._errors import COMMON_ERRORS, JSON, ApiError, ErrorResponse
 from cxmetrics.api._models import TicketDetail, TicketsPage
 from cxmetrics.api._params import FromQuery, ToQuery, WhereQuery, cached, check_period, parse_instant, parse_where
+from cxmetrics.exports import MEDIA_TYPES, Format, export_tickets
+from cxmetrics.api._ticket_read import read_ticket
 
 router = APIRouter(dependencies=[Depends(api_viewer)], responses=COMMON_ERRORS, tags=["tickets"])
 
@@ -110,6 +113,38 @@ def get_tickets_csv(
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@router.get("/tickets.xlsx", summary="The same rows as /tickets, all of them, as an Excel workbook",
+            responses={200: {"content": {MEDIA_TYPES[Format.XLSX]: {}},
+                             "description": "One sheet of rows (times in the workspace's time zone) and an `about` "
+                                            "sheet; more rows than Excel holds (1,048,575) is a 400"}})
+def get_tickets_xlsx(
+    metric: str = MetricQuery,
+    start: str | None = FromQuery,
+    end: str | None = ToQuery,
+    where: list[str] = WhereQuery,
+    sort: str | None = SortQuery,
+    ws: Workspace = Depends(workspace_cursor),
+) -> StreamingResponse:
+    _, filters, a, b = _request(ws, metric, start, end, where)
+    # the workbook is finished (in memory, or on disk past 32 MB) before the answer starts,
+    # so every error, a sheet too long for Excel included, is a 400 and not a cut file
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - closed by the stream
+    try:
+        export_tickets(ws, metric, spool, Format.XLSX, where=filters, start=a, end=b, order=sort)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        with spool:
+            while chunk := spool.read(1 << 20):
+                yield chunk
+
+    return StreamingResponse(body(), media_type=MEDIA_TYPES[Format.XLSX],
+                             headers={"Content-Disposition": f'attachment; filename="{metric}-tickets.xlsx"'})
+
+
 def drill_columns(ws: Workspace, metric: str, filters: dict[str, Any], a: Any, b: Any) -> list[str]:
     from cxmetrics.api._drill import columns
 
@@ -130,15 +165,8 @@ def _csv_bytes(batch: pa.RecordBatch, header: bool) -> bytes:
             responses={404: {"model": ErrorResponse, "description": "No such ticket"}})
 def get_ticket(source: str = Path(max_length=500), ticket_id: str = Path(max_length=500),
                ws: Workspace = Depends(workspace_cursor)) -> JSON:
-    key = [source, ticket_id]
-    ticket = ws.sql("SELECT * EXCLUDE (_hash, _import_id) FROM tickets WHERE source = ? AND ticket_id = ?", key)
-    facts = ws.sql("SELECT * EXCLUDE (_event_rows, _ticket_row) FROM ticket_facts WHERE source = ? AND ticket_id = ?",
-                   key)
-    events = ws.sql("SELECT * EXCLUDE (_hash, _import_id) FROM events WHERE source = ? AND ticket_id = ? "
-                    "ORDER BY ts, length(event_id), event_id", key)
-    if not ticket.num_rows and not facts.num_rows and not events.num_rows:
+    rows = read_ticket(ws, source, ticket_id)  # the dashboard's ticket page reads the same (api/_ticket_read.py)
+    if not rows.found:
         raise ApiError(404, f"no ticket '{ticket_id}' in source '{source}'.")
-    surveys = ws.sql("SELECT * EXCLUDE (_hash, _import_id) FROM surveys WHERE source = ? AND ticket_id = ? "
-                     "ORDER BY coalesce(responded_at, sent_at), response_id", key)
-    return JSON({"ticket": (ticket.to_pylist() or [None])[0], "facts": (facts.to_pylist() or [None])[0],
-                 "events": events.to_pylist(), "surveys": surveys.to_pylist()})
+    return JSON({"ticket": (rows.ticket.to_pylist() or [None])[0], "facts": (rows.facts.to_pylist() or [None])[0],
+                 "events": rows.events.to_pylist(), "surveys": rows.surveys.to_pylist()})

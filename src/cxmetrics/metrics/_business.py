@@ -38,7 +38,7 @@ OPEN = "('new', 'open', 'pending', 'on-hold')"
 # the dimensions each kind of row has (names of DIMENSIONS; `segment` is the customers' and
 # funnel's own column)
 TICKET_DIMS = ("agent_type", "assignee", "channel", "created_by", "discovered_topic", "priority", "product", "region",
-               "source", "status", "team", "tier", "topic")
+               "source", "status", "tag", "team", "tier", "topic")
 CUSTOMER_DIMS = ("region", "segment", "source", "tier")
 AGENT_DIMS = ("source", "team")
 COST_DIMS = ("source",)

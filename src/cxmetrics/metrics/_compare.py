@@ -85,6 +85,13 @@ def _test(ref: MetricRef, ra: dict[str, Any], rb: dict[str, Any]) -> dict[str, A
     return out
 
 
+def change_between(ref: MetricRef, a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The test `compare` runs between two periods, between any two records of `ref` with
+    their raw aggregates (`_agg`, from `_query.aggregates`), such as an agent and their
+    team in one period: change (b - a), its 95% interval, p-value, significant, test."""
+    return _test(ref, a, b)
+
+
 def compare(con: duckdb.DuckDBPyConnection, names: list[str], a: Period, b: Period, *, by: list[str] | None = None,
             where: dict[str, object] | None = None) -> pa.Table:
     """Each metric (and group) in period a and b, and whether the change is significant."""
@@ -155,4 +162,4 @@ def parse_period(text: str) -> Period:
     return start, end
 
 
-__all__ = ["around", "compare", "parse_period"]
+__all__ = ["around", "change_between", "compare", "parse_period"]

@@ -25,6 +25,9 @@ DIMENSIONS: dict[str, str] = {
     "assignee": "assignee_id",
     "agent_type": "resolved_by_type",
     "topic": "topic",
+    # a ticket's tags (a list): filter only, `tag=vip` keeps the tickets that have the tag
+    # (any of several values given); a ticket with many tags has no single group to count in
+    "tag": "tags",
     "discovered_topic": "discovered_topic",  # cxmetrics.text: `cxmetrics topics discover`
     "product": "product",
     "tier": "customer_tier",
@@ -63,21 +66,31 @@ def split_filter(item: str) -> tuple[str, str] | None:
     return item[:cut].strip(), item[cut + 1:].strip()
 
 
+#: Dimensions whose column holds a list (a ticket's tags): filtered on, never grouped by.
+LIST_DIMENSIONS = frozenset({"tag"})
+_LIST_COLUMNS = frozenset(DIMENSIONS[d] for d in LIST_DIMENSIONS)
+
+
 def dimension_in(column: str, values: Iterable[object]) -> str:
     """SQL: `column` holds one of `values`, compared case-blind (`team=billing` finds the
     team stored as 'Billing'), the one rule every filter of every metric, drill and page uses.
+    A list column (tags) matches when any of its items is one of them.
 
     >>> dimension_in("f.team", ["Billing", "Tier 1"])
     "lower(CAST(f.team AS TEXT)) IN ('billing', 'tier 1')"
+    >>> dimension_in("tags", ["VIP"])
+    "list_has_any(list_transform(tags, lambda x: lower(x)), ['vip'])"
     """
     listed = ", ".join(exp.Literal.string(str(v).lower()).sql(dialect="duckdb") for v in values)
+    if column.rpartition(".")[2] in _LIST_COLUMNS:
+        return f"list_has_any(list_transform({column}, lambda x: lower(x)), [{listed}])"
     return f"lower(CAST({column} AS TEXT)) IN ({listed or 'NULL'})"
 
 
 # the ticket's dimensions as a source joined to ticket_facts f selects them
 _TICKET_DIMS = (
-    "f.priority, f.team, f.resolved_by_type, f.topic, f.discovered_topic, f.product, f.customer_tier, f.region, "
-    "f.created_by, f.status"
+    "f.priority, f.team, f.resolved_by_type, f.topic, f.tags, f.discovered_topic, f.product, f.customer_tier, "
+    "f.region, f.created_by, f.status"
 )
 
 # Survey scales: which scores are the top box (satisfied), the bottom box, and "easy".
@@ -327,8 +340,8 @@ SOURCES: dict[str, Source] = {
             """SELECT s.source, s.ticket_id, s.policy, s.metric AS sla_metric, s.cycle, s.priority, s.channel,
                       s.team, s.assignee_id, s.customer_tier, s.business, s.schedule, s.target_s, s.started_at,
                       s.due_at, s.completed_at, s.elapsed_s, s.seconds_left, s.state, s.breached_at, s.settled_at,
-                      f.resolved_by_type, f.topic, f.discovered_topic, f.product, f.region, f.created_by, f.status,
-                      f.created_at
+                      f.resolved_by_type, f.topic, f.tags, f.discovered_topic, f.product, f.region, f.created_by,
+                      f.status, f.created_at
                FROM sla_targets s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id""",
             ("settled_at", "breached_at", "completed_at", "started_at", "due_at"),
             ("state", "policy", "sla_metric", "cycle", "business", "schedule", "target_s", "elapsed_s",

@@ -13,7 +13,9 @@ from cxmetrics._clitools import fail_cleanly, open_workspace
 
 @click.group("report")
 def report_group() -> None:
-    """Reports to send around: `report study STUDY` (a benchmark study, HTML or PDF)."""
+    """Reports to send around: `report study STUDY` (a benchmark study, HTML or PDF), `report
+    weekly` (the week's KPIs, changes, SLA breaches and topics; mailed on a schedule by
+    reports.toml, docs/reports.md)."""
 
 
 @report_group.command("study")

@@ -12,7 +12,9 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._scorecard import KPIS, MIN_N_CAP, MIN_N_FLOOR
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
+from cxmetrics.web._agent import agent_href, team_href
 from cxmetrics.web._data import drill_href
 from cxmetrics.web._filters import Filters
 
@@ -73,6 +75,8 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
             })
         out.append({"rank": r["rank"], "agent_id": r["agent_id"], "name": r["name"] or r["agent_id"],
                     "type": r["type"], "team": r["team"] or "", "cells": cells, "ranked": r["rank"] is not None,
+                    # each agent's and team's own page (web/_agent.py), in this view
+                    "href": agent_href(r["agent_id"], f), "team_href": team_href(r["team"], f) if r["team"] else None,
                     "score": r.get("rank_score"), "score_text": fmt.value(r.get("rank_score"), units[rank_by])
                     if r.get("rank_score") is not None else "—",
                     # beside the rank: the value it rests on and its interval (the KPI's column may
@@ -94,6 +98,7 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
         for k in KPIS:
             r = by_type[t].get(k)
             cells.append({"metric": k, "text": fmt.value(r["value"] if r else None, units[k]),
+                          "value": r["value"] if r else None,  # the table sorts by it (data-sort)
                           "n": r["n"] if r else 0, "ci": fmt.interval(r["ci_low"], r["ci_high"], units[k]) if r else "",
                           "small": bool(r and "small_sample" in r["flags"]),
                           "href": drill_href(f, k, agent_type=t)})
@@ -109,7 +114,10 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
             "score_label": COLUMNS[rank_by] + (" ranked on" if units[rank_by] == "count" else " lower bound"),
             "rank_by": rank_by, "ranked": ranked, "unranked": len(out) - ranked,
             "bots": sum(1 for r in out if r["type"] == "bot"), "humans": sum(1 for r in out if r["type"] != "bot"),
-            "text_columns": text_columns, "text_missing": text_missing, "text_command": TEXT_COMMAND}
+            "text_columns": text_columns, "text_missing": text_missing, "text_command": TEXT_COMMAND,
+            # the tables' queries, as files (web/_exports.py)
+            "exports": {"scorecard": _exports.scorecard_query(f, min_n=min_n, rank_by=rank_by),
+                        "types": _exports.query(f, list(KPIS), by=["agent_type"])}}
 
 
 def _text_cells(ws: Workspace, f: Filters, rows: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str]]:

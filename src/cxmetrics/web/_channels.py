@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from cxmetrics._workspace import Workspace
 from cxmetrics.metrics._registry import registry
 from cxmetrics.targets import Targets, load_targets
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import PALETTE, layout
 from cxmetrics.web._data import drill_href
@@ -59,6 +60,10 @@ def channels(ws: Workspace, f: Filters) -> dict[str, Any]:
     speed_fig = _speed_figure(speed_rows, order, f)
     total = sum(r["value"] or 0 for r in volume)
     return {"grain": grain, "volume": volume_fig, "heatmap": heat_fig, "speed": speed_fig, "table": table,
+            # each chart's and the table's query, as files (web/_exports.py)
+            "exports": {"volume": _exports.query(f, ["tickets"], by=["channel"], grain=grain),
+                        "heatmap": _exports.query(f, ["tickets"], by=["weekday", "hour_of_day"]),
+                        "table": _exports.query(f, [m for m, _ in SPEED] + ["tickets"], by=["channel"])},
             "empty": total == 0, "total_text": fmt.count(total), "busiest": _busiest(z)}
 
 
@@ -96,6 +101,7 @@ def _speed_table(rows: list[dict[str, Any]], order: list[str], f: Filters,
             r = by.get((m, c))
             row["cells"].append({
                 "metric": m, "text": fmt.value(r["value"] if r else None, "seconds"),
+                "value": r["value"] if r else None,  # the table sorts by it (data-sort)
                 "ci": fmt.interval(r["ci_low"], r["ci_high"], "seconds") if r else "",
                 "n": fmt.count(r["n"]) if r else "0", "small": bool(r and "small_sample" in r["flags"]),
                 "href": drill_href(f, m, channel=c),

@@ -27,7 +27,10 @@ from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._spec import Direction, Kind, MetricSpec, Unit
 from cxmetrics.metrics._compare import NO_DATA_BEFORE
 from cxmetrics.metrics._query import shared_rows
+from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
+from cxmetrics.metrics._sources import LIST_DIMENSIONS
 from cxmetrics.metrics._stats import HEADLINE_MIN_N, proportion_change, wilson
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import sparkline
 from cxmetrics.targets import Targets, load_targets
@@ -37,8 +40,12 @@ log = logging.getLogger("cxmetrics.web")
 
 # -- shared ----------------------------------------------------------------------------
 
-_DIM_COLUMNS = {"channel": "channel", "team": "team", "priority": "priority", "tier": "customer_tier",
-                "agent_type": "resolved_by_type"}
+# each filter of the bar on its ticket_facts column (the library's names: metrics/_sources.py);
+# a list column (tags) is counted per item, apart
+_DIM_COLUMNS = {name: LIBRARY_DIMENSIONS[name] for name in DIMENSIONS if name not in LIST_DIMENSIONS}
+_LIST_COLUMNS = {name: LIBRARY_DIMENSIONS[name] for name in DIMENSIONS if name in LIST_DIMENSIONS}
+#: At most this many values of one dimension are offered (the largest; the rest are typed into the URL).
+MAX_OPTIONS = 500
 
 
 def anchor_day(ws: Workspace) -> date:
@@ -54,16 +61,25 @@ def anchor_day(ws: Workspace) -> date:
 
 
 def filter_options(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
-    """Values each global filter can take (with their ticket counts, largest first)."""
-    parts = [
-        f"SELECT '{name}' AS dim, CAST({col} AS VARCHAR) AS value, count(*) AS n FROM ticket_facts "
-        f"WHERE NOT excluded AND {col} IS NOT NULL GROUP BY ALL"
-        for name, col in _DIM_COLUMNS.items()
-    ]
-    rows = ws.sql(" UNION ALL ".join(parts) + " ORDER BY dim, n DESC, value").to_pylist()
+    """Values each global filter can take (with their ticket counts, largest first), in one
+    pass over the facts (grouping sets); a dimension the workspace has no value of is empty."""
+    sets = ", ".join(f"({col})" for col in dict.fromkeys(_DIM_COLUMNS.values()))
+    cols = ", ".join(dict.fromkeys(_DIM_COLUMNS.values()))
+    rows = ws.sql(
+        f"SELECT {cols}, count(*) AS n FROM ticket_facts WHERE NOT excluded GROUP BY GROUPING SETS ({sets})"
+    ).to_pylist()
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in DIMENSIONS}
-    for r in rows:
-        out[r["dim"]].append({"value": r["value"], "n": r["n"]})
+    for name, col in _DIM_COLUMNS.items():
+        # a grouping set's row has its own column set and the others NULL; a NULL value of
+        # the column itself (tickets without it) is no option
+        found = [{"value": str(r[col]), "n": r["n"]} for r in rows
+                 if r[col] is not None and all(r[c] is None for c in _DIM_COLUMNS.values() if c != col)]
+        out[name] = sorted(found, key=lambda o: (-o["n"], o["value"]))[:MAX_OPTIONS]
+    for name, col in _LIST_COLUMNS.items():  # tickets per tag (a ticket counts once per tag)
+        out[name] = ws.sql(
+            f"SELECT value, count(*) AS n FROM (SELECT unnest(list_distinct({col})) AS value "
+            f"FROM ticket_facts WHERE NOT excluded) WHERE value IS NOT NULL GROUP BY value "
+            f"ORDER BY n DESC, value LIMIT {MAX_OPTIONS}").to_pylist()
     return out
 
 
@@ -128,6 +144,14 @@ TILES: tuple[Tile, ...] = (
     Tile("backlog", "backlog", "Backlog", "unsolved at the end of the period"),
     Tile("bot", "bot_resolution_rate", "Bot resolution", "bot conversations solved alone"),
     Tile("cost", "cost_per_resolution", "Cost per resolution", "monthly costs / tickets solved"),
+)
+#: Tiles of the calls and chats (the `contacts` rows: docs/metrics.md), shown when the
+#: workspace has calls or chats; a workspace without them keeps the overview above.
+CALL_TILES: tuple[Tile, ...] = (
+    Tile("aht", "aht", "Handle time (AHT)", "mean talk + hold + wrap-up per call or chat"),
+    Tile("asa", "asa", "Speed of answer (ASA)", "mean wait of answered calls"),
+    Tile("service_level", "service_level", "Service level", "calls and chats answered within 20 s"),
+    Tile("abandonment", "abandonment_rate", "Abandonment", "calls and chats abandoned before an answer"),
 )
 SPARK_WEEKS = 12
 #: Kinds without a sampling model: a count or ratio is shown whatever its size.
@@ -263,6 +287,26 @@ def _unavailable(tile: Tile, ms: MetricSpec | None, note: str) -> dict[str, Any]
             "suffix": "", "sub_text": "", "hidden": False}
 
 
+def has_calls_or_chats(ws: Workspace) -> bool:
+    """Whether the workspace has a call or a chat (a `contacts` row of either kind)."""
+    return bool(ws.sql("SELECT count(*) AS n FROM (SELECT 1 FROM contacts WHERE kind IN ('call', 'chat') LIMIT 1)")
+                .to_pylist()[0]["n"])
+
+
+def channel_tabs(ws: Workspace, f: Filters, benchmark: str | None = None) -> list[dict[str, Any]]:
+    """The overview's channel tabs: All, then every channel with tickets (largest first),
+    each the same view filtered to it; the one filtered on is active."""
+    rows = ws.sql("SELECT CAST(channel AS VARCHAR) AS channel, count(*) AS n FROM ticket_facts "
+                  "WHERE NOT excluded AND channel IS NOT NULL GROUP BY ALL ORDER BY n DESC, channel").to_pylist()
+    chosen = f.dims.get("channel", ())
+    keep = {"benchmark": benchmark} if benchmark else {}
+    tabs = [{"label": "All", "value": "", "href": "/?" + f.query(channel=None, **keep), "active": not chosen}]
+    for r in rows:
+        tabs.append({"label": r["channel"].replace("_", " ").capitalize(), "value": r["channel"],
+                     "href": "/?" + f.query(channel=r["channel"], **keep), "active": tuple(chosen) == (r["channel"],)})
+    return tabs
+
+
 def _custom_tile(ws: Workspace, tile: Tile, ms: MetricSpec, f: Filters, segment: str, currency: str,
                  counts: dict[str, int], targets: Targets | None = None) -> dict[str, Any]:
     """A custom (hand-written query) metric: value, weekly values and the previous period,
@@ -382,10 +426,11 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     targets = load_targets(ws.path)
     counts = ws.counts()
     currency = ws.settings.currency
-    specs = {t.key: spec(t.metric) for t in TILES}
+    shown = TILES + (CALL_TILES if has_calls_or_chats(ws) else ())
+    specs = {t.key: spec(t.metric) for t in shown}
     # (the SLA tile reads the SLA package, which evaluates the clocks on its own cadence and
     # says when SLAs are not configured, rather than asking the registry)
-    plain = [t.metric for t in TILES
+    plain = [t.metric for t in shown
              if specs[t.key] is not None and specs[t.key].kind is not Kind.CUSTOM and t.key != "sla"]
     with shared_rows():  # the tests of change read both periods at once; the tiles are their later one
         tests = _index(ws.compare(plain, f.previous(), (f.start, f.end), where=f.where).to_pylist())
@@ -393,7 +438,7 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     s0, s1 = spark_window(f)
     spark = _series(ws.metrics(plain, where=f.where, start=s0, end=s1, grain="week").to_pylist(), week_spine(s0, s1))
     tiles = []
-    for t in TILES:
+    for t in shown:
         ms = specs[t.key]
         if t.key == "sla":
             try:
@@ -415,9 +460,19 @@ def overview(ws: Workspace, f: Filters, *, benchmark: str | None = None,
     p0, p1 = f.previous()
     return {
         "tiles": tiles, "segment": segment, "period_label": f.label, "segments": SEGMENT_CHOICES,
+        "channel_tabs": channel_tabs(ws, f, benchmark) if len(shown) > len(TILES) else [],
+        "export": _exports.query(f, plain),  # the tiles' numbers as a file (web/_exports.py)
+        "queue": _queue_tile(ws, f),
         "previous_label": Filters(start=p0, end=p1, period="custom").label,
         "spark_label": f"weekly, {s0:%d %b} – {(s1 - timedelta(days=1)):%d %b %Y}",
     }
 
 
-__all__ = ["TILES", "anchor_day", "data_status", "drill_href", "filter_options", "overview", "spark_window"]
+def _queue_tile(ws: Workspace, f: Filters) -> dict[str, Any]:
+    """The Queue tile: open now, unassigned and the longest wait (web/_queue.py)."""
+    from cxmetrics.web import _queue  # (it reads anchor_day from here)
+
+    return _queue.tile(ws, f)
+
+
+__all__ = ["CALL_TILES", "TILES", "anchor_day", "channel_tabs", "has_calls_or_chats", "data_status", "drill_href", "filter_options", "overview", "spark_window"]

@@ -28,9 +28,16 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.api._redact import redact_paths
 from cxmetrics.api.auth import login, logout, optional_principal, workspace_cursor
 from cxmetrics.errors import StoreError, UserError
+from cxmetrics.web import _agent
+from cxmetrics.web import _distributions
+from cxmetrics.web import _queue
 from cxmetrics.web import _agents, _channels, _data, _sla, _staffing, _studies, _surveys, _tickets, _topics, _trends
+from cxmetrics.web import _ticket
 from cxmetrics.web import _format as fmt
-from cxmetrics.web._filters import DIMENSIONS, PRESETS, Filters
+from cxmetrics.web import _exports
+from cxmetrics.exports import MEDIA_TYPES
+from cxmetrics.web import _views
+from cxmetrics.web._filters import CORE_DIMENSIONS, DIMENSIONS, HOURS, PRESETS, Filters, for_view
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("cxmetrics.web")
@@ -41,11 +48,16 @@ _TEMPLATES = jinja2.Environment(
     trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
 )
 _TEMPLATES.filters["count"] = fmt.count
+_TEMPLATES.globals["ticket_href"] = _ticket.href  # every ticket id in every list links to its page
 
 _ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
     "overview": '<rect x="3" y="3" width="7" height="7" rx="1.5"/><rect x="14" y="3" width="7" height="7" rx="1.5"/>'
                 '<rect x="3" y="14" width="7" height="7" rx="1.5"/><rect x="14" y="14" width="7" height="7" rx="1.5"/>',
     "trends": '<polyline points="3 17 9 11 13 15 21 7"/><polyline points="15 7 21 7 21 13"/>',
+    "queue": '<path d="M22 12h-6l-2 3h-4l-2-3H2"/><path d="M5.5 5.1 2 12v6a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2v-6'
+             'l-3.5-6.9A2 2 0 0 0 16.8 4H7.2a2 2 0 0 0-1.7 1.1z"/>',
+    "distributions": '<rect x="3" y="13" width="4" height="8" rx="1"/><rect x="10" y="5" width="4" height="16" rx="1"/>'
+                     '<rect x="17" y="10" width="4" height="11" rx="1"/>',
     "channels": '<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/>',
     "topics": '<path d="M3 12V4a1 1 0 0 1 1-1h8l9 9-9 9z"/><circle cx="7.5" cy="7.5" r="1.2"/>',
     "agents": '<circle cx="9" cy="8" r="4"/><path d="M2 21v-1a7 7 0 0 1 14 0v1"/><path d="M16 4.1a4 4 0 0 1 0 7.8"/>'
@@ -62,7 +74,9 @@ _ICONS = {  # inner SVG of 24x24 line icons (constants, not user data)
 }
 #: The left navigation: (path, label, icon markup).
 NAV = tuple((path, label, Markup(f'<svg viewBox="0 0 24 24" aria-hidden="true">{_ICONS[key]}</svg>'))
-            for path, label, key in (("/", "Overview", "overview"), ("/trends", "Trends", "trends"),
+            for path, label, key in (("/", "Overview", "overview"), ("/queue", "Queue", "queue"),
+                                     ("/trends", "Trends", "trends"),
+                                     ("/distributions", "Distributions", "distributions"),
                                      ("/channels", "Channels", "channels"), ("/topics", "Topics", "topics"),
                                      ("/agents", "Agents & bots", "agents"),
                                      ("/sla", "SLA", "sla"), ("/staffing", "Staffing", "staffing"),
@@ -111,7 +125,23 @@ def _cached(request: Request, name: str, compute: Callable[[Workspace], Any]) ->
     cache, hub = getattr(state, "cache", None), getattr(state, "hub", None)
     if cache is None or hub is None:
         return fresh()
-    return cache.get_or_compute((hub.version, "web", name, request.url.query), fresh)
+    # the path too: one page name serves many addresses (/tickets/{source}/{ticket_id})
+    return cache.get_or_compute((hub.version, "web", name, request.url.path, request.url.query), fresh)
+
+
+def _filter_options(request: Request) -> dict[str, list[dict[str, Any]]]:
+    """The filter bar's values: the same for every page and view of a data version, so
+    computed once per version (not once per page and query string)."""
+    state = request.app.state
+
+    def fresh() -> Any:
+        with state.workspace.cursor(auto_refresh=False) as ws:
+            return _data.filter_options(ws)
+
+    cache, hub = getattr(state, "cache", None), getattr(state, "hub", None)
+    if cache is None or hub is None:
+        return fresh()
+    return cache.get_or_compute((hub.version, "web", "filter-options"), fresh)
 
 
 def _render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -121,7 +151,7 @@ def _render(name: str, code: int = 200, **context: Any) -> HTMLResponse:
 
 def _page(request: Request, ws: Workspace, page: str, title: str,
           build: Callable[[Workspace, Filters, dict[str, list[str]]], dict[str, Any]],
-          keep: tuple[str, ...] = ()) -> Response:
+          keep: tuple[str, ...] = (), notice: tuple[int, str] | None = None) -> Response:
     """Render a page: check the sign-in, read the filters, build its data (cached), and
     answer the whole page or, for a live update, only its content. `build(ws, f, params)`
     reads the workspace it is given (a cursor of the cache's), not the request's `ws`."""
@@ -137,8 +167,10 @@ def _page(request: Request, ws: Workspace, page: str, title: str,
         f, error, code = Filters.parse({}, anchor=_data.anchor_day(ws)), str(exc), 400
     if error is None:
         try:
-            data = _cached(request, page, lambda cur: {"page": build(cur, f, params), "status": _data.data_status(cur),
-                                                      "options": _data.filter_options(cur)})
+            # (for_view: in business hours, every metric is read as its `_bh` twin)
+            data = {**_cached(request, page, lambda cur: {"page": build(for_view(cur, f), f, params),
+                                                         "status": _data.data_status(cur)}),
+                    "options": _filter_options(request)}
         except UserError as exc:
             error, code = str(exc), 400
         except StoreError as exc:
@@ -146,15 +178,24 @@ def _page(request: Request, ws: Workspace, page: str, title: str,
         except Exception:  # a bug: logged with its traceback; the page still renders, saying so
             log.exception("the %s page failed on %s", page, request.url)
             error, code = "internal error: this is a bug in cxmetrics; the server log has the details.", 500
+    if error is None and isinstance((data or {}).get("page"), dict):
+        code = int(data["page"].get("http_status", 200))  # a page may answer 404 (an unknown ticket)
+    if error is None and notice is not None:  # a form's answer shown on the page it renders (saved views)
+        code, error = notice
     if error is not None:
         error = redact_paths(error)  # viewers see no server folders (api/_redact.py)
     if data is None:
         data = {"page": None, "status": _data.data_status(ws), "options": _data.filter_options(ws)}
-    hidden = [(k, v) for k in keep for v in params.get(k, []) if v.strip()]
+    # (a parameter the filter bar has a field for is not repeated hidden: `hours`, which the
+    # distributions page keeps too, would otherwise be sent twice and the old one win)
+    hidden = [(k, v) for k in keep if k not in ("hours", *DIMENSIONS) for v in params.get(k, []) if v.strip()]
     context = {
         "page": page, "title": title, "f": f, "d": data["page"], "status": data["status"], "options": data["options"],
         "error": error, "principal": principal, "nav": NAV, "dimensions": DIMENSIONS, "presets": PRESETS,
         "hidden": hidden, "nav_query": f.query(), "fmt": fmt, "path": request.url.path,
+        # read on every page view, not cached with the data: saving a view changes no data version
+        "hours": HOURS, "core_dimensions": CORE_DIMENSIONS, "views": _views.menu(ws.path),
+        "query": request.url.query,
     }
     if request.headers.get(FRAGMENT_HEADER):
         return _render(f"{page}.html", code, fragment=True, **context)
@@ -216,17 +257,39 @@ def overview_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -
     return _page(request, ws, "overview", "Overview", build, keep=("benchmark",))
 
 
+@router.get("/queue")
+def queue_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        split = (params.get("split") or [""])[-1].strip()
+        return _queue.queue(ws, f, split=split, evaluate=_sla_clock(request, ws))
+
+    return _page(request, ws, "queue", "Queue", build, keep=("split",))
+
+
 @router.get("/trends")
 def trends_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
     def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
         def one(name: str) -> str | None:
             return (params.get(name) or [""])[-1].strip() or None
 
-        data = _trends.trends(ws, f, one("metric") or _trends.DEFAULT_METRIC, one("by"), one("grain"))
+        data = _trends.trends(ws, f, one("metric") or _trends.DEFAULT_METRIC, one("by"), one("grain"),
+                              _trends.check_overlays(params.get("overlay", [])))
         return {**data, "choices": _trends.metric_choices(), "splits": _trends.SPLITS, "grains": _trends.GRAINS,
                 "grain_asked": one("grain") or ""}
 
-    return _page(request, ws, "trends", "Trends", build, keep=("metric", "by", "grain"))
+    return _page(request, ws, "trends", "Trends", build, keep=("metric", "by", "grain", "overlay"))
+
+
+@router.get("/distributions")
+def distributions_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        def one(name: str) -> str | None:
+            return (params.get(name) or [""])[-1].strip() or None
+
+        edges, hours, by = _distributions.check(one("edges"), one("hours"), one("by"))
+        return _distributions.distributions(ws, f, edges=edges, hours=hours, by=by)
+
+    return _page(request, ws, "distributions", "Distributions", build, keep=("edges", "hours", "by"))
 
 
 @router.get("/channels")
@@ -247,6 +310,22 @@ def agents_page(request: Request, ws: Workspace = Depends(workspace_cursor)) -> 
         return _agents.agents(ws, f, min_n=min_n, rank_by=rank_by)
 
     return _page(request, ws, "agents", "Agents & bots", build, keep=("min_n", "rank_by"))
+
+
+# `:path`: an agent id or a team may hold `/` (linked as %2F, decoded before routing), spaces
+# or any letter; an unknown one answers 404 on a page of the dashboard that names it
+@router.get("/agents/{agent_id:path}")
+def agent_page(request: Request, agent_id: str, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    if not agent_id.strip():  # `/agents/`: the list
+        return RedirectResponse("/agents" + (f"?{request.url.query}" if request.url.query else ""), status_code=307)
+    return _page(request, ws, "agent", f"Agent · {agent_id}",
+                 lambda cur, f, params: _agent.page_or_404(cur, f, "agent", agent_id))
+
+
+@router.get("/teams/{team:path}")
+def team_page(request: Request, team: str, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    return _page(request, ws, "agent", f"Team · {team}",
+                 lambda cur, f, params: _agent.page_or_404(cur, f, "team", team))
 
 
 @router.get("/sla")
@@ -288,9 +367,49 @@ def tickets_page(request: Request, ws: Workspace = Depends(workspace_cursor)) ->
         data["next_href"] = ("/tickets?" + urlencode(base + [("page", str(data["page"] + 1))])
                              if data["page"] < data["pages"] else None)
         data["choices"] = _tickets.drillable_choices(metric)
+        data["back"] = "/tickets?" + urlencode([(k, v) for k, vs in params.items() for v in vs])  # a ticket's way back
         return data
 
     return _page(request, ws, "tickets", "Tickets", build, keep=("metric", *_tickets.EXTRA))
+
+
+# `:path`: a ticket id may hold `/` (linked as %2F, which the server decodes before routing);
+# the source is the first segment, so the list route `/tickets` above is not shadowed
+@router.get("/tickets/{source}/{ticket_id:path}")
+def ticket_page(request: Request, source: str, ticket_id: str,
+                ws: Workspace = Depends(workspace_cursor)) -> Response:
+    def build(ws: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        return _ticket.ticket(ws, source, ticket_id, back=(params.get("back") or [""])[-1].strip() or None)
+
+    return _page(request, ws, "ticket", f"Ticket {ticket_id}", build, keep=("back",))
+
+
+def views_page(request: Request, ws: Workspace, notice: tuple[int, str] | None = None) -> Response:
+    """The saved views, to open, share, rename or delete (web/_views.py); `notice`: a
+    form's error (status, message) to show on it."""
+    def build(cur: Workspace, f: Filters, params: dict[str, list[str]]) -> dict[str, Any]:
+        _views.load(cur.path)  # a views.toml that cannot be read is said here (the menu shows none)
+        return {}  # the list itself is read on every view (`views` in the context), never cached
+
+    return _page(request, ws, "views", "Saved views", build, notice=notice)
+
+
+router.include_router(_views.router)  # /views, /v/NAME, the forms behind them and /api/v1/views
+
+
+# -- downloads: a table's or chart's data as CSV or Excel (web/_exports.py) ------------
+
+
+@router.get("/export/data.{fmt_text}")
+def export_data(request: Request, fmt_text: str, ws: Workspace = Depends(workspace_cursor)) -> Response:
+    """The library query behind a table or chart, as a file; bad parameters: the API's 400."""
+    if optional_principal(request) is None:
+        return _login_redirect(request)
+    params = _params(request)
+    body, kind = _exports.download(ws, fmt_text, params, _data.anchor_day(ws))
+    return Response(body, media_type=MEDIA_TYPES[kind], headers={
+        "Content-Disposition": f'attachment; filename="{_exports.file_name(params, kind)}"',
+        "Cache-Control": "no-store"})
 
 
 # -- static files ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.errors import CxError, UserError
 from cxmetrics.metrics._stats import wilson
 from cxmetrics.targets import Targets, load_targets
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import ACCENT, BAD, rgba, layout
 from cxmetrics.web._data import drill_href
@@ -255,7 +256,17 @@ def sla(ws: Workspace, f: Filters, *, within: str = DEFAULT_WITHIN,
     return {"configured": True, "overall": head, "by_metric": by_metric, "by_policy": by_policy, "figure": figure,
             "by_team": by_team, "by_agent": by_agent, "trend": over_time,
             "has_targets": bool(targets.of(METRIC)),
-            "at_risk": risk, "within": within, "withins": list(WITHIN), "ignores_agent_type": "agent_type" in f.dims}
+            "at_risk": risk, "within": within, "withins": list(WITHIN), "ignores_agent_type": "agent_type" in f.dims,
+            "exports": _export_queries(f, over_time["grain"])}
+
+
+def _export_queries(f: Filters, grain: str) -> dict[str, str]:
+    """The SLA numbers' queries (the registry's sla_compliance, as the tables' own), as files."""
+    view = sla_view(f)
+    return {"trend": _exports.query(view, [METRIC], grain=grain),
+            "teams": _exports.query(view, [METRIC], by=["team"]),
+            "agents": _exports.query(view, [METRIC], by=["assignee"]),
+            "policies": _exports.query(view, [METRIC], by=["policy", "sla_metric"])}
 
 
 def _interval_bounds(r: dict[str, Any]) -> tuple[float | None, float | None]:

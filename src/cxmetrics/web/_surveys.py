@@ -13,8 +13,10 @@ from typing import Any
 
 from cxmetrics._workspace import Workspace
 from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
+from cxmetrics.metrics._sources import LIST_DIMENSIONS, dimension_in
 from cxmetrics.metrics._sources import SOURCES
 from cxmetrics.metrics._stats import wilson
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import BAD, GOOD, layout
 from cxmetrics.web._data import drill_href
@@ -35,6 +37,9 @@ def rows_in_view(source: str, time_col: str, f: Filters, extra: str = "true") ->
     params: list[Any] = [f.start.isoformat(), f.end.isoformat()]
     for name, values in f.dims.items():
         col = LIBRARY_DIMENSIONS[name]
+        if name in LIST_DIMENSIONS:  # a ticket's tags: any of them (the library's rule)
+            conds.append(dimension_in(col, values))
+            continue
         conds.append(f"lower(CAST({col} AS TEXT)) IN ({', '.join('lower(?)' for _ in values)})")  # case-blind
         params += list(values)
     return f"SELECT * FROM ({SOURCES[source].sql}) src WHERE {' AND '.join(conds)}", params
@@ -124,7 +129,7 @@ def low_score_comments(ws: Workspace, f: Filters, limit: int = COMMENT_LIMIT) ->
         "surveys", "answered_at", f,
         "comment IS NOT NULL AND trim(comment) <> '' AND ((kind = 'csat' AND bottom_box) OR (kind = 'nps' AND score <= 6))")
     return ws.sql(
-        f"SELECT kind, scale, score, comment, ticket_id, channel, assignee_id, "
+        f"SELECT kind, scale, score, comment, source, ticket_id, channel, assignee_id, "
         f"strftime(answered_at, '%d %b %Y %H:%M') AS answered FROM ({sql}) "
         f"ORDER BY answered_at DESC, response_id LIMIT {int(limit)}", params
     ).to_pylist()
@@ -150,6 +155,7 @@ def surveys(ws: Workspace, f: Filters) -> dict[str, Any]:
     rates = response_rates(ws, f)
     return {
         "cards": cards, "rates": rates, "comments": low_score_comments(ws, f),
+        "export": _exports.query(f, list(HEADLINE)),  # the cards' numbers as a file (web/_exports.py)
         "overall_rate": {"text": fmt.value(rr["value"] if rr else None, "percent"), "n": fmt.count(rr["n"] if rr else 0),
                          "ci": fmt.interval(rr["ci_low"], rr["ci_high"], "percent") if rr else "",
                          "href": drill_href(f, "survey_response_rate")},

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.api._drill import count_behind, tickets_behind
+from cxmetrics.api._drill import VALUE_FILTERS, count_behind, tickets_behind
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
@@ -19,7 +19,9 @@ from cxmetrics.web._filters import DIMENSIONS, Filters
 
 PAGE_SIZE = 50
 #: Filters a drill-down link may add beyond the global ones (a scorecard row, a heatmap cell).
-EXTRA = tuple(d for d in LIBRARY_DIMENSIONS if d not in DIMENSIONS and d != "segment") + ("hour_of_day", "weekday")
+EXTRA = tuple(d for d in LIBRARY_DIMENSIONS if d not in DIMENSIONS and d != "segment") + ("hour_of_day", "weekday") \
+    + VALUE_FILTERS  # a bucket or score of the distributions page
+EXTRA += ("age",)  # days open, of backlog's tickets (the Queue page's ageing buckets)
 #: Columns shown per kind of row: (column, heading).
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "tickets": (("ticket_id", "Ticket"), ("created_at", "Created"), ("channel", "Channel"), ("priority", "Priority"),
@@ -112,8 +114,8 @@ def tickets(ws: Workspace, f: Filters, metric: str = "tickets", extra: Mapping[s
                          "ticket_id": r.get("ticket_id"), "source": r.get("source")})
     api = [("metric", metric), ("from", f.start.isoformat()), ("to", f.end.isoformat())]
     api += [("where", f"{k}:{v}") for k, vs in where.items() for v in vs]
-    filters_text = [f"{DIMENSIONS.get(k, k.replace('_', ' '))}: {', '.join(_extra_label(k, v) for v in vs)}"
-                    for k, vs in where.items()]
+    filters_text = [f"{_VALUE_LABELS.get(k) or DIMENSIONS.get(k, k.replace('_', ' '))}: "
+                    f"{', '.join(_extra_label(k, v, unit) for v in vs)}" for k, vs in where.items()]
     row_word = {"surveys": "answers", "survey_sends": "surveys sent", "reply_intervals": "replies",
                 "sla_targets": "SLA targets", "customer_messages": "customer messages", "agent_replies": "replies",
                 "resolutions": "resolving replies"}.get(source, "tickets")
@@ -147,7 +149,18 @@ def drillable_choices(metric: str | None = None) -> list[dict[str, str]]:
     return out
 
 
-def _extra_label(dim: str, value: str) -> str:
+_VALUE_LABELS = {"value_gt": "Value over", "value_le": "Value at most", "score": "Score", "scale": "Scale"}
+
+
+def _extra_label(dim: str, value: str, unit: str = "") -> str:
+    if dim in ("value_gt", "value_le") and unit == "seconds":
+        try:
+            return fmt.duration(float(value))
+        except ValueError:
+            return value
+    if dim == "age":
+        lo, _, hi = value.partition("-")
+        return f"open {lo}–{hi} days" if hi else f"open {lo} days or more"
     if dim == "weekday" and value.isdigit() and 1 <= int(value) <= 7:
         return DAYS[int(value)]
     if dim == "hour_of_day" and value.isdigit():

@@ -25,6 +25,7 @@ from cxmetrics.api._drill import drill_query
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._stats import proportion_change
 from cxmetrics.text._store import CUSTOMER_MESSAGE, active_model
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import sparkline
 from cxmetrics.web._data import drill_href, spark_window, tone, week_spine
@@ -52,7 +53,7 @@ def topic_model(ws: Workspace) -> dict[str, Any] | None:
     if model is None:
         return None
     rows = ws.sql(
-        """SELECT t.topic_id, t.name, t.words, t.size, t.example, t.example_ticket,
+        """SELECT t.topic_id, t.name, t.words, t.size, t.example, t.example_ticket, t.example_source,
                   coalesce(x.label, t.name) AS label
            FROM text_topics t
            LEFT JOIN (SELECT topic_id, any_value(discovered_topic) AS label FROM ticket_text
@@ -126,6 +127,7 @@ def topics(ws: Workspace, f: Filters) -> dict[str, Any]:
             "spark_title": "\n".join(f"week of {w}: {n:,} tickets" for w, n in zip(spine, weeks, strict=True)),
             "words": ", ".join((topic or {}).get("words") or []),
             "example": (topic or {}).get("example"), "example_ticket": (topic or {}).get("example_ticket"),
+            "example_source": (topic or {}).get("example_source"),
             "examples": [e for e in examples.get(g, []) if e["ticket_id"] != (topic or {}).get("example_ticket")]
             [:EXAMPLES],
             "cells": cells,
@@ -141,6 +143,8 @@ def topics(ws: Workspace, f: Filters) -> dict[str, Any]:
         "previous_label": Filters(start=p0, end=p1, period="custom").label,
         "spark_label": f"weekly tickets, {s0:%d %b} – {date.fromordinal(s1.toordinal() - 1):%d %b %Y}",
         "discover_command": DISCOVER_COMMAND, "text_command": TEXT_COMMAND, "missing": missing,
+        # the table's numbers as a file (web/_exports.py)
+        "export": _exports.query(f, ["tickets", *(m for m, _, _ in shown)], by=[dim]),
         "trends_href": "/trends?" + urlencode(f.params(metric="tickets", by=dim)),
     }
 
@@ -180,7 +184,7 @@ def _examples(ws: Workspace, f: Filters, dim: str) -> dict[Any, list[dict[str, A
             WHERE {CUSTOMER_MESSAGE}
             GROUP BY ALL
         )
-        SELECT l.grp, l.ticket_id, l.created_at, nullif(trim(t.subject), '') AS subject, trim(m.body) AS body
+        SELECT l.grp, l.source, l.ticket_id, l.created_at, nullif(trim(t.subject), '') AS subject, trim(m.body) AS body
         FROM latest l
         LEFT JOIN tickets t ON t.source = l.source AND t.ticket_id = l.ticket_id
         LEFT JOIN first_message m ON m.source = l.source AND m.ticket_id = l.ticket_id
@@ -189,12 +193,13 @@ def _examples(ws: Workspace, f: Filters, dim: str) -> dict[Any, list[dict[str, A
         found = ws.con.execute(sql, list(q.params)).fetchall()
     tz = ZoneInfo(ws.settings.timezone)
     out: dict[Any, list[dict[str, Any]]] = {}
-    for grp, ticket_id, created, subject, body in found:
+    for grp, source, ticket_id, created, subject, body in found:
         text = " — ".join(p for p in (subject, body) if p)
         if not text:
             continue
         out.setdefault(grp, []).append({
-            "ticket_id": ticket_id, "text": text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "…",
+            "source": source, "ticket_id": ticket_id,
+            "text": text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "…",
             "full": text, "when": created.astimezone(tz).strftime("%d %b %Y") if isinstance(created, datetime) else "",
         })
     return out

@@ -1,10 +1,22 @@
 """Trends: any metric over time, split by any dimension, with 95% bands where the metric
 has an interval, annotations drawn as vertical lines, and each annotation's before/after
-effect tested (`ws.compare(..., annotation=id)`)."""
+effect tested (`ws.compare(..., annotation=id)`).
+
+Overlays (`?overlay=previous`, `?overlay=year`, or both) draw the same metric over the
+previous period of the same length, or over the same dates a year earlier, as dashed lines
+moved onto the view's dates: each overlay point is `ws.metrics` over the shifted period, at
+the same grain and filters, drawn where its period falls once shifted forward.
+
+>>> f = Filters(start=date(2026, 3, 1), end=date(2026, 3, 29), period="custom")
+>>> overlay_window(f, "previous"), overlay_window(f, "year")
+((datetime.date(2026, 2, 1), datetime.date(2026, 3, 1)), (datetime.date(2025, 3, 1), datetime.date(2025, 3, 29)))
+>>> shift_x("2026-02-09", f, "previous"), shift_x("2024-02-29", f, "year")
+('2026-03-09', '2025-02-28')
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,20 +24,63 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
+from cxmetrics.metrics._sources import LIST_DIMENSIONS
 from cxmetrics.metrics._spec import Kind
 from cxmetrics.targets import Targets, load_targets
+from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import PALETTE, annotation_labels, duration_axis, layout, rgba, scale_for
 from cxmetrics.web._data import tone
 from cxmetrics.web._filters import Filters
 
 #: Dimensions a trend may be split by (ticket dimensions; `segment` belongs to customers).
-SPLITS: dict[str, str] = {d: d.replace("_", " ").capitalize() for d in LIBRARY_DIMENSIONS if d != "segment"}
+SPLITS: dict[str, str] = {d: d.replace("_", " ").capitalize() for d in LIBRARY_DIMENSIONS
+                          if d != "segment" and d not in LIST_DIMENSIONS}  # (tags: filtered, not split)
 SPLITS["tier"] = "Customer tier"
 GRAINS = ("hour", "day", "week", "month", "quarter")
 MAX_SERIES = 8
 EFFECT_DAYS = 28
 DEFAULT_METRIC = "csat"
+#: Overlays a trend can show: name -> (legend suffix, Plotly dash).
+OVERLAYS: dict[str, tuple[str, str]] = {"previous": ("previous period", "longdash"),
+                                          "year": ("same period last year", "dot")}
+
+
+def _year_back(d: date, years: int = 1) -> date:
+    """The same date `years` earlier (29 February becomes the 28th)."""
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:
+        return d.replace(year=d.year - years, day=28)
+
+
+def overlay_window(f: Filters, kind: str) -> tuple[date, date]:
+    """The period an overlay reads: the previous one of the same length, or the same dates a year back."""
+    if kind == "previous":
+        return f.previous()
+    return _year_back(f.start), _year_back(f.end)
+
+
+def shift_x(period: str, f: Filters, kind: str) -> str:
+    """Where an overlay's point is drawn: its period moved forward onto the view's dates."""
+    if len(period) > 10:  # an hour: keep the time of day
+        t = datetime.fromisoformat(period)
+        moved = t + timedelta(days=f.days) if kind == "previous" else t.replace(
+            year=t.year + 1, day=min(t.day, 28) if (t.month, t.day) == (2, 29) else t.day)
+        return moved.isoformat(sep=" ")
+    d = date.fromisoformat(period[:10])
+    moved_d = d + timedelta(days=f.days) if kind == "previous" else _year_back(d, -1)
+    return moved_d.isoformat()
+
+
+def check_overlays(values: list[str]) -> tuple[str, ...]:
+    """The overlays asked for (`overlay=` repeated), checked."""
+    out = tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+    for v in out:
+        if v not in OVERLAYS:
+            raise UserError(f"overlay '{v}' is not one of {', '.join(OVERLAYS)}: overlay=previous draws the previous "
+                            "period, overlay=year the same period last year.")
+    return out
 
 
 def auto_grain(f: Filters) -> str:
@@ -89,10 +144,11 @@ def _drill(f: Filters, metric: str, by: str | None, group: Any, period: str, gra
 
 
 def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | None = None,
-           grain: str | None = None) -> dict[str, Any]:
-    """A metric over time (split by `by`), as a Plotly figure plus the annotation effects."""
+           grain: str | None = None, overlays: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A metric over time (split by `by`), as a Plotly figure plus the annotation effects;
+    `overlays`: names of OVERLAYS to draw as dashed lines."""
     metric, by, grain = check(metric, by, grain, f)
-    ref = registry().resolve(metric)
+    ref = registry().resolve(f.metric(metric))  # in business hours: the twin's label and description
     unit = ref.spec.unit.value
     rows = ws.metrics([metric], by=[by] if by else None, grain=grain, where=f.where, start=f.start,
                       end=f.end).to_pylist()
@@ -101,7 +157,10 @@ def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | No
         groups.setdefault(r.get(by) if by else "all", []).append(r)
     ranked = sorted(groups, key=lambda g: (-sum(r["n"] or 0 for r in groups[g]), str(g)))
     shown, hidden = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
-    divisor, suffix = scale_for(unit, [r["value"] for r in rows] + [r["ci_high"] for r in rows])
+    lines = shown if by else ["all"]  # (one line: overlaid even when the view itself has no data)
+    drawn = overlay_series(ws, f, metric, by, grain, overlays, lines)
+    overlaid = [p["value"] for o in drawn for points in o["series"].values() for p in points]
+    divisor, suffix = scale_for(unit, [r["value"] for r in rows] + [r["ci_high"] for r in rows] + overlaid)
     traces: list[dict[str, Any]] = []
     for i, g in enumerate(shown):
         series = sorted(groups[g], key=lambda r: str(r["period"]))
@@ -131,6 +190,7 @@ def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | No
                      + (" · small sample" if s else "") for r, s in zip(series, small, strict=True)],
             "hovertemplate": "%{text}<extra>" + name + "</extra>",
         })
+    traces += overlay_traces(drawn, f, metric, by, grain, lines, divisor, unit, ref.spec.label)
     traces += target_lines(load_targets(ws.path), metric, f, by, shown, rows, divisor, unit)
     notes = annotations(ws, f)
     shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": a["x"], "x1": a["x"], "y0": 0, "y1": 1,
@@ -144,19 +204,68 @@ def trends(ws: Workspace, f: Filters, metric: str = DEFAULT_METRIC, by: str | No
     if unit == "percent":
         yaxis["ticksuffix"] = "%"
     figure = {"data": traces, "layout": layout(shapes=shapes, annotations=labels, yaxis=yaxis,
-                                               showlegend=len(shown) > 1 or any(t.get("name", "").startswith("Target")
-                                                                                for t in traces),
+                                               showlegend=len(shown) > 1 or bool(drawn)
+                                               or any(t.get("name", "").startswith("Target") for t in traces),
                                                margin={"t": 16}, legend={"y": -0.12, "yanchor": "top"})}
     effects = effects_of(ws, f, metric, notes)
     text_on = _text_layer_on(ws)
     return {
         "metric": metric, "label": ref.spec.label, "description": ref.spec.description, "unit": unit, "by": by,
-        "grain": grain, "figure": figure, "empty": not rows, "hidden_groups": [str(g) for g in hidden],
+        "export": _exports.query(f, [metric], by=[by] if by else None, grain=grain),  # the chart's data as a file
+        "grain": grain, "figure": figure,
+        "empty": not rows and not any(points for o in drawn for points in o["series"].values()),
+        "hidden_groups": [str(g) for g in hidden],
         "annotations": notes, "effects": effects, "has_bands": ref.spec.kind not in (Kind.COUNT, Kind.RATIO, Kind.CUSTOM),
         # a text metric with no text facts yet: say how to make them rather than "widen the period"
         "text_hint": TEXT_COMMAND if ref.spec.source in TEXT_SOURCES and not text_on else None,
         "sentiment": sentiment(ws, f, grain) if text_on else None, "text_command": TEXT_COMMAND,
+        "overlays": drawn, "overlay_choices": {k: v[0] for k, v in OVERLAYS.items()},
     }
+
+
+def overlay_series(ws: Workspace, f: Filters, metric: str, by: str | None, grain: str, overlays: tuple[str, ...],
+                   shown: list[Any]) -> list[dict[str, Any]]:
+    """Each overlay's points for the groups shown: the metric over the shifted period (same
+    grain and filters), each point with its own period and where it is drawn (`x`)."""
+    out = []
+    for kind in overlays:
+        s0, s1 = overlay_window(f, kind)
+        rows = ws.metrics([metric], by=[by] if by else None, grain=grain, where=f.where, start=s0,
+                          end=s1).to_pylist()
+        groups: dict[Any, list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault(r.get(by) if by else "all", []).append(r)
+        label, _ = OVERLAYS[kind]
+        out.append({"kind": kind, "label": label, "start": s0.isoformat(), "end": s1.isoformat(),
+                    "period_label": f.shifted(s0, s1).label,
+                    "series": {str(g): [{"period": str(r["period"]), "x": shift_x(str(r["period"]), f, kind),
+                                         "value": r["value"], "n": r["n"]}
+                                        for r in sorted(groups.get(g, []), key=lambda r: str(r["period"]))]
+                               for g in shown}})
+    return out
+
+
+def overlay_traces(drawn: list[dict[str, Any]], f: Filters, metric: str, by: str | None, grain: str,
+                   shown: list[Any], divisor: float, unit: str, label: str) -> list[dict[str, Any]]:
+    """The overlays as dashed lines in their group's colour; a point opens its tickets."""
+    traces = []
+    for o in drawn:
+        view = f.shifted(date.fromisoformat(o["start"]), date.fromisoformat(o["end"]))
+        dash = OVERLAYS[o["kind"]][1]
+        for i, g in enumerate(shown):
+            points = o["series"][str(g)]
+            if not points:
+                continue
+            name = (str(g) if by else label) + f" · {o['label']}"
+            traces.append({
+                "type": "scatter", "mode": "lines", "name": name, "legendgroup": f"{o['kind']}-{g}",
+                "x": [p["x"] for p in points], "y": [_s(p["value"], divisor) for p in points],
+                "line": {"color": PALETTE[i % len(PALETTE)], "width": 1.6, "dash": dash}, "opacity": 0.7,
+                "customdata": [_drill(view, metric, by, None if g == "all" else g, p["period"], grain) for p in points],
+                "text": [f"{p['period'][:16]}: {fmt.value(p['value'], unit)} (n={p['n']:,})" for p in points],
+                "hovertemplate": "%{text}<extra>" + o["label"] + "</extra>",
+            })
+    return traces
 
 
 #: Sources of the text layer's metrics (cxmetrics.text, docs/text.md) and the command that fills them.
@@ -302,4 +411,5 @@ def _ci_change(r: dict[str, Any], unit: str) -> str:
     return f"{fmt.change(r['ci_low'], unit)} to {fmt.change(r['ci_high'], unit)}"
 
 
-__all__ = ["GRAINS", "SPLITS", "auto_grain", "metric_choices", "sentiment", "trends"]
+__all__ = ["GRAINS", "OVERLAYS", "SPLITS", "auto_grain", "check_overlays", "metric_choices", "overlay_window",
+           "sentiment", "shift_x", "trends"]
