@@ -245,3 +245,19 @@ def test_answers_without_ticket_dimensions_leave_out_excluded_tickets_and_date_u
     day = value(ws, "csat", start="2025-03-04", end="2025-03-05")
     assert (day["n"], day["value"]) == (1, 0.0)
     assert value(ws, "csat", where={"survey_kind": "csat"}, start="2025-03-01", end="2025-03-08")["n"] == 3
+
+
+def test_a_query_reading_a_column_of_the_full_rows_gets_the_full_rows():
+    # the leaner SQL of a source (no send bands, no fatigue window, no ticket join) serves only
+    # the requests that read none of the columns it lacks, whether asked as a dimension or used
+    # by a metric's own expression (a custom metric may test survey_delay or surveys_received)
+    from cxmetrics.metrics._sources import SOURCES
+
+    answers, sends = SOURCES["surveys"], SOURCES["survey_sends"]
+    assert answers.sql_for([], {"kind", "score", "answered_at"}) == answers.bare_sql
+    assert answers.sql_for(["channel"], {"kind", "channel"}) == answers.lean_sql
+    assert answers.sql_for([], {"kind", "survey_delay"}) == answers.sql
+    assert answers.sql_for(["survey_delay"], {"kind"}) == answers.sql
+    assert sends.sql_for([], {"kind", "answered", "survey_delay"}) == sends.lean_sql
+    assert sends.sql_for([], {"kind", "surveys_received"}) == sends.sql
+    assert sends.sql_for(["surveys_received"], {"kind"}) == sends.sql

@@ -116,18 +116,50 @@ SURVEYS_RECEIVED_BANDS = ("1", "2", "3", "4-5", "6+", "unknown")
 # Every survey send with its bands: the fatigue ordinal counts the customer's sends in its
 # source up to this one (by send time, then id), over all time and every definition, so a
 # filter or period never renumbers them. The customer is the send's, else its ticket's requester.
-_SENDS_BANDED = """SELECT s.* EXCLUDE (_customer, _nth),
-       CASE WHEN s.delay_s IS NULL THEN 'none' WHEN s.delay_s < 3600 THEN '< 1h'
+_SEND_BANDS = """CASE WHEN s.delay_s IS NULL THEN 'none' WHEN s.delay_s < 3600 THEN '< 1h'
             WHEN s.delay_s < 14400 THEN '1-4h' WHEN s.delay_s < 86400 THEN '4-24h'
             WHEN s.delay_s <= 259200 THEN '1-3d' ELSE '> 3d' END AS survey_delay,
+       s."trigger" AS survey_trigger, s.delivery AS survey_delivery, s."language" AS survey_language"""
+_SENDS_BANDED = f"""SELECT s.* EXCLUDE (_customer, _nth), {_SEND_BANDS},
        CASE WHEN s._customer IS NULL THEN 'unknown' WHEN s._nth <= 3 THEN CAST(s._nth AS VARCHAR)
-            WHEN s._nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received,
-       s."trigger" AS survey_trigger, s.delivery AS survey_delivery, s."language" AS survey_language
+            WHEN s._nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received
 FROM (SELECT x.*, coalesce(x.customer_id, r.requester_id) AS _customer,
              row_number() OVER (PARTITION BY x.source, coalesce(x.customer_id, r.requester_id)
                                 ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
       FROM survey_sends x LEFT JOIN ticket_facts r ON r.source = x.source AND r.ticket_id = x.ticket_id) s"""
+# The same without the fatigue band: the ordinal is a window over every send of every customer
+# (and their tickets' requesters), which a request not cut by surveys_received does not need;
+# without it, a period filter on sent_at reaches the sends' scan.
+_SENDS_BANDED_LEAN = f"SELECT s.*, {_SEND_BANDS} FROM survey_sends s"
 _SEND_DIMS = ("survey", "survey_delay", "surveys_received", "survey_trigger", "survey_delivery", "survey_language")
+
+
+def _sends_sql(banded: str) -> str:
+    """The survey sends' rows over `banded` (the sends with their bands)."""
+    return f"""SELECT s.* EXCLUDE (channel, _batch_rank), coalesce(s.channel, f.channel) AS channel, f.assignee_id,
+                      {_TICKET_DIMS},
+                      CASE WHEN a.send_id IS NOT NULL THEN true
+                           WHEN s.ticket_id IS NOT NULL THEN t.ticket_id IS NOT NULL
+                           WHEN s.customer_id IS NOT NULL THEN c.customer_id IS NOT NULL
+                           ELSE s._batch_rank <= coalesce(b.answers, 0) END AS answered,
+                      s.reminded_at IS NOT NULL AS reminded
+               FROM (SELECT *, row_number() OVER (PARTITION BY source, kind, sent_at, ticket_id IS NULL,
+                                                               customer_id IS NULL ORDER BY send_id) AS _batch_rank
+                     FROM ({banded})) s
+               LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
+               LEFT JOIN (SELECT DISTINCT source, send_id FROM surveys WHERE send_id IS NOT NULL) a
+                      ON a.source = s.source AND a.send_id = s.send_id
+               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys
+                          WHERE ticket_id IS NOT NULL AND send_id IS NULL) t
+                      ON t.source = s.source AND t.ticket_id = s.ticket_id AND t.kind = s.kind
+               LEFT JOIN (SELECT DISTINCT source, customer_id, kind, sent_at FROM surveys
+                          WHERE ticket_id IS NULL AND customer_id IS NOT NULL AND send_id IS NULL) c
+                      ON s.ticket_id IS NULL AND c.source = s.source AND c.customer_id = s.customer_id
+                     AND c.kind = s.kind AND c.sent_at = s.sent_at
+               LEFT JOIN (SELECT source, kind, sent_at, count(*) AS answers FROM surveys
+                          WHERE ticket_id IS NULL AND customer_id IS NULL AND send_id IS NULL GROUP BY ALL) b
+                      ON s.ticket_id IS NULL AND s.customer_id IS NULL AND b.source = s.source AND b.kind = s.kind
+                     AND b.sent_at = s.sent_at"""
 
 
 def _surveys_sql(*, with_sends: bool) -> str:
@@ -198,7 +230,9 @@ class Source:
         if self.bare_sql and columns is not None and set(columns) <= self.bare_columns \
                 and all(DIMENSIONS.get(d, d) in self.bare_columns for d in dims):
             return self.bare_sql
-        if self.lean_sql and not set(dims) & set(self.lean_lacks):
+        lacks = set(self.lean_lacks)
+        if self.lean_sql and not set(dims) & lacks \
+                and (columns is None or not set(columns) & {DIMENSIONS[d] for d in lacks}):
             return self.lean_sql
         return self.sql
 
@@ -271,36 +305,15 @@ SOURCES: dict[str, Source] = {
             # An answer that names its send (send_id: every answer cxmetrics collects) answers
             # that send and no other; the rules after it match the answers that name none
             # (imported from another tool) by ticket, else customer and send time, else count.
-            f"""SELECT s.* EXCLUDE (channel, _batch_rank), coalesce(s.channel, f.channel) AS channel, f.assignee_id,
-                      {_TICKET_DIMS},
-                      CASE WHEN a.send_id IS NOT NULL THEN true
-                           WHEN s.ticket_id IS NOT NULL THEN t.ticket_id IS NOT NULL
-                           WHEN s.customer_id IS NOT NULL THEN c.customer_id IS NOT NULL
-                           ELSE s._batch_rank <= coalesce(b.answers, 0) END AS answered,
-                      s.reminded_at IS NOT NULL AS reminded
-               FROM (SELECT *, row_number() OVER (PARTITION BY source, kind, sent_at, ticket_id IS NULL,
-                                                               customer_id IS NULL ORDER BY send_id) AS _batch_rank
-                     FROM ({_SENDS_BANDED})) s
-               LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
-               LEFT JOIN (SELECT DISTINCT source, send_id FROM surveys WHERE send_id IS NOT NULL) a
-                      ON a.source = s.source AND a.send_id = s.send_id
-               LEFT JOIN (SELECT DISTINCT source, ticket_id, kind FROM surveys
-                          WHERE ticket_id IS NOT NULL AND send_id IS NULL) t
-                      ON t.source = s.source AND t.ticket_id = s.ticket_id AND t.kind = s.kind
-               LEFT JOIN (SELECT DISTINCT source, customer_id, kind, sent_at FROM surveys
-                          WHERE ticket_id IS NULL AND customer_id IS NOT NULL AND send_id IS NULL) c
-                      ON s.ticket_id IS NULL AND c.source = s.source AND c.customer_id = s.customer_id
-                     AND c.kind = s.kind AND c.sent_at = s.sent_at
-               LEFT JOIN (SELECT source, kind, sent_at, count(*) AS answers FROM surveys
-                          WHERE ticket_id IS NULL AND customer_id IS NULL AND send_id IS NULL GROUP BY ALL) b
-                      ON s.ticket_id IS NULL AND s.customer_id IS NULL AND b.source = s.source AND b.kind = s.kind
-                     AND b.sent_at = s.sent_at""",
+            _sends_sql(_SENDS_BANDED),
             ("sent_at",),
             ("kind", "answered", "reminded", "sent_at", "reminded_at", "delay_s"),
             doc="one row per survey sent, with its definition (survey), delay band, fatigue band (surveys_received), "
                 "trigger, delivery and language; answered when an answer names it (send_id), else (answers naming "
                 "no send) when an answer of its kind names its ticket, else its customer and send time; sends "
                 "naming neither (employee surveys) are matched by count within their batch (kind and send time)",
+            lean_sql=_sends_sql(_SENDS_BANDED_LEAN),
+            lean_lacks=("surveys_received",),
         ),
         Source(
             "reply_intervals",

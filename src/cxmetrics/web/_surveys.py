@@ -35,6 +35,10 @@ def rows_in_view(source: str, time_col: str, f: Filters, extra: str = "true") ->
     filters on the registry's dimension columns (names from the allow-list, values bound)."""
     conds = [f"{time_col} >= CAST(? AS TIMESTAMPTZ)", f"{time_col} < CAST(? AS TIMESTAMPTZ)", f"({extra})"]
     params: list[Any] = [f.start.isoformat(), f.end.isoformat()]
+    hint = dict(SOURCES[source].time_hints).get(time_col)
+    if hint is not None:  # implied by the period (see Source.time_hints): reaches the table's scan
+        conds.append(f"(({hint}) IS NULL OR (({hint}) >= CAST(? AS TIMESTAMPTZ) AND ({hint}) < CAST(? AS TIMESTAMPTZ)))")
+        params += [f.start.isoformat(), f.end.isoformat()]
     for name, values in f.dims.items():
         col = LIBRARY_DIMENSIONS[name]
         if name in LIST_DIMENSIONS:  # a ticket's tags: any of them (the library's rule)
@@ -42,7 +46,8 @@ def rows_in_view(source: str, time_col: str, f: Filters, extra: str = "true") ->
             continue
         conds.append(f"lower(CAST({col} AS TEXT)) IN ({', '.join('lower(?)' for _ in values)})")  # case-blind
         params += list(values)
-    return f"SELECT * FROM ({SOURCES[source].sql}) src WHERE {' AND '.join(conds)}", params
+    # (the source's leanest SQL that has the view's dimensions: without the sends' bands...)
+    return f"SELECT * FROM ({SOURCES[source].sql_for(list(f.dims))}) src WHERE {' AND '.join(conds)}", params
 
 
 def distributions(ws: Workspace, f: Filters) -> dict[str, list[dict[str, Any]]]:
