@@ -16,7 +16,7 @@ import cxmetrics
 from cxmetrics.cli import main
 from cxmetrics.errors import SettingsError, UnknownNameError, UserError
 from cxmetrics.studies._declaration import declaration
-from cxmetrics.studies._spi import probe_scores, spi, studies
+from cxmetrics.studies._spi import probe_scores, spi, spi_by, studies
 
 # the documented defaults (README "The Support Performance Index"), written out by hand
 W = {"availability": 15, "responsiveness": 20, "speed": 20, "personalised": 10, "relevant": 15, "thorough": 10,
@@ -232,6 +232,9 @@ def test_own_organisation_from_its_tickets(study, tmp_path):
     assert cells[("Zest", "email")]["spi"] == pytest.approx(email)
     region = by_key(spi(study, "hw", by="region", own=True), "region", "own")
     assert region[("EMEA", True)]["spi"] == pytest.approx(us["spi"])
+    # several groupings at once (the Studies page: the own tickets scored once) give the same rows
+    many = spi_by(study, "hw", ["company", ("company", "channel")], own=True)
+    assert by_key(many[0], "company") == rows and by_key(many[1], "company", "channel") == cells
     # without [organisation] it is "us"
     (study.path / "studies.toml").unlink()
     assert "us" in {r["company"] for r in spi(study, "hw", by="company", own=True).to_pylist()}

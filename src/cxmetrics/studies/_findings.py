@@ -360,8 +360,9 @@ def gather(ws: Workspace, study: str) -> dict[str, Any]:
 
     check_study(ws, study)
     own = has_tickets(ws)
-    board = spi_mod.spi(ws, study, by=("company",), own=own).to_pylist()
-    per_channel = spi_mod.spi(ws, study, by=("company", "channel"), own=own).to_pylist()
+    # (one scoring of the probes and of the organisation's own tickets for both groupings)
+    by_company, by_channel = spi_mod.spi_by(ws, study, [("company",), ("company", "channel")], own=own)
+    board, per_channel = by_company.to_pylist(), by_channel.to_pylist()
     return {
         "study": study, "scores": spi_mod.probe_scores(ws, study).to_pylist(),
         "board": sorted(board, key=lambda r: -(r.get("spi") or 0.0)), "per_channel": per_channel,

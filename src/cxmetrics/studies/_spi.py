@@ -34,7 +34,7 @@ from cxmetrics.studies._scoring import score
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
-__all__ = ["DIMENSIONS", "probe_scores", "spi", "studies"]
+__all__ = ["DIMENSIONS", "probe_scores", "spi", "spi_by", "studies"]
 
 #: what scores may be cut by
 DIMENSIONS = ("company", "channel", "industry", "region", "company_size")
@@ -177,12 +177,20 @@ def spi(ws: Workspace, study: str, *, by: Sequence[str] | str = ("company", "cha
     organisation's own tickets are one more company (studies.toml [organisation] name,
     default "us"; an `own` column marks its rows), over the study's channels and by default
     the study's period. The declaration used is in the table's metadata (`spi_declaration`)."""
-    dims = [by] if isinstance(by, str) else list(by)
-    for d in dims:
-        if d not in DIMENSIONS:
-            raise UnknownNameError("dimension", d, DIMENSIONS)
-    if len(set(dims)) != len(dims):
-        raise UserError(f"by names a dimension twice ({', '.join(dims)}): give each once.")
+    return spi_by(ws, study, [by], own=own, start=start, end=end, seed=seed, resamples=resamples)[0]
+
+
+def spi_by(ws: Workspace, study: str, bys: Sequence[Sequence[str] | str], *, own: bool = False,
+           start: Moment = None, end: Moment = None, seed: int = 0, resamples: int = RESAMPLES) -> list[pa.Table]:
+    """`spi` for each grouping of `bys`, the probes (and the organisation's own tickets, whose
+    text signals are most of the cost) scored once for all of them."""
+    groupings = [[by] if isinstance(by, str) else list(by) for by in bys]
+    for dims in groupings:
+        for d in dims:
+            if d not in DIMENSIONS:
+                raise UnknownNameError("dimension", d, DIMENSIONS)
+        if len(set(dims)) != len(dims):
+            raise UserError(f"by names a dimension twice ({', '.join(dims)}): give each once.")
     if resamples < 100:
         raise UserError(f"resamples {resamples} is too few for a 95% interval: give 100 or more (default 2000).")
     _check_study(ws, study)
@@ -190,19 +198,23 @@ def spi(ws: Workspace, study: str, *, by: Sequence[str] | str = ("company", "cha
     lo, hi = _moment(start, "start"), _moment(end, "end")
     rows = ws.sql(_PROBES, [study, lo or _FAR_PAST, hi or _FAR_FUTURE])
     table = _unavailable(rows, _scored(rows, decl, study), study)
-    parts = [_aggregate(table, dims, seed, resamples)]
-    if own:
-        parts.append(_own_rows(ws, rows, decl, study, dims, lo, hi, seed, resamples))
-    out = pa.concat_tables(parts) if own else parts[0]
-    if own:
-        marks = [False] * parts[0].num_rows + [True] * parts[1].num_rows
-        out = out.add_column(1 + len(dims), "own", pa.array(marks, type=pa.bool_()))
-    return _with_declaration(_sorted(out), decl)
+    mine = _own_scored(ws, rows, decl, study, lo, hi) if own else None
+    tables = []
+    for dims in groupings:
+        parts = [_aggregate(table, dims, seed, resamples)]
+        if mine is not None:
+            parts.append(_aggregate(mine, dims, seed, resamples))
+        out = pa.concat_tables(parts) if mine is not None else parts[0]
+        if mine is not None:
+            marks = [False] * parts[0].num_rows + [True] * parts[1].num_rows
+            out = out.add_column(1 + len(dims), "own", pa.array(marks, type=pa.bool_()))
+        tables.append(_with_declaration(_sorted(out), decl))
+    return tables
 
 
-def _own_rows(ws: Workspace, rows: pa.Table, decl: SpiDeclaration, study: str, dims: list[str], lo: str | None,
-              hi: str | None, seed: int, resamples: int) -> pa.Table:
-    """The organisation's rows: its tickets as probes, aggregated like the companies'."""
+def _own_scored(ws: Workspace, rows: pa.Table, decl: SpiDeclaration, study: str, lo: str | None,
+                hi: str | None) -> pa.Table:
+    """The organisation's tickets as probes, scored like the companies' (aggregated by the caller)."""
     channels = sorted(set(rows.column("channel").to_pylist()))
     if lo is None or hi is None:  # the study's period, whole days in the workspace's zone
         span = ws.sql("SELECT CAST(min(sent_at)::DATE AS VARCHAR) AS a, CAST(max(sent_at)::DATE + 1 AS VARCHAR) AS b "
@@ -235,7 +247,7 @@ def _own_rows(ws: Workspace, rows: pa.Table, decl: SpiDeclaration, study: str, d
               **{c: 0.0 for c in COMPONENTS}, "criteria_from": "none", "spi": 0.0} for ch in missing]
     if extra:
         scored = pa.concat_tables([scored, pa.Table.from_pylist(extra, schema=scored.schema)])
-    return _aggregate(scored, dims, seed, resamples)
+    return scored
 
 
 def _aggregate(table: pa.Table, dims: list[str], seed: int, resamples: int) -> pa.Table:
