@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from cxmetrics.errors import CxError, UserError
+from cxmetrics._pdf import ReportError, print_pdf
+from cxmetrics.errors import UserError
 from cxmetrics.reports._config import CONFIG_FILE, DEFAULT_CHROMIUM
 
-#: printing takes Chromium a few seconds; past this it is stuck, not slow
-PDF_TIMEOUT_S = 120
 _PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-class ReportError(CxError):
-    """The PDF could not be printed (Chromium failed); the message has Chromium's own words."""
 
 
 @cache
@@ -96,19 +90,4 @@ def chromium(configured: str | None = None) -> str:
 def pdf(page: str, *, binary: str | None = None) -> bytes:
     """Print an HTML page to PDF with headless Chromium (A4 from the page's @page rule, no
     header or footer); the page is written to a temporary file first."""
-    exe = chromium(binary)
-    with tempfile.TemporaryDirectory(prefix="cxmetrics-weekly-") as tmp:
-        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        src.write_text(page, encoding="utf-8")
-        args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer", f"--print-to-pdf={out}", src.as_uri()]
-        try:
-            done = subprocess.run(args, capture_output=True, timeout=PDF_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
-            raise ReportError(f"Chromium ({exe}) did not finish printing the PDF within {PDF_TIMEOUT_S} s; try "
-                              "again, or use --format html.") from None
-        if not out.is_file() or out.stat().st_size == 0:
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise ReportError(f"Chromium ({exe}) printed no PDF (exit {done.returncode}): {' / '.join(tail)}")
-        return out.read_bytes()
+    return print_pdf(page, chromium(binary), prefix="cxmetrics-weekly-")

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,15 +21,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from cxmetrics._pdf import ReportError, print_pdf
 from cxmetrics._workspace import Workspace
-from cxmetrics.errors import CxError, UserError
+from cxmetrics.errors import UserError
 from cxmetrics.studies._findings import Finding, compose, duration, gather
 
 FORMATS = ("html", "pdf")
 COMPONENTS = ("availability", "responsiveness", "speed", "personalised", "relevant", "thorough", "empathetic")
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Printing a report takes Chromium a few seconds; past this it is stuck, not slow.
-PDF_TIMEOUT_S = 120
 ACCENT, OWN, NEUTRAL = "#2563eb", "#f59e0b", "#6b7280"
 PALETTE = ["#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#06b6d4", "#ec4899", "#84cc16"]
 
@@ -40,8 +38,6 @@ _TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("cxmetrics.studies",
                                 undefined=jinja2.StrictUndefined)
 
 
-class ReportError(CxError):
-    """The PDF could not be printed (Chromium failed); the message has its own words."""
 
 
 # -- figures -----------------------------------------------------------------------------------
@@ -234,25 +230,10 @@ def chromium() -> str:
 
 def pdf(page: str) -> bytes:
     """Print an HTML page to PDF with headless Chromium (A4, no header or footer)."""
-    binary = chromium()
-    with tempfile.TemporaryDirectory(prefix="cxmetrics-report-") as tmp:
-        src, out = Path(tmp) / "report.html", Path(tmp) / "report.pdf"
-        src.write_text(page, encoding="utf-8")
-        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={tmp}/profile", "--no-pdf-header-footer", "--window-size=760,1000",
-                # let the charts draw before printing
-                "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
-                f"--print-to-pdf={out}", src.as_uri()]
-        try:
-            done = subprocess.run(args, capture_output=True, timeout=PDF_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
-            raise ReportError(f"Chromium ({binary}) did not finish printing the PDF within {PDF_TIMEOUT_S} s; "
-                              "try again, or use --format html.") from None
-        if not out.is_file() or out.stat().st_size == 0:
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            raise ReportError(f"Chromium ({binary}) printed no PDF (exit {done.returncode}): {' / '.join(tail)}")
-        return out.read_bytes()
+    # (a window the charts lay out in, and time for them to draw before printing)
+    return print_pdf(page, chromium(), prefix="cxmetrics-report-",
+                     extra=("--window-size=760,1000", "--run-all-compositor-stages-before-draw",
+                            "--virtual-time-budget=15000"))
 
 
 def report(ws: Workspace, study: str, fmt: str = "html") -> bytes:
