@@ -123,10 +123,12 @@ _SEND_BANDS = """CASE WHEN s.delay_s IS NULL THEN 'none' WHEN s.delay_s < 3600 T
 _SENDS_BANDED = f"""SELECT s.* EXCLUDE (_customer, _nth), {_SEND_BANDS},
        CASE WHEN s._customer IS NULL THEN 'unknown' WHEN s._nth <= 3 THEN CAST(s._nth AS VARCHAR)
             WHEN s._nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received
-FROM (SELECT x.*, coalesce(x.customer_id, r.requester_id) AS _customer,
-             row_number() OVER (PARTITION BY x.source, coalesce(x.customer_id, r.requester_id)
-                                ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
-      FROM survey_sends x LEFT JOIN ticket_facts r ON r.source = x.source AND r.ticket_id = x.ticket_id) s"""
+FROM (SELECT x.*, row_number() OVER (PARTITION BY x.source, x._customer ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
+      FROM (SELECT x.*, x.customer_id AS _customer FROM survey_sends x WHERE x.customer_id IS NOT NULL
+            UNION ALL BY NAME  -- (only a send naming no customer needs its ticket's requester)
+            SELECT x.*, r.requester_id AS _customer
+            FROM survey_sends x LEFT JOIN ticket_facts r ON r.source = x.source AND r.ticket_id = x.ticket_id
+            WHERE x.customer_id IS NULL) x) s"""
 # The same without the fatigue band: the ordinal is a window over every send of every customer
 # (and their tickets' requesters), which a request not cut by surveys_received does not need;
 # without it, a period filter on sent_at reaches the sends' scan.
