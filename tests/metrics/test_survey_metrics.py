@@ -258,6 +258,8 @@ def test_a_query_reading_a_column_of_the_full_rows_gets_the_full_rows():
     assert answers.sql_for(["channel"], {"kind", "channel"}) == answers.lean_sql
     assert answers.sql_for([], {"kind", "survey_delay"}) == answers.sql
     assert answers.sql_for(["survey_delay"], {"kind"}) == answers.sql
-    assert sends.sql_for([], {"kind", "answered", "survey_delay"}) == sends.lean_sql
+    assert sends.sql_for([], {"kind", "answered", "survey_delay"}) == sends.bare_sql
+    assert sends.sql_for(["channel"], {"kind", "answered", "channel"}) == sends.lean_sql  # (the ticket's channel)
+    assert sends.sql_for([], {"kind", "answered", "assignee_id"}) == sends.lean_sql
     assert sends.sql_for([], {"kind", "surveys_received"}) == sends.sql
     assert sends.sql_for(["surveys_received"], {"kind"}) == sends.sql
