@@ -123,7 +123,8 @@ _SEND_BANDS = """CASE WHEN s.delay_s IS NULL THEN 'none' WHEN s.delay_s < 3600 T
 _SENDS_BANDED = f"""SELECT s.* EXCLUDE (_customer, _nth), {_SEND_BANDS},
        CASE WHEN s._customer IS NULL THEN 'unknown' WHEN s._nth <= 3 THEN CAST(s._nth AS VARCHAR)
             WHEN s._nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received
-FROM (SELECT x.*, row_number() OVER (PARTITION BY x.source, x._customer ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
+FROM (SELECT x.*, row_number() OVER (PARTITION BY x.source, x._customer
+                                     ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
       FROM (SELECT x.*, x.customer_id AS _customer FROM survey_sends x WHERE x.customer_id IS NOT NULL
             UNION ALL BY NAME  -- (only a send naming no customer needs its ticket's requester)
             SELECT x.*, r.requester_id AS _customer

@@ -37,7 +37,8 @@ def rows_in_view(source: str, time_col: str, f: Filters, extra: str = "true") ->
     params: list[Any] = [f.start.isoformat(), f.end.isoformat()]
     hint = dict(SOURCES[source].time_hints).get(time_col)
     if hint is not None:  # implied by the period (see Source.time_hints): reaches the table's scan
-        conds.append(f"(({hint}) IS NULL OR (({hint}) >= CAST(? AS TIMESTAMPTZ) AND ({hint}) < CAST(? AS TIMESTAMPTZ)))")
+        conds.append(f"(({hint}) IS NULL OR (({hint}) >= CAST(? AS TIMESTAMPTZ) "
+                     f"AND ({hint}) < CAST(? AS TIMESTAMPTZ)))")
         params += [f.start.isoformat(), f.end.isoformat()]
     for name, values in f.dims.items():
         col = LIBRARY_DIMENSIONS[name]

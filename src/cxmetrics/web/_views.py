@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +57,10 @@ router = APIRouter(include_in_schema=False)
 
 class ViewError(UserError, ValueError):
     """A view's name or target is not valid, or no view has that name; the message says the fix."""
+
+
+class NoSuchView(ViewError):
+    """No saved view has that name (a 404 where the other refusals are a 400)."""
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,7 @@ def find(root: Path, name: str) -> View:
         if view.name.lower() == " ".join(name.split()).lower():
             return view
     known = ", ".join(v.name for v in load(root)) or "none yet"
-    raise ViewError(f"no saved view is named '{name}' (saved views: {known}).")
+    raise NoSuchView(f"no saved view is named '{name}' (saved views: {known}).")
 
 
 def _key(doc: tomlkit.TOMLDocument, name: str) -> str | None:
@@ -291,9 +296,8 @@ def save_view(request: Request, ws: Workspace = Depends(workspace_cursor), name:
     return _redirect(view.href)
 
 
-@router.post("/views/{name}/rename")
-def rename_view(name: str, request: Request, ws: Workspace = Depends(workspace_cursor),
-                new_name: str = Form("")) -> Response:
+def _change(request: Request, ws: Workspace, name: str, verb: str, act: Callable[[], object]) -> Response:
+    """Rename or delete (`verb`, done by `act`) the view `name`: its author or an admin only."""
     from cxmetrics.web import _pages
 
     principal = _signed_in(request)
@@ -303,29 +307,22 @@ def rename_view(name: str, request: Request, ws: Workspace = Depends(workspace_c
         view = find(ws.path, name)
         if not _may_change(principal, view):
             return _fail(request, ws, f"the view '{view.name}' is {view.by}'s: only its author or an admin may "
-                                      "rename it.", 403)
-        rename(ws.path, name, new_name)
+                                      f"{verb} it.", 403)
+        act()
     except ViewError as exc:
-        return _fail(request, ws, str(exc), 404 if str(exc).startswith("no saved view") else 400)
+        return _fail(request, ws, str(exc), 404 if isinstance(exc, NoSuchView) else 400)
     return _redirect("/views")
+
+
+@router.post("/views/{name}/rename")
+def rename_view(name: str, request: Request, ws: Workspace = Depends(workspace_cursor),
+                new_name: str = Form("")) -> Response:
+    return _change(request, ws, name, "rename", lambda: rename(ws.path, name, new_name))
 
 
 @router.post("/views/{name}/delete")
 def delete_view(name: str, request: Request, ws: Workspace = Depends(workspace_cursor)) -> Response:
-    from cxmetrics.web import _pages
-
-    principal = _signed_in(request)
-    if principal is None:
-        return _pages._login_redirect(request)
-    try:
-        view = find(ws.path, name)
-        if not _may_change(principal, view):
-            return _fail(request, ws, f"the view '{view.name}' is {view.by}'s: only its author or an admin may "
-                                      "delete it.", 403)
-        delete(ws.path, name)
-    except ViewError as exc:
-        return _fail(request, ws, str(exc), 404)
-    return _redirect("/views")
+    return _change(request, ws, name, "delete", lambda: delete(ws.path, name))
 
 
 @router.get("/api/v1/views", dependencies=[Depends(require_viewer)])
@@ -334,5 +331,5 @@ def api_views(ws: Workspace = Depends(workspace_cursor)) -> dict[str, Any]:
     return {"views": [v.as_dict() for v in load(ws.path)]}
 
 
-__all__ = ["VIEWS_FILE", "View", "ViewError", "check_name", "check_target", "delete", "find", "load", "menu",
-           "rename", "router", "save"]
+__all__ = ["VIEWS_FILE", "NoSuchView", "View", "ViewError", "check_name", "check_target", "delete", "find", "load",
+           "menu", "rename", "router", "save"]
