@@ -5,10 +5,12 @@ https://github.com/cxmetrics/cxmetrics/issues/15"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -240,6 +242,46 @@ def test_own_organisation_from_its_tickets(study, tmp_path):
     assert "us" in {r["company"] for r in spi(study, "hw", by="company", own=True).to_pylist()}
 
 
+@pytest.mark.parametrize("text_layer", [False, True], ids=["scored-on-the-spot", "from-the-text-facts"])
+def test_own_first_reply_answers_everything_asked_before_it(study, tmp_path, monkeypatch, text_layer):
+    """The own organisation's answer is read against all the customer wrote before it (two
+    messages here, two questions), whether scored on the spot or read from the text facts;
+    with the text layer on, the reply is not scored again."""
+    signals_mod = importlib.import_module("cxmetrics.text.signals")  # the module (cxmetrics.text.signals is the function)
+    study.import_file("events", put(tmp_path, "events.csv", (
+        "event_id,ticket_id,ts,kind,actor_type,channel,body\n"
+        "e1,T1,2025-03-03T10:00:00Z,created,customer,chat,\n"
+        'e2,T1,2025-03-03T10:00:00Z,message,customer,,"Can you refund my parcel 4471?"\n'
+        'e3,T1,2025-03-03T10:00:30Z,message,customer,,"Also, can I change my delivery address?"\n'
+        'e4,T1,2025-03-03T10:01:00Z,message,agent,,"Sorry about that: I have refunded parcel 4471."\n'
+        # a call: the agent's follow-up is the first reply; the customer's later question asked nothing of it
+        "e5,T2,2025-03-03T11:00:00Z,created,customer,phone,\n"
+        'e6,T2,2025-03-03T11:05:00Z,message,agent,,"As discussed, your new plan starts on Monday."\n'
+        'e7,T2,2025-03-03T12:00:00Z,message,customer,,"Thanks! Can I also change my billing address?"\n')))
+    if text_layer:
+        cxmetrics.text.refresh(study)
+    seen: list[str | None] = []
+    real = signals_mod.signals
+
+    def recording(replies, asked=None, **kw):  # type: ignore[no-untyped-def]
+        seen.extend(replies)
+        return real(replies, asked, **kw)
+
+    monkeypatch.setattr(signals_mod, "signals", recording)
+    cells = by_key(spi(study, "hw", own=True), "company", "channel")
+    # the refund is answered, the address is not: thorough 50; 4471 repeated: personalised;
+    # "sorry": empathetic; the reply shares the question's words: relevant; 60 s on chat: speed 100
+    chat = weighted(availability=100, responsiveness=100, speed=100, personalised=100, relevant=100, thorough=50,
+                    empathetic=100)
+    assert cells[("us", "chat")]["spi"] == pytest.approx(chat)
+    assert cells[("us", "chat")]["thorough"] == pytest.approx(50.0)
+    # nothing written before the call's follow-up: its relevance and thoroughness are not judged
+    # (never against the customer's later question), so the cell has none
+    assert cells[("us", "phone")]["relevant"] is None and cells[("us", "phone")]["thorough"] is None
+    own_reply = "Sorry about that: I have refunded parcel 4471."
+    assert (own_reply in seen) is not text_layer
+
+
 def test_bootstrap_interval_contains_the_point_and_narrows_with_n(ws, tmp_path):
     lines = ["probe_id,study,company,channel,sent_at,first_response_at"]
     for company, n in (("Few", 6), ("Many", 120)):
@@ -260,6 +302,49 @@ def test_bootstrap_interval_contains_the_point_and_narrows_with_n(ws, tmp_path):
     # the interval of a mean of 0/1-like outcomes: about 1.96 standard errors each side
     se = (100 - 15) / 2 / math.sqrt(120)
     assert many["spi_hi"] - many["spi_lo"] == pytest.approx(2 * 1.96 * se, rel=0.15)
+
+
+def _reference_bootstrap(members: list[tuple[float, str, str]], seed: int, resamples: int) -> tuple[float, float]:
+    """The documented two-stage bootstrap, one resample at a time: companies with replacement,
+    then each company x channel's probes with replacement, averaged as the point is."""
+    rng = np.random.default_rng(seed)
+    cells: dict[str, dict[str, np.ndarray]] = {}
+    for v, company, channel in members:
+        cells.setdefault(company, {}).setdefault(channel, [])
+        cells[company][channel].append(v)  # type: ignore[union-attr]
+    firms = list(cells)
+    stats = []
+    for _ in range(resamples):
+        # each company's cells resampled once, then the companies drawn (a company drawn twice counts its mean twice)
+        firm_mean = {c: np.mean([np.mean(rng.choice(np.array(v), len(v))) for v in cells[c].values()]) for c in firms}
+        picked = [firms[i] for i in rng.integers(0, len(firms), len(firms))] if len(firms) > 1 else firms
+        stats.append(np.mean([firm_mean[c] for c in picked]))
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def test_bootstrap_of_large_cells_matches_drawing_every_probe():
+    """A company x channel of LARGE_CELL probes or more has its resampled mean drawn from the
+    normal: the interval is the one drawing every probe gives (within the resampling noise)."""
+    from cxmetrics.studies._spi import LARGE_CELL, _interval
+
+    rng = np.random.default_rng(7)
+    big = [(float(v), "Us", "email") for v in rng.choice([0.0, 55.0, 100.0], size=LARGE_CELL + 500, p=[.2, .3, .5])]
+    big += [(float(v), "Us", "chat") for v in rng.uniform(0, 100, size=LARGE_CELL)]
+    phone = [(float(v), "Us", "phone") for v in rng.uniform(0, 100, size=8)]  # a small cell beside the large ones
+    rivals = [(float(v), f"R{k}", ch) for k in range(5) for ch in ("email", "chat") for v in rng.uniform(20 + 5 * k, 90, size=12)]
+    for members in (big, big + phone, big + rivals):
+        # many resamples: what is compared is the two ways of drawing, not two runs' noise
+        lo, hi = _interval(members, np.random.default_rng([0, 0]), 8000)
+        ref_lo, ref_hi = _reference_bootstrap(members, 1, 8000)
+        width = ref_hi - ref_lo
+        assert lo == pytest.approx(ref_lo, abs=0.04 * width) and hi == pytest.approx(ref_hi, abs=0.04 * width)
+    # one company, one large cell: 1.96 standard errors of its mean each side
+    values = np.array([v for v, _, ch in big if ch == "email"])
+    lo, hi = _interval([m for m in big if m[2] == "email"], np.random.default_rng(3), 2000)
+    se = values.std() / math.sqrt(len(values))
+    assert (lo + hi) / 2 == pytest.approx(values.mean(), abs=0.1 * se)
+    assert hi - lo == pytest.approx(2 * 1.96 * se, rel=0.06)
 
 
 def test_studies_lists_them(study):

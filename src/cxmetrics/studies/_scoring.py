@@ -3,7 +3,8 @@
 Input: one Arrow table of probes with available, answered, auto_reply, channel, response_s,
 question, response_text and the rubric scores (0-1, NULL where not given). Output: the seven
 components, `criteria_from` and the probe's `spi`, computed over all probes at once in numpy
-(the text signals in one call of cxmetrics.text.signals.signals).
+(the text signals in one call of cxmetrics.text.signals.signals, for the probes whose signals
+are not given).
 
 - not available: every component 0 (nobody to answer);
 - ignored (no answer): availability 100, the rest 0;
@@ -18,12 +19,16 @@ components, `criteria_from` and the probe's `spi`, computed over all probes at o
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from cxmetrics.studies._declaration import COMPONENTS, CRITERIA, SpiDeclaration
+
+if TYPE_CHECKING:
+    from cxmetrics.text.signals import ReplySignals
 
 
 def _col(table: pa.Table, name: str, dtype: Any = float) -> np.ndarray:
@@ -34,9 +39,10 @@ def _col(table: pa.Table, name: str, dtype: Any = float) -> np.ndarray:
 
 
 def _text_criteria(replies: list[str | None], asked: list[str | None], decl: SpiDeclaration,
-                   which: np.ndarray) -> dict[str, np.ndarray]:
+                   which: np.ndarray, given: Sequence[ReplySignals | None] | None) -> dict[str, np.ndarray]:
     """The criteria read from the texts of the probes `which` selects (NaN elsewhere and where
-    a signal cannot tell: no text asked for relevance and thoroughness)."""
+    a signal cannot tell: no text asked for relevance and thoroughness). `given[i]`, when not
+    None, are probe i's signals already scored (the text facts); the others are scored here."""
     n = len(replies)
     out = {c: np.full(n, np.nan) for c in CRITERIA}
     rows = np.flatnonzero(which)
@@ -44,7 +50,10 @@ def _text_criteria(replies: list[str | None], asked: list[str | None], decl: Spi
         return out
     from cxmetrics.text.signals import signals
 
-    found = signals([replies[i] for i in rows], [asked[i] for i in rows])
+    known = [given[i] if given is not None else None for i in rows]
+    todo = [i for i, s in zip(rows, known, strict=True) if s is None]
+    scored = iter(signals([replies[i] for i in todo], [asked[i] for i in todo]) if todo else ())
+    found = [s if s is not None else next(scored) for s in known]
     for criterion in CRITERIA:
         name = decl.text_signals[criterion]
         for i, s in zip(rows, found, strict=True):
@@ -60,8 +69,10 @@ def _text_criteria(replies: list[str | None], asked: list[str | None], decl: Spi
     return out
 
 
-def score(probes: pa.Table, decl: SpiDeclaration) -> dict[str, Any]:
-    """The components (0-100 floats, NaN = NULL), `criteria_from` and `spi` of each probe."""
+def score(probes: pa.Table, decl: SpiDeclaration, given: Sequence[ReplySignals | None] | None = None
+          ) -> dict[str, Any]:
+    """The components (0-100 floats, NaN = NULL), `criteria_from` and `spi` of each probe;
+    `given` as _text_criteria takes it."""
     n = probes.num_rows
     available = _col(probes, "available", bool)
     answered = _col(probes, "answered", bool) & available
@@ -82,7 +93,7 @@ def score(probes: pa.Table, decl: SpiDeclaration) -> dict[str, Any]:
     rubric = {c: _col(probes, f"rubric_{c}") * 100.0 for c in CRITERIA}
     needs_text = judged & np.array([r is not None and r.strip() != "" for r in replies], dtype=bool)
     needs_text &= np.any(np.stack([np.isnan(rubric[c]) for c in CRITERIA]), axis=0)
-    text = _text_criteria(replies, asked, decl, needs_text)
+    text = _text_criteria(replies, asked, decl, needs_text, given)
     from_rubric = np.zeros(n, dtype=bool)
     from_text = np.zeros(n, dtype=bool)
     for c in CRITERIA:
