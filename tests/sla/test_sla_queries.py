@@ -80,6 +80,23 @@ def test_compliance_by_metric_team_agent_and_period(loaded):
         compliance(loaded.con, by=["teams"])
 
 
+def test_compliance_per_period_in_one_query(loaded):
+    # settled by hour: 08:30 T1 achieved; 09:00 T2 breached, T3 achieved; 11:00 T3 achieved; 12:00 T4 breached
+    rows = compliance(loaded.con, grain="hour").to_pylist()
+    assert [(r["period"], r["achieved"], r["breached"]) for r in rows] == [
+        ("2025-03-03T08:00", 1, 0), ("2025-03-03T09:00", 1, 1), ("2025-03-03T11:00", 1, 0),
+        ("2025-03-03T12:00", 0, 1)]
+    # each period's figures are those of a query over that period alone, with groups too
+    for r in compliance(loaded.con, by="team", grain="hour").to_pylist():
+        hour = int(r["period"][11:13])
+        alone = {x["team"]: x for x in compliance(loaded.con, by="team", start=ts(f"3/{hour:02d}:00"),
+                                                  end=ts(f"3/{hour + 1:02d}:00")).to_pylist()}[r["team"]]
+        assert (r["achieved"], r["breached"], r["ci_low"]) == (alone["achieved"], alone["breached"], alone["ci_low"])
+    assert compliance(loaded.con, grain="week").to_pylist()[0]["period"] == "2025-03-03"  # a Monday
+    with pytest.raises(UnknownNameError, match="Did you mean 'week'"):
+        compliance(loaded.con, grain="weeks")
+
+
 def test_breaches_count_by_breach_time(loaded):
     assert breaches(loaded.con).to_pylist() == [{"breaches": 2}]        # T2 (09:00), T4 (12:00)
     assert breaches(loaded.con, by="team").to_pylist() == [{"team": "A", "breaches": 1}, {"team": "B", "breaches": 1}]

@@ -3,7 +3,7 @@ must show exactly its numbers), plus figures checked by hand on a three-ticket w
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from web._web_helpers import SLA_TOML
@@ -295,5 +295,11 @@ def test_sla_page_is_the_sla_packages(sla_ws: cxmetrics.Workspace) -> None:
     tile = tiles_by_metric(overview(sla_ws, f))["sla_compliance"]
     assert tile["available"] and tile["value_text"] == data["overall"]["text"] and tile["n"] == ref["n"]
     assert tile["change"] is None or tile["change"]["verdict"] in ("real change", "noise")
+    # its weekly points are each week's compliance, asked of the package one week at a time
+    for point in tile["spark_points"]:
+        monday = date.fromisoformat(point["period"])
+        week = compliance(sla_ws.con, start=monday, end=monday + timedelta(days=7)).to_pylist()[0]
+        assert point["value"] == week["compliance"], point["period"]
+    assert any(p["value"] is not None for p in tile["spark_points"])
     with pytest.raises(UserError, match="within"):
         sla(sla_ws, f, within="1y")

@@ -378,12 +378,10 @@ def _sla_tile(ws: Workspace, tile: Tile, f: Filters, evaluate: Callable[[], None
     p0, p1 = f.previous()
     prev = (_sla.compliance_rows(ws, Filters(start=p0, end=p1, period="custom", dims=f.dims), ()) or [None])[0]
     s0, s1 = spark_window(f)
-    weeks = []
-    for w in week_spine(s0, s1):
-        start = date.fromisoformat(w)
-        r = (_sla.compliance_rows(ws, Filters(start=start, end=start + timedelta(days=7), period="custom",
-                                              dims=f.dims), ()) or [None])[0]
-        weeks.append({"period": w, "value": r["value"] if r else None})
+    # every week's compliance in one query (a week without settled targets stays a gap)
+    by_week = {r["period"]: r for r in _sla.compliance_rows(
+        ws, Filters(start=s0, end=s1, period="custom", dims=f.dims), (), grain="week")}
+    weeks = [{"period": w, "value": by_week[w]["value"] if w in by_week else None} for w in week_spine(s0, s1)]
     row = None if cur is None or not cur["n"] else {
         "value": cur["value"], "n": cur["n"], "ci_low": _sla_bound(cur, 0), "ci_high": _sla_bound(cur, 1),
         "flags": ["small_sample"] if cur["n"] < 30 else []}

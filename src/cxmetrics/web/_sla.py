@@ -101,13 +101,15 @@ def _sum(rows: list[dict[str, Any]], keys: tuple[str, ...], f: Filters) -> list[
     return out
 
 
-def compliance_rows(ws: Workspace, f: Filters, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Compliance per `keys` (SLA group names) in the view."""
+def compliance_rows(ws: Workspace, f: Filters, keys: tuple[str, ...], grain: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """Compliance per `keys` (SLA group names) in the view; with a `grain`, per period too
+    (a `period` key first, one query for every period)."""
     from cxmetrics.sla import compliance
 
     groups = list(dict.fromkeys([*keys, *(SLA_GROUPS[d] for d in f.dims if d in SLA_GROUPS)]))
-    rows = compliance(ws.con, by=groups, start=f.start, end=f.end).to_pylist()
-    return _sum(rows, keys, f)
+    rows = compliance(ws.con, by=groups, start=f.start, end=f.end, grain=grain).to_pylist()
+    return _sum(rows, ("period", *keys) if grain else keys, f)
 
 
 def at_risk_rows(ws: Workspace, f: Filters, within_s: float) -> list[dict[str, Any]]:
