@@ -30,9 +30,10 @@ def test_the_tables_have_the_declared_columns(ws):
         ).fetchall()]
 
     # + the text layer's discovered topic (migration 0012), carried over from ticket_text, and
-    # the reopen the backlog counts from (0017)
+    # the reopen the backlog counts from (0017) and the customer's wait the live queue shows (0019)
     assert columns("ticket_facts") == [c.name for c in FACT_COLUMNS] + ["_event_rows", "_ticket_row",
-                                                                      "discovered_topic", "reopened_at"]
+                                                                      "discovered_topic", "reopened_at",
+                                                                      "waiting_since"]
     assert columns("reply_intervals") == [c.name for c in REPLY_INTERVAL_COLUMNS]
     assert columns("contacts") == [c.name for c in CONTACT_COLUMNS]
     assert all(c.name.endswith("_s") for c in FACT_COLUMNS if c.type == "number")

@@ -173,6 +173,17 @@ def test_waiting_customers_longest_first_by_hand(queue_ws):
                                                   _queue.queue_now(queue_ws))["rows"]] == ["A1", "A6"]
 
 
+def test_waits_read_from_the_facts_equal_those_read_from_the_messages(queue_ws, monkeypatch):
+    """The facts keep each open ticket's wait (ticket_facts.waiting_since); when an event is
+    dated after "now" the waits are read from the messages up to then. Both give the same list."""
+    now = _queue.queue_now(queue_ws)
+    assert not _queue._events_after(queue_ws, now)  # the hand-worked answers above came from the facts
+    views = (_view(queue_ws), _view(queue_ws, channel="email"), _view(queue_ws, team="Support"))
+    from_facts = [_queue.waiting(queue_ws, v, now) for v in views]
+    monkeypatch.setattr(_queue, "_events_after", lambda ws, now: True)
+    assert [_queue.waiting(queue_ws, v, now) for v in views] == from_facts
+
+
 def test_breaching_soon_and_breached_by_hand(queue_ws):
     b = _queue.breaching(queue_ws, _view(queue_ws), _queue.queue_now(queue_ws))
     assert b["configured"] and (b["soon"], b["breached"]) == (1, 1)

@@ -7,7 +7,9 @@
   times and first contact resolution, every duration in calendar seconds (`_s`); and,
   after them, `reopened_at`: for a ticket open now although solved before, its first
   status event back to an open status after its latest solve (the backlog counts it open
-  again from then);
+  again from then), and `waiting_since`: for a ticket open now, since when its customer
+  waits for a reply (their first public message after the last public agent reply, or the
+  ticket's creation if they created it and nobody replied; NULL when nobody waits);
 - `reply_intervals`, one row per agent response interval of a ticket its customer
   created (`REPLY_INTERVAL_COLUMNS`): for next reply time and average response time;
 - `contacts`, one row per call (each `call_queued` starts one), per chat offered to

@@ -488,6 +488,37 @@ def reopened_at(scoped: bool) -> str:
     """
 
 
+def waiting_since(scoped: bool) -> str:
+    """Step 6c: since when the customer of each ticket open now waits for a reply: their first
+    public message after the last public agent reply (bot messages and private notes do not
+    end a wait; a ticket its customer created waits from its creation until the first reply);
+    NULL when nobody waits, and for every done ticket. The live queue reads it instead of
+    every open ticket's messages on each request."""
+    scope = f"SEMI JOIN _fx_targets k ON {keys_match('f', 'k')}" if scoped else ""
+    return f"""
+    UPDATE ticket_facts AS f SET waiting_since = w.since
+    FROM (
+        WITH c AS (
+            SELECT f.source, f.ticket_id, f.created_at, f.created_by FROM ticket_facts f {scope}
+            WHERE f.status NOT IN ('solved', 'closed')
+        ),
+        m AS (
+            SELECT e.source, e.ticket_id, e.ts, e.actor_type = 'agent' AS agent
+            FROM {events(scoped)} e JOIN c ON e.source = c.source AND e.ticket_id = c.ticket_id
+            WHERE e.kind = 'message' AND coalesce(e.public, true) AND e.actor_type IN ('customer', 'agent')
+            UNION ALL
+            SELECT source, ticket_id, created_at, false FROM c WHERE created_by = 'customer'
+        ),
+        r AS (SELECT source, ticket_id, max(ts) FILTER (agent) AS last_reply FROM m GROUP BY ALL)
+        SELECT m.source, m.ticket_id, min(m.ts) AS since
+        FROM m JOIN r ON r.source = m.source AND r.ticket_id = m.ticket_id
+        WHERE NOT m.agent AND (r.last_reply IS NULL OR m.ts > r.last_reply)
+        GROUP BY ALL
+    ) w
+    WHERE {keys_match('f', 'w')}
+    """
+
+
 def update_neighbour_fcr() -> str:
     fcr = FCR.format(f="f.", r="r.")
     return f"""

@@ -94,7 +94,7 @@ def _open_sql(f: Filters, at: str) -> str:
     at its last event; an unsolved ticket that was solved reopened at its reopen)."""
     return f"""open AS MATERIALIZED (
         SELECT source, ticket_id, created_at, created_by, channel, team, priority, assignee_id, status,
-               (epoch_us({at}) - epoch_us(created_at)) / 1e6 AS age_s
+               waiting_since, (epoch_us({at}) - epoch_us(created_at)) / 1e6 AS age_s
         FROM (
             SELECT t.*,
                    CASE WHEN t.first_solved_at IS NOT NULL THEN greatest(t.first_solved_at, t.created_at)
@@ -166,9 +166,22 @@ def _links(view: Filters | None) -> dict[str, str | None]:
             "on_hold_href": _backlog_href(view, status="on-hold")}
 
 
+def _events_after(ws: Workspace, now: Now) -> bool:
+    """Whether a ticket has an event dated after `now` (then the facts' waits are not now's)."""
+    return bool(ws.sql(f"SELECT EXISTS (SELECT 1 FROM ticket_facts WHERE last_event_at > {_at(now)}) AS x"
+                       ).to_pylist()[0]["x"])
+
+
 def waiting(ws: Workspace, f: Filters, now: Now, limit: int = WAITING_LIMIT) -> dict[str, Any]:
     """The customers waiting for a reply now, longest first, and how many there are."""
-    rows = ws.sql(f"""{_with(f, now)},
+    # the facts keep each open ticket's wait (ticket_facts.waiting_since, from all its events):
+    # right for any "now" after every event; an event dated later (a clock set back, a "now"
+    # in the past) needs the messages up to "now", read from the events
+    if not _events_after(ws, now):
+        wait = """,
+        wait AS (SELECT source, ticket_id, waiting_since AS since FROM open WHERE waiting_since IS NOT NULL)"""
+    else:
+        wait = f""",
         msg AS MATERIALIZED (
             SELECT e.source, e.ticket_id, e.ts, e.actor_type = 'agent' AS agent
             -- (by ticket id alone, which is cheaper: another source's ticket of the same id drops out
@@ -185,7 +198,8 @@ def waiting(ws: Workspace, f: Filters, now: Now, limit: int = WAITING_LIMIT) -> 
             FROM msg m JOIN replied r ON r.source = m.source AND r.ticket_id = m.ticket_id
             WHERE NOT m.agent AND (r.last_reply IS NULL OR m.ts > r.last_reply)
             GROUP BY ALL
-        ),
+        )"""
+    rows = ws.sql(f"""{_with(f, now)}{wait},
         listed AS (
             SELECT o.source, o.ticket_id, o.channel, o.team, o.assignee_id, o.status, o.priority, w.since,
                    (epoch_us({_at(now)}) - epoch_us(w.since)) / 1e6 AS waited_s, count(*) OVER () AS waiting
