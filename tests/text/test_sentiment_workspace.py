@@ -467,3 +467,31 @@ def test_cli_errors_name_the_fix(tmp_path: Path):
     done = runner.invoke(main, ["--workspace", str(tmp_path / "none"), "text", "train-sentiment", "--default",
                                 "--save"])
     assert done.exit_code == 1 and "UserError: --default trains nothing" in done.output
+
+
+def test_a_refresh_in_small_chunks_writes_the_same_facts(scored, monkeypatch):
+    """The steps score their texts a chunk at a time (memory stays flat on a large workspace):
+    chunks of 2 rows give every message and reply the facts one chunk of all of them gives."""
+    from cxmetrics.text import _store
+
+    def facts() -> tuple[list[dict[str, Any]], ...]:
+        return tuple(scored.sql(f"SELECT * EXCLUDE (updated_at) FROM {t} ORDER BY ALL" if t == "ticket_text" else
+                                f"SELECT * FROM {t} ORDER BY ALL").to_pylist()
+                     for t in ("message_sentiment", "reply_signals", "ticket_text"))
+
+    whole = facts()
+    assert len(whole[0]) == 11 and whole[1]  # 11 messages and the agents' replies were scored
+    monkeypatch.setattr(_store, "CHUNK_ROWS", 2)
+    calls = []
+    real = _store.in_chunks
+
+    def counting(con, sql, order, rows=None):  # type: ignore[no-untyped-def]
+        for chunk in real(con, sql, order):
+            calls.append(chunk.num_rows)
+            yield chunk
+
+    for module in ("cxmetrics.text._sentiment_facts", "cxmetrics.text._signals_facts"):
+        monkeypatch.setattr(f"{module}.in_chunks", counting)
+    cxmetrics.text.refresh(scored, full=True)
+    assert max(calls) == 2 and len(calls) >= 6  # 11 messages alone are 6 chunks
+    assert facts() == whole

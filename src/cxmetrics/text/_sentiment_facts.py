@@ -21,7 +21,7 @@ import pyarrow as pa
 from cxmetrics.errors import UserError
 from cxmetrics.text._sentiment_lexicon import NEUTRAL_BAND
 from cxmetrics.text._sentiment_train import SentimentModel
-from cxmetrics.text._store import SCOPE, active_model, customer_messages_sql
+from cxmetrics.text._store import SCOPE, active_model, customer_messages_sql, in_chunks
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
@@ -63,24 +63,27 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
         SEMI JOIN {SCOPE} k ON k.source = e.source AND k.ticket_id = e.ticket_id
         WHERE e.ticket_id IS DISTINCT FROM m.ticket_id
           AND (m.source, m.ticket_id) NOT IN (SELECT (source, ticket_id) FROM {SCOPE})""")
-    messages = con.sql(f"SELECT source, event_id, ticket_id, ts, seq, body FROM ({customer_messages_sql()}) m"
-                       ).to_arrow_table()
-    scored = sentiment(messages.column("body").to_pylist(), model=model)  # one call: the model is vectorised
-    rows = messages.drop_columns(["body"]).append_column(
-        "score", pa.array([s.score for s in scored], pa.float64())
-    ).append_column(
-        "label", pa.array([s.label for s in scored], pa.string())
-    ).append_column("model", pa.array([model_id] * len(scored), pa.string()))
     con.execute(f"DELETE FROM message_sentiment m USING {SCOPE} k "
                 "WHERE k.source = m.source AND k.ticket_id = m.ticket_id")
-    con.register(_MESSAGES, rows)
-    try:
-        con.execute(f"""INSERT INTO message_sentiment (source, event_id, ticket_id, ts, seq, score, label, model)
-                        SELECT source, event_id, ticket_id, ts, seq, score, label, model FROM {_MESSAGES}""")
-    finally:
-        con.unregister(_MESSAGES)
+    written = 0
+    # a chunk of messages at a time (each message's score is its own); the model is vectorised over a chunk
+    texts = f"SELECT source, event_id, ticket_id, ts, seq, body FROM ({customer_messages_sql()}) m"
+    for messages in in_chunks(con, texts, "source, ticket_id, seq"):
+        scored = sentiment(messages.column("body").to_pylist(), model=model)
+        rows = messages.drop_columns(["body"]).append_column(
+            "score", pa.array([s.score for s in scored], pa.float64())
+        ).append_column(
+            "label", pa.array([s.label for s in scored], pa.string())
+        ).append_column("model", pa.array([model_id] * len(scored), pa.string()))
+        con.register(_MESSAGES, rows)
+        try:
+            con.execute(f"""INSERT INTO message_sentiment (source, event_id, ticket_id, ts, seq, score, label, model)
+                            SELECT source, event_id, ticket_id, ts, seq, score, label, model FROM {_MESSAGES}""")
+        finally:
+            con.unregister(_MESSAGES)
+        written += rows.num_rows
     _ticket_sentiment(con)
-    return rows.num_rows
+    return written
 
 
 def _ticket_sentiment(con: duckdb.DuckDBPyConnection) -> None:

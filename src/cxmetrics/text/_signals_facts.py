@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from cxmetrics.text._signals_bags import stems_sql
-from cxmetrics.text._store import CUSTOMER_MESSAGE, SCOPE, agent_replies_sql
+from cxmetrics.text._store import CUSTOMER_MESSAGE, SCOPE, agent_replies_sql, in_chunks
 from cxmetrics.text.signals import COMMON_SHARE, MIN_CORPUS, score
 
 if TYPE_CHECKING:
@@ -30,29 +30,34 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
     """Rewrite the reply_signals of the tickets in scope; returns the rows written. Runs inside
     the text refresh's transaction. Needs only numpy and pyarrow (no scikit-learn)."""
     con.execute(f"DELETE FROM reply_signals r USING {SCOPE} k WHERE r.source = k.source AND r.ticket_id = k.ticket_id")
-    replies = con.sql(f"SELECT * FROM ({agent_replies_sql()}) ORDER BY source, ticket_id, ts, event_id").to_arrow_table()
-    if replies.num_rows == 0:
-        return 0
-    cols = score(replies["body"].to_pylist(), replies["asked"].to_pylist(), _kept_common_stems(con, full=full))
-    rows = pa.table({
-        "source": replies["source"], "event_id": replies["event_id"], "ticket_id": replies["ticket_id"],
-        "agent_id": replies["agent_id"], "ts": replies["ts"],
-        "greets_by_name": pa.array(cols["greets_by_name"], pa.bool_()),
-        "refers_specifics": pa.array(cols["refers_specifics"], pa.bool_()),
-        "personalised": pa.array(cols["personalised"], pa.bool_()),
-        "empathetic": pa.array(cols["empathetic"], pa.bool_()),
-        "questions": pa.array(cols["questions"], pa.int32()),
-        "questions_answered": pa.array(cols["questions_answered"], pa.int32()),
-        "thorough": pa.array(cols["thorough"], pa.bool_()),
-        "relevance": pa.array(cols["relevance"], pa.float64()),
-        "relevant": pa.array(cols["relevant"], pa.bool_()),
-    })
-    con.register(_TEMP, rows)
-    try:
-        con.execute(f"INSERT INTO reply_signals BY NAME SELECT * FROM {_TEMP}")
-    finally:
-        con.unregister(_TEMP)
-    return rows.num_rows
+    common: frozenset[str] | None = None
+    written = 0
+    # a chunk of replies at a time: each reply's signals depend on it, what it answers and the
+    # workspace's common words alone, never on the other replies scored with it
+    for replies in in_chunks(con, agent_replies_sql(), "source, ticket_id, ts, event_id"):
+        if not written:  # (counted only when there is a reply to score)
+            common = _kept_common_stems(con, full=full)
+        cols = score(replies["body"].to_pylist(), replies["asked"].to_pylist(), common)
+        rows = pa.table({
+            "source": replies["source"], "event_id": replies["event_id"], "ticket_id": replies["ticket_id"],
+            "agent_id": replies["agent_id"], "ts": replies["ts"],
+            "greets_by_name": pa.array(cols["greets_by_name"], pa.bool_()),
+            "refers_specifics": pa.array(cols["refers_specifics"], pa.bool_()),
+            "personalised": pa.array(cols["personalised"], pa.bool_()),
+            "empathetic": pa.array(cols["empathetic"], pa.bool_()),
+            "questions": pa.array(cols["questions"], pa.int32()),
+            "questions_answered": pa.array(cols["questions_answered"], pa.int32()),
+            "thorough": pa.array(cols["thorough"], pa.bool_()),
+            "relevance": pa.array(cols["relevance"], pa.float64()),
+            "relevant": pa.array(cols["relevant"], pa.bool_()),
+        })
+        con.register(_TEMP, rows)
+        try:
+            con.execute(f"INSERT INTO reply_signals BY NAME SELECT * FROM {_TEMP}")
+        finally:
+            con.unregister(_TEMP)
+        written += rows.num_rows
+    return written
 
 
 # the common stems are counted again when the customer messages grew by this share since they were

@@ -23,11 +23,12 @@ from __future__ import annotations
 import importlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow as pa
 
 from cxmetrics.store._reflected import new_rows, note_imports
 
@@ -54,6 +55,29 @@ CUSTOMER_MESSAGE = ("e.kind = 'message' AND e.actor_type = 'customer' AND coales
 # a public agent reply with text (bots are not agents here: their replies are not scored)
 AGENT_REPLY = ("e.kind = 'message' AND e.actor_type = 'agent' AND coalesce(e.public, true) "
                "AND nullif(trim(e.body), '') IS NOT NULL")
+
+
+#: rows a step scores at once: a million-ticket workspace's replies and messages held at once
+#: (their texts as Python strings, and every word of them) took 9 GB
+CHUNK_ROWS = 200_000
+_CHUNKED = "_tx_chunked"
+
+
+def in_chunks(con: duckdb.DuckDBPyConnection, sql: str, order: str, rows: int | None = None) -> Iterator[pa.Table]:
+    """The rows of `sql` in the order of `order`, as Arrow tables of at most `rows` rows. The
+    query runs once into a temp table (the engine spills it to disk when it must), read one chunk
+    at a time: a step holds one chunk's texts in memory, not all of them. Each chunk is fully
+    read before it is yielded, so the caller may write between chunks. `rows`: CHUNK_ROWS."""
+    rows = rows or CHUNK_ROWS
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_CHUNKED} AS "
+                f"SELECT *, row_number() OVER (ORDER BY {order}) - 1 AS _chunk_i FROM ({sql}) q")
+    try:
+        total = con.execute(f"SELECT count(*) FROM {_CHUNKED}").fetchall()[0][0]
+        for lo in range(0, total, rows):
+            yield con.sql(f"SELECT * EXCLUDE (_chunk_i) FROM {_CHUNKED} "
+                          f"WHERE _chunk_i >= {lo} AND _chunk_i < {lo + rows} ORDER BY _chunk_i").to_arrow_table()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_CHUNKED}")
 
 
 def _in_scope(alias: str, scope: str = SCOPE) -> str:
