@@ -33,7 +33,7 @@ from contextlib import contextmanager
 import duckdb
 
 from cxmetrics.calendar import ScheduleSet
-from cxmetrics.facts import _business, _sql
+from cxmetrics.facts import _business, _fatigue, _sql
 from cxmetrics.store._reflected import new_rows, note_imports
 
 _JOIN_FILTER_MAX = 20_000
@@ -84,6 +84,7 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     con.execute("DELETE FROM contacts")
     con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
     _business.refresh_business(con, schedules, scoped=False, key=key)
+    _fatigue.refresh(con, new=None)
     con.execute("DELETE FROM facts_state")
     con.execute("""
         INSERT INTO facts_state
@@ -126,6 +127,8 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
         con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
         con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
         _business.refresh_business(con, schedules, scoped=True, key=key)
+    # the sends' ordinals: new sends, and the customer-less sends of the tickets just refreshed
+    _fatigue.refresh(con, new=new)
     con.execute("""
         INSERT INTO facts_state
         SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL

@@ -116,23 +116,17 @@ SURVEYS_RECEIVED_BANDS = ("1", "2", "3", "4-5", "6+", "unknown")
 # Every survey send with its bands: the fatigue ordinal counts the customer's sends in its
 # source up to this one (by send time, then id), over all time and every definition, so a
 # filter or period never renumbers them. The customer is the send's, else its ticket's requester.
+# The facts refresh keeps the ordinals (survey_fatigue, cxmetrics.facts._fatigue): a lookup here.
 _SEND_BANDS = """CASE WHEN s.delay_s IS NULL THEN 'none' WHEN s.delay_s < 3600 THEN '< 1h'
             WHEN s.delay_s < 14400 THEN '1-4h' WHEN s.delay_s < 86400 THEN '4-24h'
             WHEN s.delay_s <= 259200 THEN '1-3d' ELSE '> 3d' END AS survey_delay,
        s."trigger" AS survey_trigger, s.delivery AS survey_delivery, s."language" AS survey_language"""
-_SENDS_BANDED = f"""SELECT s.* EXCLUDE (_customer, _nth), {_SEND_BANDS},
-       CASE WHEN s._customer IS NULL THEN 'unknown' WHEN s._nth <= 3 THEN CAST(s._nth AS VARCHAR)
-            WHEN s._nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received
-FROM (SELECT x.*, row_number() OVER (PARTITION BY x.source, x._customer
-                                     ORDER BY x.sent_at NULLS LAST, x.send_id) AS _nth
-      FROM (SELECT x.*, x.customer_id AS _customer FROM survey_sends x WHERE x.customer_id IS NOT NULL
-            UNION ALL BY NAME  -- (only a send naming no customer needs its ticket's requester)
-            SELECT x.*, r.requester_id AS _customer
-            FROM survey_sends x LEFT JOIN ticket_facts r ON r.source = x.source AND r.ticket_id = x.ticket_id
-            WHERE x.customer_id IS NULL) x) s"""
-# The same without the fatigue band: the ordinal is a window over every send of every customer
-# (and their tickets' requesters), which a request not cut by surveys_received does not need;
-# without it, a period filter on sent_at reaches the sends' scan.
+_SENDS_BANDED = f"""SELECT s.*, {_SEND_BANDS},
+       CASE WHEN z.nth IS NULL THEN 'unknown' WHEN z.nth <= 3 THEN CAST(z.nth AS VARCHAR)
+            WHEN z.nth <= 5 THEN '4-5' ELSE '6+' END AS surveys_received
+FROM survey_sends s LEFT JOIN survey_fatigue z ON z.source = s.source AND z.send_id = s.send_id"""
+# The same without the fatigue band: a request not cut by surveys_received does not join the
+# ordinals of every send; a period filter on sent_at reaches the sends' scan.
 _SENDS_BANDED_LEAN = f"SELECT s.*, {_SEND_BANDS} FROM survey_sends s"
 _SEND_BAND_COLUMNS = ("survey_delay", "survey_trigger", "survey_delivery", "survey_language")
 _SEND_DIMS = ("survey", "survey_delay", "surveys_received", "survey_trigger", "survey_delivery", "survey_language")
