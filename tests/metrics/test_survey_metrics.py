@@ -143,6 +143,19 @@ def test_ces_on_the_five_point_scale_alone(ws, tmp_path):
     assert value(ws, "ces_easy")["value"] == pytest.approx(200 / 3)
 
 
+def test_a_mean_interval_stays_on_its_scale(ws, tmp_path):
+    # two CES answers, 2 and 6: mean 4, sd 2.83; the t interval (1 degree of freedom, t = 12.71)
+    # is 4 -+ 25.4, far past the 1-7 scale, where the mean cannot be: it is kept to 1-7
+    answers(ws, tmp_path, [("ces", "1-7", 2, 1), ("ces", "1-7", 6, 1)])
+    got = value(ws, "ces")
+    assert (got["value"], got["n"], got["ci_low"], got["ci_high"]) == (4.0, 2, 1.0, 7.0)
+    # with more answers the interval is the plain t interval, inside the scale
+    answers(ws, tmp_path, [("ces", "1-7", v, 1) for v in (2, 6, 4, 5, 3, 4, 5, 3)], name="more.csv")  # (R1, R2 again)
+    got = value(ws, "ces")  # 2, 6, 4, 5, 3, 4, 5, 3: mean 4, sd = sqrt(12/7); t(0.975, 7) = 2.3646
+    half = 2.3646 * (12 / 7) ** 0.5 / 8 ** 0.5
+    assert got["ci_low"] == pytest.approx(4 - half, abs=1e-3) and got["ci_high"] == pytest.approx(4 + half, abs=1e-3)
+
+
 def test_ces_hard_answers(ws, tmp_path):
     # 1-7 answers 1, 2, 3, 4: none easy (5-7); mean 2.5; n = 4 is a small sample
     answers(ws, tmp_path, [("ces", "1-7", s, 1) for s in (1, 2, 3, 4)])

@@ -102,7 +102,7 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
         n = int(row["n"] or 0)
         if "mean" in row:  # a mean over units (tickets...): normal interval
             value = row["mean"]
-            lo, hi = mean_interval(row["mean"], row["sd"], n)
+            lo, hi = ref.spec.clip(*mean_interval(row["mean"], row["sd"], n))
         else:  # the builder computed the value (and its interval, if it has one)
             value, lo, hi = row["value"], row.get("ci_low"), row.get("ci_high")
         keys = {d: row[d] for d in by}

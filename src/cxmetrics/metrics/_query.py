@@ -108,7 +108,7 @@ def _value(part_roles: dict[str, str], row: dict[str, Any], ref: MetricRef) -> t
         value, lo, hi = nps_interval(int(got["promoters"]), int(got["detractors"]), n)
         return value, n, lo, hi
     if "mean" in got:
-        lo, hi = mean_interval(got["mean"], got["sd"], n)
+        lo, hi = ref.spec.clip(*mean_interval(got["mean"], got["sd"], n))
         return got["mean"], n, lo, hi
     if "quantiles" in got:
         values = got["quantiles"]

@@ -95,6 +95,9 @@ class MetricSpec(Frozen):
     uncertainty: Uncertainty | None = None
     benchmarks: tuple[str, ...] = ()
     min_n: int = 30  # below it, values are flagged small_sample
+    # mean: the ends of its scale ([1, 7] for CES; None for an open end): its 95% interval is
+    # kept within them (a t interval of two answers reaches past the scale, where the mean cannot be)
+    bounds: tuple[float | None, float | None] | None = None
     metrics_md: str = ""  # the METRICS.md entry this implements
     twin_of: str | None = None  # a business-hours twin: the calendar metric it is generated from (never declared)
 
@@ -104,6 +107,17 @@ class MetricSpec(Frozen):
         if not v.strip():
             raise ValueError("must not be blank")
         return v
+
+    def clip(self, lo: float | None, hi: float | None) -> tuple[float | None, float | None]:
+        """An interval kept within `bounds` (unchanged without them)."""
+        if self.bounds is None:
+            return lo, hi
+        low, high = self.bounds
+        if lo is not None and low is not None:
+            lo = max(lo, low)
+        if hi is not None and high is not None:
+            hi = min(hi, high)
+        return lo, hi
 
     @property
     def ci_method(self) -> Uncertainty:
