@@ -273,6 +273,38 @@ def sla_ws(demo_path, tmp_path):  # type: ignore[no-untyped-def]
         yield ws
 
 
+def test_sla_page_applies_every_filter(sla_ws: cxmetrics.Workspace) -> None:
+    """A filter the SLA package does not group by (topic, assignee) narrows every SLA number
+    on the page and on the overview's tile to the targets of the tickets in the view."""
+    from cxmetrics.web._sla import sla
+
+    f = view(sla_ws, period="90d")
+    whole = sla(sla_ws, f)  # evaluates the clocks now
+    period = f"s.settled_at >= CAST('{f.start}' AS TIMESTAMPTZ) AND s.settled_at < CAST('{f.end}' AS TIMESTAMPTZ)"
+
+    def by_hand(cond: str, group: str = "NULL") -> dict[object, tuple[int, int]]:
+        rows = sla_ws.sql(f"""SELECT {group} AS g, count(*) FILTER (WHERE s.state = 'achieved') AS a, count(*) AS n
+            FROM sla_targets s JOIN ticket_facts t ON t.source = s.source AND t.ticket_id = s.ticket_id
+            WHERE s.state IN ('achieved', 'breached') AND {period} AND {cond} GROUP BY 1""").to_pylist()
+        return {r["g"]: (r["a"], r["n"]) for r in rows}
+
+    topic = sla_ws.sql("SELECT t.topic FROM sla_targets s JOIN ticket_facts t USING (source, ticket_id) "
+                       "WHERE t.topic IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").to_pylist()[0]["topic"]
+    got = sla(sla_ws, f.with_dims(topic=topic))
+    a, n = by_hand(f"t.topic = '{topic}'")[None]
+    assert (got["overall"]["achieved"], got["overall"]["n"]) == (a, n) and 0 < n < whole["overall"]["n"]
+    per_metric = by_hand(f"t.topic = '{topic}'", "s.metric")
+    assert {r["metric"]: (r["achieved"], r["n"]) for r in got["by_metric"]} == per_metric
+    assert sum(r["n"] for r in got["by_team"]) == n
+    # an assignee: the target's own
+    agent = got["by_agent"][0]["agent"]
+    mine = sla(sla_ws, f.with_dims(assignee=agent))["overall"]
+    assert (mine["achieved"], mine["n"]) == by_hand(f"s.assignee_id = '{agent}'")[None]
+    # the overview's tile counts the same targets
+    tile = tiles_by_metric(overview(sla_ws, f.with_dims(topic=topic)))["sla_compliance"]
+    assert tile["n"] == n and tile["value_text"] == got["overall"]["text"]
+
+
 def test_sla_page_is_the_sla_packages(sla_ws: cxmetrics.Workspace) -> None:
     from cxmetrics.sla import compliance
     from cxmetrics.web._sla import sla

@@ -3,9 +3,11 @@ risk (active, due within the next `within`) with the time left, from `cxmetrics.
 
 Compliance is the SLA package's: achieved / (achieved + breached) over the targets that
 settled in the period (an achieved target at its completion, a breached one at its due
-time), with a Wilson 95% interval. The view's channel, team, priority and tier filters
-apply (the package groups by them; groups are summed here before the share is taken);
-SLA targets have no agent type, so that filter does not apply to them.
+time), with a Wilson 95% interval. Every filter of the view applies: channel, team,
+priority and tier through the package's groups (summed here before the share is taken);
+any other (topic, tag, product, region, assignee...) through the registry's
+`sla_compliance`, which counts the same targets joined to their tickets' facts. SLA
+targets have no agent type, so that filter does not apply to them.
 
 Every number links to the SLA targets behind it (the tickets page for `sla_compliance`
 or `sla_breaches`, narrowed to the row's policy, SLA metric, team or assignee). Below
@@ -25,6 +27,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pyarrow as pa
 
 from cxmetrics._workspace import Workspace
 from cxmetrics.errors import CxError, UserError
@@ -101,10 +104,25 @@ def _sum(rows: list[dict[str, Any]], keys: tuple[str, ...], f: Filters) -> list[
     return out
 
 
+#: SLA group name -> the registry's dimension for it (the registry's `sla_targets` source).
+REGISTRY_DIMS = {"metric": "sla_metric", "policy": "policy", "team": "team", "agent": "assignee"}
+
+
+def _beyond_groups(f: Filters) -> bool:
+    """Whether the view filters on a dimension the SLA package does not group by (topic,
+    tag, product, region, assignee...): then the registry counts, over the targets joined
+    to their tickets' facts (agent type aside: targets have none)."""
+    return any(d not in SLA_GROUPS for d in sla_view(f).dims)
+
+
 def compliance_rows(ws: Workspace, f: Filters, keys: tuple[str, ...], grain: str | None = None
                     ) -> list[dict[str, Any]]:
     """Compliance per `keys` (SLA group names) in the view; with a `grain`, per period too
-    (a `period` key first, one query for every period)."""
+    (a `period` key first, one query for every period). Every filter of the view applies:
+    the package's groups are summed when the view's filters are all groups of it (the fast
+    path), else the registry's `sla_compliance` counts the same targets with every filter."""
+    if _beyond_groups(f):
+        return _registry_rows(ws, f, keys, grain)
     from cxmetrics.sla import compliance
 
     groups = list(dict.fromkeys([*keys, *(SLA_GROUPS[d] for d in f.dims if d in SLA_GROUPS)]))
@@ -112,11 +130,35 @@ def compliance_rows(ws: Workspace, f: Filters, keys: tuple[str, ...], grain: str
     return _sum(rows, ("period", *keys) if grain else keys, f)
 
 
+def _registry_rows(ws: Workspace, f: Filters, keys: tuple[str, ...], grain: str | None) -> list[dict[str, Any]]:
+    """compliance_rows from the registry: achieved of n settled is its share of n."""
+    by = [REGISTRY_DIMS[k] for k in keys]
+    rows = ws.metrics([METRIC], by=by, grain=grain, where=sla_view(f).where, start=f.start, end=f.end).to_pylist()
+    out = []
+    for r in rows:
+        n = int(r["n"] or 0)
+        if not n:
+            continue
+        k = round(r["value"] * n / 100)
+        lo, hi = wilson(k, n)
+        value = 100.0 * k / n
+        key = {name: r[dim] for name, dim in zip(keys, by, strict=True)}
+        if grain:  # the period as the package writes it
+            p = r["period"]
+            key = {"period": p.strftime("%Y-%m-%dT%H:00") if grain == "hour" else str(p)[:10], **key}
+        out.append({**key, "achieved": k, "breached": n - k, "n": n, "value": value,
+                    "text": fmt.value(value, "percent"),
+                    "ci": fmt.interval(None if lo is None else 100 * lo, None if hi is None else 100 * hi, "percent")})
+    return sorted(out, key=lambda r: tuple(str(r[x]) for x in ("period", *keys) if x in r))
+
+
 def at_risk_rows(ws: Workspace, f: Filters, within_s: float) -> list[dict[str, Any]]:
     """Active targets due within `within_s` of the last clock evaluation, soonest first."""
     from cxmetrics.sla import at_risk
 
     rows = at_risk(ws.con, within_s=within_s).to_pylist()
+    if _beyond_groups(f) and rows:  # the filters the targets lack: their tickets' (as the registry's)
+        rows = _in_view(ws, f, rows)
     tz = ZoneInfo(ws.settings.timezone)
     out = []
     for r in rows:
@@ -134,6 +176,25 @@ def at_risk_rows(ws: Workspace, f: Filters, within_s: float) -> list[dict[str, A
         if len(out) >= AT_RISK_LIMIT:
             break
     return out
+
+
+def _in_view(ws: Workspace, f: Filters, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The target rows whose target and ticket pass every filter of the view."""
+    from cxmetrics.metrics._sources import DIMENSIONS, SOURCES, dimension_in
+
+    keys = pa.table({"source": [r["source"] for r in rows], "ticket_id": [r["ticket_id"] for r in rows],
+                     "metric": [r["metric"] for r in rows], "cycle": [r["cycle"] for r in rows]})
+    conds = " AND ".join(dimension_in(f"t.{DIMENSIONS[d]}", v) for d, v in sla_view(f).dims.items())
+    ws.con.register("_sla_risk_keys", keys)
+    try:
+        kept = {(r["source"], r["ticket_id"], r["sla_metric"], r["cycle"]) for r in ws.con.sql(f"""
+            SELECT t.source, t.ticket_id, t.sla_metric, t.cycle FROM ({SOURCES['sla_targets'].sql}) t
+            SEMI JOIN _sla_risk_keys k ON k.source = t.source AND k.ticket_id = t.ticket_id
+                 AND k.metric = t.sla_metric AND k.cycle = t.cycle
+            WHERE {conds or 'true'}""").to_arrow_table().to_pylist()}
+    finally:
+        ws.con.unregister("_sla_risk_keys")
+    return [r for r in rows if (r["source"], r["ticket_id"], r["metric"], r["cycle"]) in kept]
 
 
 #: SLA group name -> the drill-down's dimension for it (`agent` is the assignee).
