@@ -310,14 +310,15 @@ class Workspace:
 
     def scorecard(self, *, start: date | datetime | str | None = None, end: date | datetime | str | None = None,
                   where: dict[str, object] | None = None, min_n: int | None = None,
-                  rank_by: str = "csat") -> pa.Table:
+                  rank_by: str = "csat", hours: str = "calendar") -> pa.Table:
         """Agents and bots on the same KPIs (solved, first touch, FRT, AHT, FCR, reopen
         rate, CSAT), ranked by the lower 95% bound of `rank_by` (a count by its value) among
         those with at least `min_n` observations (None: chosen from the period's volume;
-        the table's metadata says which)."""
+        the table's metadata says which). `hours="business"`: first touch and FRT in
+        business hours (their `_bh` twins, under the same column names)."""
         self._auto_refresh()
         with translate_errors():
-            return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by)
+            return scorecard(self.con, start=start, end=end, where=where, min_n=min_n, rank_by=rank_by, hours=hours)
 
     def topics(self, *, start: date | datetime | str, end: date | datetime | str,
                where: dict[str, object] | None = None, limit: int = 10, discovered: bool = False) -> pa.Table:

@@ -419,15 +419,18 @@ def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, 
 @click.option("--min-n", type=click.IntRange(1), default=None,
               help="Rank only agents with at least this many observations of the ranking KPI "
                    "[default: half the median per agent, between 5 and 30].")
+@click.option("--hours", type=click.Choice(["calendar", "business"]), default="calendar", show_default=True,
+              help="First touch and FRT in calendar time or in the business hours of each ticket's schedule.")
 @click.option("--rank-by", type=click.Choice(["csat", "fcr", "solved_tickets"]), default="csat", show_default=True)
 @_format_option
 @click.pass_context
 @_fail_cleanly
 def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where: tuple[str, ...], min_n: int | None,
-                  rank_by: str, fmt: str) -> None:
+                  rank_by: str, hours: str, fmt: str) -> None:
     """Agents and bots measured alike: solved, first touch, FRT, AHT, FCR, reopens, CSAT."""
     with _open(ctx) as ws:
-        table = ws.scorecard(start=start, end=end, where=_parse_where(where), min_n=min_n, rank_by=rank_by)
+        table = ws.scorecard(start=start, end=end, where=_parse_where(where), min_n=min_n, rank_by=rank_by,
+                             hours=hours)
     if fmt == "table":
         table = scorecard_for_screen(table)
     click.echo(render(table, fmt))

@@ -210,6 +210,37 @@ def test_scorecard_is_the_librarys(demo_ws: cxmetrics.Workspace) -> None:
         check("30", "speed")
 
 
+def test_scorecard_in_business_hours(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """?hours=business: the agents' first touch and FRT in business hours, on the page, in the
+    library and in humans vs bots. Office hours Mon-Fri 09-17 UTC: Friday 16:00 -> Monday 10:00
+    is 66 h on the clock and 2 business hours; Monday 10:00 -> 11:00 is 1 h both ways."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "schedules.toml").write_text(
+        'default = "office"\n[schedules.office]\ntimezone = "UTC"\nhours = { mon-fri = "09:00-17:00" }\n',
+        encoding="utf-8")
+    (tmp_path / "t.csv").write_text(
+        "ticket_id,created_at,channel,status,requester_id,assignee_id,first_reply_at,solved_at\n"
+        "B1,2026-03-06T16:00:00Z,email,solved,C1,A1,2026-03-09T10:00:00Z,2026-03-09T12:00:00Z\n"
+        "B2,2026-03-09T10:00:00Z,email,solved,C2,A1,2026-03-09T11:00:00Z,2026-03-09T12:00:00Z\n", encoding="utf-8")
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        ws.import_file("tickets", tmp_path / "t.csv")
+        span = {"start": "2026-03-01", "end": "2026-03-31"}
+        (calendar,) = ws.scorecard(**span).to_pylist()
+        (business,) = ws.scorecard(**span, hours="business").to_pylist()
+        assert calendar["frt"] == 33.5 * 3600 and business["frt"] == 1.5 * 3600  # medians of 66 h, 1 h / 2 h, 1 h
+        assert ws.scorecard(**span, hours="business").schema.metadata[b"hours"] == b"business"
+        f = Filters.parse({"from": ["2026-03-01"], "to": ["2026-03-31"], "hours": ["business"]},
+                          anchor=date(2026, 3, 31))
+        page = agents(ws, f)
+        cell = next(c for c in page["rows"][0]["cells"] if c["metric"] == "frt")
+        assert cell["value"] == 1.5 * 3600 and "hours=business" in cell["href"]
+        human = next(c for c in next(t for t in page["types"] if t["type"] == "human")["cells"]
+                     if c["metric"] == "frt")
+        assert human["value"] == 1.5 * 3600
+        with pytest.raises(UserError, match="hours 'office'"):
+            ws.scorecard(hours="office")
+
+
 def test_survey_distributions_add_up_to_n(demo_ws: cxmetrics.Workspace) -> None:
     f = view(demo_ws, period="365d")
     data = surveys(demo_ws, f)

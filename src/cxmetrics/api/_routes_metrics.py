@@ -147,14 +147,17 @@ async def get_agents(
         "Rank only agents with at least this many observations; by default half the median per agent, "
         "between 5 and 30 (docs/statistics.md)")),
     rank_by: Literal["csat", "fcr", "solved_tickets"] = Query("csat"),
+    hours: Literal["calendar", "business"] = Query("calendar", description=(
+        "First touch and FRT in calendar time or in each ticket's business hours")),
 ) -> JSON:
     a, b = parse_instant(start, "from"), parse_instant(end, "to")
     check_period(a, b)
     filters = parse_where(where)
-    asked = (str(a), str(b), filters, min_n, rank_by)
+    asked = (str(a), str(b), filters, min_n, rank_by, hours)
 
     def compute(ws: Workspace) -> dict[str, Any]:
-        return {"rows": ws.scorecard(start=a, end=b, where=filters, min_n=min_n, rank_by=rank_by).to_pylist()}
+        return {"rows": ws.scorecard(start=a, end=b, where=filters, min_n=min_n, rank_by=rank_by,
+                                     hours=hours).to_pylist()}
 
     return JSON(await answer(request, "agents", asked, compute))
 

@@ -20,11 +20,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from cxmetrics.errors import UserError
 from cxmetrics.metrics._query import run_metrics
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._spec import Direction
 
 KPIS = ("solved_tickets", "frt_first_touch", "frt", "aht", "fcr", "reopen_rate", "csat")
+HOURS = ("calendar", "business")
 MIN_N_FLOOR = 5
 MIN_N_CAP = 30
 
@@ -52,12 +54,22 @@ def rank_statistic(rank_by: str) -> str:
 
 
 def scorecard(con: duckdb.DuckDBPyConnection, *, start: Any = None, end: Any = None,
-              where: dict[str, object] | None = None, min_n: int | None = None, rank_by: str = "csat") -> pa.Table:
+              where: dict[str, object] | None = None, min_n: int | None = None, rank_by: str = "csat",
+              hours: str = "calendar") -> pa.Table:
     """One row per agent (the ticket's assignee): the KPIs with their n, the ranking KPI's
     95% interval, the agent's name, type and team, and a rank by the ranking statistic
     (`rank_score`) among agents whose n for `rank_by` is at least min_n (None: from the
-    period's volume, see `default_min_n`). The table's metadata holds the min_n used."""
-    result = run_metrics(con, list(KPIS), by=["assignee"], where=where, start=start, end=end).to_pylist()
+    period's volume, see `default_min_n`). The table's metadata holds the min_n used and
+    the hours. `hours="business"`: the response times are their business-hours twins
+    (`frt_bh`...: the ticket's schedule), under the same column names."""
+    if hours not in HOURS:
+        raise UserError(f"hours '{hours}' is not one of {', '.join(HOURS)}.")
+    reg = registry()
+    asked = {k: (f"{k}_bh" if hours == "business" and f"{k}_bh" in reg.specs else k) for k in KPIS}
+    result = run_metrics(con, list(asked.values()), by=["assignee"], where=where, start=start, end=end).to_pylist()
+    named = {v: k for k, v in asked.items()}
+    for r in result:
+        r["metric"] = named[r["metric"]]
     agents = {r["agent_id"]: r for r in con.sql(
         "SELECT agent_id, any_value(name) AS name, any_value(type) AS type, any_value(team) AS team "
         "FROM agents GROUP BY agent_id").to_arrow_table().to_pylist()}
@@ -100,5 +112,5 @@ def scorecard(con: duckdb.DuckDBPyConnection, *, start: Any = None, end: Any = N
     types = {c: pa.float64() for c in [*KPIS, "rank_score", "ci_low", "ci_high"]} | {f"{k}_n": pa.int64() for k in KPIS}
     types |= {"rank": pa.int64(), "flags": pa.list_(pa.string())}
     table = pa.table({c: pa.array([r.get(c) for r in out], types.get(c, pa.string())) for c in cols})
-    return table.replace_schema_metadata({"min_n": str(min_n), "rank_by": rank_by,
+    return table.replace_schema_metadata({"min_n": str(min_n), "rank_by": rank_by, "hours": hours,
                                           "rank_statistic": rank_statistic(rank_by)})

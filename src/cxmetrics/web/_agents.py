@@ -56,7 +56,8 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
     reg = registry()
     units = {k: reg.resolve(k).spec.unit.value for k in KPIS}
     min_ns = {k: reg.resolve(k).spec.min_n for k in KPIS}
-    table = ws.scorecard(start=f.start, end=f.end, where=f.where, min_n=min_n, rank_by=rank_by)
+    table = ws.scorecard(start=f.start, end=f.end, where=f.where, min_n=min_n, rank_by=rank_by,
+                         hours="business" if f.business else "calendar")
     meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
     used = int(meta["min_n"])
     rows = table.to_pylist()
@@ -85,11 +86,12 @@ def agents(ws: Workspace, f: Filters, *, min_n: int | None = None, rank_by: str 
                     fmt.value(r.get(rank_by), units[rank_by]) + f" of {fmt.count(r.get(f'{rank_by}_n') or 0)}"
                     + (f" · {ci}" if (ci := next(
                         c["ci"] for c in cells if c["metric"] == rank_by)) else "")})
-    summary = ws.metrics(list(KPIS), by=["agent_type"], where=f.where, start=f.start, end=f.end).to_pylist()
+    asked = {f.metric(k): k for k in KPIS}  # (in business hours, the response times' twins)
+    summary = ws.metrics(list(asked), by=["agent_type"], where=f.where, start=f.start, end=f.end).to_pylist()
     by_type: dict[str, dict[str, Any]] = {}
     for r in summary:
         t = r["agent_type"] or "unresolved"
-        by_type.setdefault(t, {})[r["metric"]] = r
+        by_type.setdefault(t, {})[asked[r["metric"]]] = r
     types = []
     for t in ("human", "bot"):
         if t not in by_type:
