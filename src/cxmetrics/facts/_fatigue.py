@@ -20,6 +20,7 @@ import duckdb
 
 TABLE = "survey_fatigue"
 _CUSTOMERS = "_fx_fatigue_customers"
+_TOUCHED = "_fx_fatigue_sends"
 
 # every send with the customer it counts for (NULL when it names none and its ticket has no requester)
 _RESOLVED = """
@@ -47,25 +48,32 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new: str | None) -> None:
         con.execute(f"DELETE FROM {TABLE}")
         con.execute(f"INSERT INTO {TABLE} BY NAME {_ordinals()}")
         return
+    # (a live trickle of events imports no sends: their table is not scanned for new ones then)
+    sends = con.execute("SELECT EXISTS (SELECT 1 FROM imports WHERE kind = 'survey_sends' AND import_id NOT IN "
+                        "(SELECT import_id FROM facts_state))").fetchall()[0][0]
     targets = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = '_fx_targets' "
                                "AND temporary").fetchall()[0][0])
-    by_ticket = f"""
-        UNION ALL  -- a customer-less send of a refreshed ticket: its requester may have changed
-        SELECT s.source, s.send_id FROM survey_sends s
+    parts = [f"SELECT source, send_id FROM survey_sends WHERE {new}"] if sends else []
+    if targets:  # a customer-less send of a refreshed ticket: its requester may have changed
+        parts.append("""SELECT s.source, s.send_id FROM survey_sends s
         SEMI JOIN _fx_targets k ON k.source = s.source AND k.ticket_id = s.ticket_id
-        WHERE s.customer_id IS NULL""" if targets else ""
+        WHERE s.customer_id IS NULL""")
+    if not parts:
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_TOUCHED} AS {' UNION ALL '.join(parts)}")
+    if not con.execute(f"SELECT count(*) FROM {_TOUCHED}").fetchall()[0][0]:
+        con.execute(f"DROP TABLE {_TOUCHED}")
+        return
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_CUSTOMERS} AS
-        WITH touched AS (
-            SELECT source, send_id FROM survey_sends WHERE {new} {by_ticket}
-        )
         SELECT DISTINCT source, customer FROM (
             SELECT x.source, x.customer FROM ({_RESOLVED}) x
-            SEMI JOIN touched t ON t.source = x.source AND t.send_id = x.send_id     -- whose it is now
+            SEMI JOIN {_TOUCHED} t ON t.source = x.source AND t.send_id = x.send_id     -- whose it is now
             UNION ALL
             SELECT z.source, z.customer FROM {TABLE} z
-            SEMI JOIN touched t ON t.source = z.source AND t.send_id = z.send_id     -- whose it was
+            SEMI JOIN {_TOUCHED} t ON t.source = z.source AND t.send_id = z.send_id     -- whose it was
         ) WHERE customer IS NOT NULL""")
+    con.execute(f"DROP TABLE {_TOUCHED}")
     try:
         if not con.execute(f"SELECT count(*) FROM {_CUSTOMERS}").fetchall()[0][0]:
             return
