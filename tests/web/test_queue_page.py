@@ -180,8 +180,10 @@ def test_waits_read_from_the_facts_equal_those_read_from_the_messages(queue_ws, 
     assert not _queue._events_after(queue_ws, now)  # the hand-worked answers above came from the facts
     views = (_view(queue_ws), _view(queue_ws, channel="email"), _view(queue_ws, team="Support"))
     from_facts = [_queue.waiting(queue_ws, v, now) for v in views]
+    tiles = [_queue.tile(queue_ws, v) for v in views]  # (one pass over the open tickets)
     monkeypatch.setattr(_queue, "_events_after", lambda ws, now: True)
     assert [_queue.waiting(queue_ws, v, now) for v in views] == from_facts
+    assert [_queue.tile(queue_ws, v) for v in views] == tiles
 
 
 def test_breaching_soon_and_breached_by_hand(queue_ws):

@@ -435,11 +435,21 @@ def queue(ws: Workspace, f: Filters, *, split: str = "", evaluate: Callable[[], 
 def tile(ws: Workspace, f: Filters) -> dict[str, Any]:
     """The overview's Queue tile: open now, unassigned, the oldest wait, linking to /queue."""
     now = queue_now(ws)
-    c = counts(ws, f, now)["total"]
-    w = waiting(ws, f, now, limit=1)
+    if _events_after(ws, now):  # the waits up to "now" come from the messages (see waiting)
+        c = counts(ws, f, now)["total"]
+        w = waiting(ws, f, now, limit=1)
+        n_waiting, since = w["count"], w["oldest"]["since_ms"] if w["oldest"] else None
+        oldest = w["oldest"]["waited"] if w["oldest"] else None
+    else:  # one pass over the open tickets: their counts, and the waits the facts keep
+        c = ws.sql(f"""{_with(f, now)}
+            SELECT count(*) AS open, count(*) FILTER (assignee_id IS NULL) AS unassigned,
+                   count(*) FILTER (status = 'pending') AS pending, count(*) FILTER (status = 'on-hold') AS on_hold,
+                   count(waiting_since) AS waiting, min(waiting_since) AS since FROM open""").to_pylist()[0]
+        n_waiting, first = c["waiting"], c["since"]
+        since = int(first.timestamp() * 1000) if first is not None else None
+        oldest = fmt.duration((now.at - first).total_seconds()) if first is not None else None
     return {"open": c["open"], "unassigned": c["unassigned"], "pending": c["pending"] + c["on_hold"],
-            "waiting": w["count"], "oldest": w["oldest"]["waited"] if w["oldest"] else None,
-            "oldest_ms": w["oldest"]["since_ms"] if w["oldest"] else None,
+            "waiting": n_waiting, "oldest": oldest, "oldest_ms": since,
             "live": now.live, "label": _now_label(ws, now), "href": "/queue" + (f"?{f.query()}" if f.query() else "")}
 
 
