@@ -410,6 +410,7 @@ class Metric:
     kind: str  # count, proportion, mean, duration, nps
     where: Callable[[pd.DataFrame], pd.Series]
     value: Callable[[pd.DataFrame], pd.Series] | None = None  # numerator / value
+    scale: tuple[float, float] = (-math.inf, math.inf)  # mean: where the value can be (its interval stays there)
 
 
 def _all(d: pd.DataFrame) -> pd.Series:
@@ -454,9 +455,9 @@ def _flag(name: str) -> Callable[[pd.DataFrame], pd.Series]:
 METRICS: dict[str, Metric] = {
     "csat": Metric("surveys", "answered_at", "proportion", _kind("csat"), _col("top_box")),
     "dsat": Metric("surveys", "answered_at", "proportion", _kind("csat"), _col("bottom_box")),
-    "csat_mean": Metric("surveys", "answered_at", "mean", _kind("csat"), _col("score_5")),
+    "csat_mean": Metric("surveys", "answered_at", "mean", _kind("csat"), _col("score_5"), (1, 5)),
     "nps": Metric("surveys", "answered_at", "nps", _kind("nps")),
-    "ces": Metric("surveys", "answered_at", "mean", _kind("ces"), _col("score_7")),
+    "ces": Metric("surveys", "answered_at", "mean", _kind("ces"), _col("score_7"), (1, 7)),
     "frt": Metric("tickets", "created_at", "duration", _customer("frt_s"), _col("frt_s")),
     "frt_all": Metric("tickets", "created_at", "duration", _has("frt_s"), _col("frt_s")),
     "frt_first_touch": Metric("tickets", "created_at", "duration", _customer("frt_first_touch_s"),
@@ -470,7 +471,7 @@ METRICS: dict[str, Metric] = {
     "reopen_rate": Metric("tickets", "last_solved_at", "proportion", _solved, lambda d: d["reopens"].gt(0)),
     "one_touch": Metric("tickets", "last_solved_at", "proportion", _solved, lambda d: d["public_agent_replies"].eq(1)),
     "fcr": Metric("tickets", "last_solved_at", "proportion", _solved, _flag("fcr")),
-    "agent_touches": Metric("tickets", "last_solved_at", "mean", _solved, _col("public_agent_replies")),
+    "agent_touches": Metric("tickets", "last_solved_at", "mean", _solved, _col("public_agent_replies"), (0, math.inf)),
     "asa": Metric("contacts", "offered_at", "duration", lambda d: d["kind"].eq("call") & d["answered_at"].notna(),
                   _col("wait_s")),
     "aht": Metric("contacts", "contact_at", "duration", lambda d: d["handle_s"].gt(0), _col("handle_s")),
@@ -616,8 +617,9 @@ def _summary(metric: Metric, stat: str | None, frame: pd.DataFrame, keys: list[s
         x = g(metric.value(d).astype(float))
         mean, sd = x.mean(), x.std(ddof=1)
         crit = pd.Series([t_crit(int(k) - 1) if k > 1 else math.nan for k in n], index=n.index)
-        out = pd.DataFrame({"value": mean, "n": n, "ci_low": mean - crit * sd / np.sqrt(n),
-                            "ci_high": mean + crit * sd / np.sqrt(n)})
+        low, high = metric.scale if metric.kind == "mean" else (-math.inf, math.inf)
+        out = pd.DataFrame({"value": mean, "n": n, "ci_low": (mean - crit * sd / np.sqrt(n)).clip(lower=low),
+                            "ci_high": (mean + crit * sd / np.sqrt(n)).clip(upper=high)})
     else:
         out = pd.DataFrame({"value": g(metric.value(d).astype(float)).quantile(STATS[stat]), "n": n})
     out = out.reset_index(drop=not keys)
