@@ -119,3 +119,25 @@ def test_top_topics_with_tested_change(ws, tmp_path):
     assert (top["login"]["tickets"], top["login"]["before"], top["login"]["change"]) == (40, 10.0, 30.0)
     assert top["login"]["significant"] is True and top["login"]["share"] == pytest.approx(80.0)
     assert (top["billing"]["tickets"], top["billing"]["change"], top["billing"]["significant"]) == (10, 0.0, False)
+
+
+def test_none_asks_for_the_rows_without_a_value(ws, tmp_path):
+    """`(none)` filters the group a breakdown shows without a value: no team, unassigned, no tags."""
+    ws.import_file("tickets", write(tmp_path / "t.csv", (
+        "ticket_id,created_at,channel,status,team,assignee_id,tags\n"
+        "T1,2025-03-03T08:00:00Z,email,open,Billing,A1,vip\n"
+        "T2,2025-03-03T09:00:00Z,email,open,,,\n"
+        "T3,2025-03-03T10:00:00Z,chat,open,Support,A2,x;vip\n"
+        "T4,2025-03-03T11:00:00Z,chat,open,,A2,x\n")))
+
+    def count(**where: object) -> int:
+        rows = ws.metrics(["tickets"], where=where).to_pylist()
+        return int(rows[0]["n"]) if rows else 0
+
+    assert count(team="(none)") == 2                       # T2, T4
+    assert count(team=["(none)", "billing"]) == 3          # and T1 (case-blind, as every filter)
+    assert count(assignee="(none)") == 1                   # T2
+    assert count(tag="(none)") == 1                        # T2 has no tags
+    assert count(tag=["(none)", "x"]) == 3                 # T2, T3, T4
+    by_team = {r["team"]: r["n"] for r in ws.metrics(["tickets"], by=["team"]).to_pylist()}
+    assert by_team[None] == count(team="(none)")           # the breakdown's "no team" row

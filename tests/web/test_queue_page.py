@@ -158,6 +158,12 @@ def test_open_unassigned_pending_by_channel_and_team_by_hand(queue_ws):
     assert (listed(c["total"]["pending_href"]), listed(c["total"]["on_hold_href"])) == ({"A3"}, {"A4"})
     chat = next(r for r in c["by_channel"] if r["value"] == "chat")
     assert listed(chat["open_href"]) == {"A2", "A5"}
+    # unassigned opens its tickets too (assignee=(none)), in all and per team
+    unassigned = queue_ws.sql("SELECT ticket_id FROM ticket_facts WHERE assignee_id IS NULL AND status NOT IN "
+                              "('solved', 'closed')").to_pylist()
+    assert listed(c["total"]["unassigned_href"]) == {r["ticket_id"] for r in unassigned} and len(unassigned) == 3
+    support = next(r for r in c["by_team"] if r["value"] == "Support")
+    assert len(listed(support["unassigned_href"])) == support["unassigned"] == 2
     # a filter applies: email only
     e = _queue.counts(queue_ws, _view(queue_ws, channel="email"), _queue.queue_now(queue_ws))
     assert tuple(e["total"][k] for k in keys) == (4, 1, 1, 1)

@@ -43,7 +43,7 @@ from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._business import DONE, OPEN
 from cxmetrics.metrics._compile import TIME_DIMENSIONS, check_instant, check_range
 from cxmetrics.metrics._registry import MetricRef, registry
-from cxmetrics.metrics._sources import DIMENSIONS, LIST_DIMENSIONS, SOURCES, dimension_in
+from cxmetrics.metrics._sources import DIMENSIONS, LIST_DIMENSIONS, NONE, SOURCES, dimension_in
 from cxmetrics.metrics._spec import Kind
 
 Instant = date | datetime | str | None
@@ -126,14 +126,15 @@ def _filters(where: dict[str, Any], time: str, custom_ok: bool) -> tuple[list[st
         if name not in DIMENSIONS:
             raise UnknownNameError("dimension", name, [*DIMENSIONS, *TIME_DIMENSIONS])
         col = DIMENSIONS[name]
-        given = [str(v) for v in values if v is not None and str(v) != ""]
+        # (an empty value, or `(none)` as every filter takes it, asks for the rows without one)
+        given = [str(v) for v in values if v is not None and str(v) not in ("", NONE)]
         # case-blind, as every metric's filter (metrics._sources.dimension_in)
         alternatives = [f"lower(CAST({col} AS TEXT)) IN ({', '.join('lower(?)' for _ in given)})"] if given else []
         bound = given
         if name in LIST_DIMENSIONS and given:  # a ticket's tags: any of them is one of the values
             alternatives, bound = [dimension_in(col, given)], []
         if len(given) < len(values):  # an empty value: the group of rows without one
-            alternatives.append(f"{col} IS NULL")
+            alternatives.append(f"coalesce(len({col}), 0) = 0" if name in LIST_DIMENSIONS else f"{col} IS NULL")
         conds.append(f"({' OR '.join(alternatives)})")
         params += bound
     return conds, params

@@ -71,20 +71,36 @@ LIST_DIMENSIONS = frozenset({"tag"})
 _LIST_COLUMNS = frozenset(DIMENSIONS[d] for d in LIST_DIMENSIONS)
 
 
+#: the value that asks for rows without one: `assignee=(none)` keeps the unassigned tickets
+NONE = "(none)"
+
+
 def dimension_in(column: str, values: Iterable[object]) -> str:
     """SQL: `column` holds one of `values`, compared case-blind (`team=billing` finds the
     team stored as 'Billing'), the one rule every filter of every metric, drill and page uses.
-    A list column (tags) matches when any of its items is one of them.
+    A list column (tags) matches when any of its items is one of them. The value `(none)`
+    (NONE) matches a row without a value (NULL; for a list, no item), so the group a
+    breakdown shows as "no team" can be asked for too.
 
     >>> dimension_in("f.team", ["Billing", "Tier 1"])
     "lower(CAST(f.team AS TEXT)) IN ('billing', 'tier 1')"
     >>> dimension_in("tags", ["VIP"])
     "list_has_any(list_transform(tags, lambda x: lower(x)), ['vip'])"
+    >>> dimension_in("f.assignee_id", ["(none)", "A1"])
+    "(f.assignee_id IS NULL OR lower(CAST(f.assignee_id AS TEXT)) IN ('a1'))"
     """
-    listed = ", ".join(exp.Literal.string(str(v).lower()).sql(dialect="duckdb") for v in values)
+    given = [str(v) for v in values]
+    none = NONE in given
+    listed = ", ".join(exp.Literal.string(v.lower()).sql(dialect="duckdb") for v in given if v != NONE)
     if column.rpartition(".")[2] in _LIST_COLUMNS:
-        return f"list_has_any(list_transform({column}, lambda x: lower(x)), [{listed}])"
-    return f"lower(CAST({column} AS TEXT)) IN ({listed or 'NULL'})"
+        found = f"list_has_any(list_transform({column}, lambda x: lower(x)), [{listed}])"
+        empty = f"coalesce(len({column}), 0) = 0"
+    else:
+        found = f"lower(CAST({column} AS TEXT)) IN ({listed or 'NULL'})"
+        empty = f"{column} IS NULL"
+    if not none:
+        return found
+    return f"({empty} OR {found})" if listed else f"({empty})"
 
 
 # the ticket's dimensions as a source joined to ticket_facts f selects them

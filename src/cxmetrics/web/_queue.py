@@ -38,7 +38,7 @@ from cxmetrics._workspace import Workspace
 from cxmetrics.api._redact import redact_paths
 from cxmetrics.errors import CxError, UserError
 from cxmetrics.metrics._sources import DIMENSIONS as LIBRARY_DIMENSIONS
-from cxmetrics.metrics._sources import SOURCES, dimension_in
+from cxmetrics.metrics._sources import NONE, SOURCES, dimension_in
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import ACCENT, GOOD, PALETTE, layout
 from cxmetrics.web._data import anchor_day
@@ -150,8 +150,8 @@ def counts(ws: Workspace, f: Filters, now: Now) -> dict[str, Any]:
                 cell[k] += r[k]
         out = []
         for value, c in sorted(acc.items(), key=lambda kv: (-kv[1]["open"], str(kv[0]))):
-            # the group without a value cannot be asked for in a link: no link rather than all
-            narrow = view.with_dims(**{dim: str(value)}) if value is not None else None
+            # the group without a value is asked for as (none)
+            narrow = view.with_dims(**{dim: str(value) if value is not None else NONE})
             out.append({"value": value if value is not None else f"no {dim}", **c, **_links(narrow)})
         return out
 
@@ -159,11 +159,13 @@ def counts(ws: Workspace, f: Filters, now: Now) -> dict[str, Any]:
     return {"total": {**total, **_links(view)}, "by_channel": table("channel"), "by_team": table("team")}
 
 
-def _links(view: Filters | None) -> dict[str, str | None]:
-    if view is None:
-        return {"open_href": None, "pending_href": None, "on_hold_href": None}
+def _links(view: Filters) -> dict[str, str | None]:
+    # unassigned: the open tickets without an assignee; a view of some assignees has none
+    # unless (none) is one of them
+    asked = view.dims.get("assignee")
+    unassigned = _backlog_href(view.with_dims(assignee=NONE)) if asked is None or NONE in asked else None
     return {"open_href": _backlog_href(view), "pending_href": _backlog_href(view, status="pending"),
-            "on_hold_href": _backlog_href(view, status="on-hold")}
+            "on_hold_href": _backlog_href(view, status="on-hold"), "unassigned_href": unassigned}
 
 
 def _events_after(ws: Workspace, now: Now) -> bool:

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from cxmetrics._workspace import Workspace
 from cxmetrics.errors import CxError, UserError
+from cxmetrics.metrics._sources import NONE
 from cxmetrics.metrics._stats import wilson
 from cxmetrics.targets import Targets, load_targets
 from cxmetrics.web import _exports
@@ -88,7 +89,7 @@ def _sum(rows: list[dict[str, Any]], keys: tuple[str, ...], f: Filters) -> list[
     wanted = {SLA_GROUPS[d]: set(v) for d, v in f.dims.items() if d in SLA_GROUPS}
     acc: dict[tuple[Any, ...], list[int]] = {}
     for r in rows:
-        if any(r.get(g) not in values for g, values in wanted.items()):
+        if any(r.get(g) not in values and not (r.get(g) is None and NONE in values) for g, values in wanted.items()):
             continue
         cell = acc.setdefault(tuple(r[k] for k in keys), [0, 0])
         cell[0] += r["achieved"]
@@ -212,12 +213,10 @@ def _links(rows: list[dict[str, Any]], f: Filters, keys: tuple[str, ...], target
     """Add to each row the lists behind its numbers and the target that applies to it."""
     view = sla_view(f)
     for r in rows:
-        extra = {DRILL_DIMS[k]: str(r[k]) for k in keys if r.get(k) is not None}
-        # the group without a team or assignee cannot be asked for in a link: no link
-        # rather than one that lists every target
-        linkable = len(extra) == len(keys)
-        r["href"] = drill_href(view, METRIC, **extra) if linkable else None
-        r["breached_href"] = drill_href(view, "sla_breaches", **extra) if linkable else None
+        # (the group without a team or assignee is asked for as (none))
+        extra = {DRILL_DIMS[k]: str(r[k]) if r.get(k) is not None else NONE for k in keys}
+        r["href"] = drill_href(view, METRIC, **extra)
+        r["breached_href"] = drill_href(view, "sla_breaches", **extra)
         t = targets.find(METRIC, {**view.where, **extra})
         r["target"] = None if t is None else {"text": fmt.value(t.value, "percent"), "met": t.met(r["value"], "higher")}
 
