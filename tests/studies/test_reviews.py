@@ -106,6 +106,17 @@ def test_review_metrics_by_hand(reviewed):
     assert apps == {"Acme": 10, "Other": 2}
 
 
+def test_response_time_is_elapsed_time_across_a_clock_change(ws, tmp_path):
+    # a review on Saturday 29 March 2025 at 12:00 UTC (13:00 in Berlin), answered on Monday at
+    # 12:00 UTC (14:00 in Berlin: the clocks went forward on Sunday): 48 hours passed, though
+    # the Berlin calendar shows 2 days and 1 hour (the Google Play file's times are UTC)
+    ws.configure(timezone="Europe/Berlin")
+    rows = [("d1", "slow", 2, "2025-03-29 12:00:00", "Sorry, fixed now.", "2025-03-31 12:00:00", "Acme")]
+    assert ws.import_file("reviews", _csv(tmp_path / "dst.csv", rows), mapping=MAPPING).quarantined == 0
+    got = ws.metrics(["review_response_time"]).to_pylist()[0]
+    assert (got["value"], got["n"]) == (48 * 3600, 1)
+
+
 def test_sentiment_follows_the_stars(reviewed):
     got = {r["rating_band"]: r["value"] for r in reviewed.metrics(
         "review_sentiment_mean", by="rating_band").table.to_pylist()}

@@ -146,6 +146,18 @@ def test_time_to_answer_counts_the_first_answer_not_the_last_edit(ws: Any) -> No
     assert (r["value"], r["n"]) == (pytest.approx(9000.0), 8)
 
 
+def test_time_to_answer_is_elapsed_time_across_a_clock_change(tmp_path: Any) -> None:
+    """Sent on Saturday 29 March 2025 at noon in Berlin, answered on Monday at noon: the
+    clocks went forward on Sunday, so 47 hours passed, not the 48 the calendar shows."""
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        ws.configure(timezone="Europe/Berlin")
+        (tmp_path / "a.csv").write_text(
+            "response_id,customer_id,kind,scale,score,sent_at,responded_at\n"
+            "B1,C1,csat,1-5,5,2025-03-29T12:00:00+01:00,2025-03-31T12:00:00+02:00\n", encoding="utf-8")
+        assert ws.import_file("surveys", tmp_path / "a.csv").quarantined == 0
+        assert one(ws, "survey_time_to_answer")["value"] == 47 * 3600
+
+
 def test_answers_per_day_sends_and_reminders(ws: Any) -> None:
     # answers by their answer day: 1 Mar A1 A2; 3 Mar A3; 4 Mar A5; 6 Mar A4 A10; 8 Mar A7;
     # 12 Mar A6; 16 Mar A8

@@ -189,7 +189,7 @@ def _surveys_sql(*, with_sends: bool) -> str:
                {_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
                1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
                CASE WHEN coalesce(e.first_answered_at, s.responded_at) >= s.sent_at
-                    THEN epoch(coalesce(e.first_answered_at, s.responded_at) - s.sent_at) END AS answer_s,
+                    THEN epoch(coalesce(e.first_answered_at, s.responded_at)) - epoch(s.sent_at) END AS answer_s,
                {sends}
                f.channel, coalesce(s.agent_id, f.assignee_id) AS assignee_id, {_TICKET_DIMS}
         FROM surveys s LEFT JOIN ticket_facts f ON f.source = s.source AND f.ticket_id = s.ticket_id
@@ -207,7 +207,7 @@ def _surveys_bare_sql() -> str:
     computed = f"""{_TOP_BOX} AS top_box, {_BOTTOM_BOX} AS bottom_box, {_EASY} AS easy,
                1 + 4 * (s.score - s.scale_min) / nullif(s.scale_max - s.scale_min, 0) AS score_5,
                CASE WHEN coalesce(e.first_answered_at, s.responded_at) >= s.sent_at
-                    THEN epoch(coalesce(e.first_answered_at, s.responded_at) - s.sent_at) END AS answer_s"""
+                    THEN epoch(coalesce(e.first_answered_at, s.responded_at)) - epoch(s.sent_at) END AS answer_s"""
     answers = "LEFT JOIN survey_answers e ON e.source = s.source AND e.send_id = s.send_id"
     return f"""SELECT s.*, coalesce(s.responded_at, s.sent_at) AS answered_at, {computed}
         FROM surveys s
@@ -301,7 +301,9 @@ SOURCES: dict[str, Source] = {
             # later solve moves it (imports quarantine untimed answers with no stored ticket)
             # (an answer that names its send carries the send's definition, delay, trigger...;
             # answer_s is sent -> first answered (an edit later moves responded_at, not the
-            # time it took to answer), only when the answer is not dated before its send)
+            # time it took to answer), only when the answer is not dated before its send; elapsed
+            # seconds, epoch(a) - epoch(b): epoch(a - b) counts calendar days of the session's
+            # zone, an hour off across a clock change)
             _surveys_sql(with_sends=True),
             ("answered_at", "sent_at", "responded_at"),
             ("kind", "scale", "scale_min", "scale_max", "score", "score_5", "top_box", "bottom_box", "easy", "comment",
@@ -453,7 +455,7 @@ SOURCES: dict[str, Source] = {
                       (nullif(trim(r.reply_text), '') IS NOT NULL OR r.replied_at IS NOT NULL) AS replied,
                       nullif(trim(r.reply_text), '') IS NOT NULL AS reply_has_text,
                       coalesce(r.replied_at < r.created_at, false) AS reply_before_review,
-                      CASE WHEN r.replied_at >= r.created_at THEN epoch(r.replied_at - r.created_at) END
+                      CASE WHEN r.replied_at >= r.created_at THEN epoch(r.replied_at) - epoch(r.created_at) END
                           AS response_s,
                       nullif(trim(r.text), '') IS NOT NULL AS has_text,
                       t.sentiment_score, t.sentiment_label, t.greets_by_name, t.refers_specifics, t.personalised
