@@ -203,10 +203,14 @@ def spi_by(ws: Workspace, study: str, bys: Sequence[Sequence[str] | str], *, own
     table = _unavailable(rows, _scored(rows, decl, study), study)
     mine = _own_scored(ws, rows, decl, study, lo, hi) if own else None
     tables = []
-    for dims in groupings:
-        parts = [_aggregate(table, dims, seed, resamples)]
-        if mine is not None:
-            parts.append(_aggregate(mine, dims, seed, resamples))
+    con = duckdb.connect()  # (one for every grouping's means)
+    try:
+        aggregated = [(_aggregate(table, dims, seed, resamples, con),
+                       None if mine is None else _aggregate(mine, dims, seed, resamples, con)) for dims in groupings]
+    finally:
+        con.close()
+    for dims, (theirs, ours) in zip(groupings, aggregated, strict=True):
+        parts = [theirs] if ours is None else [theirs, ours]
         out = pa.concat_tables(parts) if mine is not None else parts[0]
         if mine is not None:
             marks = [False] * parts[0].num_rows + [True] * parts[1].num_rows
@@ -257,15 +261,18 @@ def _given_signals(tickets: pa.Table) -> list[ReplySignals | None]:
     return [None if row[0] is None else ReplySignals(*row) for row in zip(*cols, strict=True)]
 
 
-def _aggregate(table: pa.Table, dims: list[str], seed: int, resamples: int) -> pa.Table:
-    """The groups of `dims`: probes -> company x channel -> company -> group means, in DuckDB;
+def _aggregate(table: pa.Table, dims: list[str], seed: int, resamples: int,
+               con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
+    """The groups of `dims`: probes -> company x channel -> company -> group means, in DuckDB
+    (`con`: an in-memory connection to use, else one of its own: opening one takes tens of ms);
     each group's interval by resampling its probes (_interval)."""
     keys = ", ".join(dims)
     lead = f"{keys}, " if dims else ""
     cell = list(dict.fromkeys([*dims, "company", "channel"]))
     firm = list(dict.fromkeys([*dims, "company"]))
     means = ", ".join(f"avg({c}) AS {c}" for c in (*COMPONENTS, "spi"))
-    con = duckdb.connect()
+    own = con is None
+    con = duckdb.connect() if con is None else con
     try:
         con.register("scored", table)
         found = con.sql(f"""
@@ -281,7 +288,9 @@ def _aggregate(table: pa.Table, dims: list[str], seed: int, resamples: int) -> p
             ORDER BY {', '.join(f'c.{d} NULLS LAST' for d in dims) or 'c.study'}
         """).to_arrow_table()
     finally:
-        con.close()
+        con.unregister("scored")
+        if own:
+            con.close()
     members: dict[tuple[Any, ...], list[tuple[Any, str, str]]] = {}
     columns = [table.column(c).to_pylist() for c in (*dims, "spi", "company", "channel")]
     for *key, value, company, channel in zip(*columns, strict=True):
