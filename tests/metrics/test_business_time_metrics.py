@@ -66,6 +66,20 @@ def test_frt_in_business_hours_by_hand(berlin):
     assert by(ws, "frt_bh", "channel") == {"chat": (approx(1020.0), 2), "email": (approx(4950.0), 2)}
 
 
+def test_calendar_and_business_hours_metrics_asked_together(berlin):
+    """Asked in one request, the calendar metrics of the tickets are read with the business-hours
+    ones (one query per time anchor, not two) and keep their values (worked above)."""
+    ws = berlin
+    both = ws.metrics(["frt_bh", "frt", "tickets"], by=["channel"])
+    assert len(both.sql) == 1  # (frt, frt_bh and tickets are all placed by created_at)
+    got_both = {(r["metric"], r["channel"]): (r["value"], r["n"]) for r in both.to_pylist()}
+    assert got_both[("frt_bh", "chat")] == (approx(1020.0), 2) and got_both[("frt_bh", "email")] == (approx(4950.0), 2)
+    alone = {(r["metric"], r["channel"]): (r["value"], r["n"])
+             for r in ws.metrics(["frt", "tickets"], by=["channel"]).to_pylist()}
+    assert {k: v for k, v in got_both.items() if k[0] != "frt_bh"} == alone
+    assert sum(n for (m, _), (_, n) in got_both.items() if m == "tickets") == 4
+
+
 def test_reply_intervals_and_resolution_in_business_hours(berlin):
     ws = berlin
     # the only next reply: T1's 17 h overnight, 3600 business seconds
