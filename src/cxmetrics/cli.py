@@ -27,6 +27,7 @@ from cxmetrics._output import (
 )
 from cxmetrics._remote_cli import RoutedGroup
 from cxmetrics._workspace import DEFAULT_PATH
+from cxmetrics.metrics._query import MetricTable
 from cxmetrics.alerts._cli import watch as sla_watch
 from cxmetrics.api._cli import keys as keys_group
 from cxmetrics.api._cli import serve as serve_cmd
@@ -76,11 +77,22 @@ _format_option = click.option(
     "--workspace", "-w", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_PATH,
     envvar="CXMETRICS_WORKSPACE", show_default=True, help="Workspace folder (env CXMETRICS_WORKSPACE).",
 )
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
+              help="Where `metrics` runs: the workspace (duckdb), or Spark over --tables (docs/spark.md).")
+@click.option("--tables", type=click.Path(file_okay=False, path_type=Path),
+              help="With --engine spark: a folder written by `cxmetrics export tables`.")
+@click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
+              help="A Spark setting for --engine spark (repeat), e.g. spark.master=local[2].")
 @click.version_option(cxmetrics.__version__, prog_name="cxmetrics")
 @click.pass_context
-def main(ctx: click.Context, workspace: Path) -> None:
+def main(ctx: click.Context, workspace: Path, engine: str, tables: Path | None, spark_conf: tuple[str, ...]) -> None:
     """cxmetrics: customer-service KPIs from your help desk, calls and surveys."""
-    ctx.obj = {"workspace": workspace}
+    ctx.obj = {"workspace": workspace, "engine": engine, "tables": tables, "spark_conf": spark_conf}
+    if engine == "spark" and tables is None:
+        raise click.UsageError("--engine spark reads the tables of `cxmetrics export tables DIR`: give --tables DIR.")
+    if engine == "spark" and ctx.invoked_subcommand not in ("metrics", "refresh", None):
+        raise click.UsageError(f"only `metrics` and `refresh` run on Spark in this version; run "
+                               f"`{ctx.invoked_subcommand}` without --engine spark (docs/spark.md).")
 
 
 @main.command("import")
@@ -355,14 +367,57 @@ def metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...], grain
 
     Every value comes with n and, where it is an estimate, a 95% interval; values from
     fewer than 30 observations are flagged small_sample."""
-    with _open(ctx) as ws:
-        result = ws.metrics(_split(ids), by=_split(by), grain=grain, where=_parse_where(where), start=start,
-                            end=end, explain=explain, benchmark=benchmark)
+    if ctx.obj["engine"] == "spark":
+        result = _spark_metrics(ctx, ids, by, grain, start, end, where, explain, benchmark)
+    else:
+        with _open(ctx) as ws:
+            result = ws.metrics(_split(ids), by=_split(by), grain=grain, where=_parse_where(where), start=start,
+                                end=end, explain=explain, benchmark=benchmark)
     if explain:
         click.echo("\n;\n\n".join(result.sql) + "\n;")
         return
     table = result.table
     click.echo(render(metric_table_for_screen(table) if fmt == "table" else table, fmt))  # json: ISO periods
+
+
+def _spark_metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...], grain: str | None,
+                   start: str | None, end: str | None, where: tuple[str, ...], explain: bool,
+                   benchmark: str | None) -> MetricTable:
+    """`metrics` on Spark over --tables; the Spark conf from the workspace's settings (when
+    there is a workspace) and --spark-conf."""
+    from cxmetrics.engines import parse_conf, spark_conf, spark_metrics
+
+    if benchmark is not None:
+        raise click.UsageError("--benchmark reads the workspace's targets: run it without --engine spark.")
+    path = Path(ctx.obj["workspace"])
+    settings = cxmetrics.Settings.load(path / "settings.toml") if (path / "settings.toml").exists() else None
+    conf = spark_conf(settings, parse_conf(ctx.obj["spark_conf"]))
+    return spark_metrics(ctx.obj["tables"], _split(ids), by=_split(by), grain=grain, where=_parse_where(where),
+                         start=start, end=end, conf=conf, explain=explain)
+
+
+@main.command("refresh")
+@click.option("--full", is_flag=True, help="Every ticket, not only those changed since the last refresh "
+                                           "(with --engine spark, always every ticket).")
+@click.pass_context
+@_fail_cleanly
+def refresh_cmd(ctx: click.Context, full: bool) -> None:
+    """Bring the ticket facts up to date (queries do it too, before they run). With --engine spark:
+    derive ticket_facts, reply_intervals, contacts and survey_fatigue on Spark from the tables in
+    --tables and write them back there (docs/spark.md, "Facts on Spark")."""
+    if ctx.obj["engine"] == "spark":
+        from cxmetrics.engines import parse_conf, spark_conf
+        from cxmetrics.engines._spark_facts import spark_refresh
+
+        path = Path(ctx.obj["workspace"])
+        settings = cxmetrics.Settings.load(path / "settings.toml") if (path / "settings.toml").exists() else None
+        counts = spark_refresh(ctx.obj["tables"], spark_conf(settings, parse_conf(ctx.obj["spark_conf"])))
+        rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+        click.echo(f"facts derived on Spark and written to {ctx.obj['tables']}: {rows}")
+        return
+    with _open(ctx) as ws:
+        n = ws.refresh(full=full)
+    click.echo(f"facts refreshed{' (full)' if full else ''}: {n:,} ticket{'' if n == 1 else 's'}")
 
 
 @main.command()
@@ -419,9 +474,9 @@ def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, 
 @click.option("--min-n", type=click.IntRange(1), default=None,
               help="Rank only agents with at least this many observations of the ranking KPI "
                    "[default: half the median per agent, between 5 and 30].")
+@click.option("--rank-by", type=click.Choice(["csat", "fcr", "solved_tickets"]), default="csat", show_default=True)
 @click.option("--hours", type=click.Choice(["calendar", "business"]), default="calendar", show_default=True,
               help="First touch and FRT in calendar time or in the business hours of each ticket's schedule.")
-@click.option("--rank-by", type=click.Choice(["csat", "fcr", "solved_tickets"]), default="csat", show_default=True)
 @_format_option
 @click.pass_context
 @_fail_cleanly

@@ -71,6 +71,10 @@ SETTINGS: tuple[Setting, ...] = (
             "503 with Retry-After"),
     Setting("max_answer_cells", "1000000", "the most cells (groups x periods x metrics) a metric request may "
             "answer; a larger one is refused before it runs, with how to narrow it"),
+    # the Spark engine (`cxmetrics --engine spark`, docs/spark.md); --spark-conf overrides both
+    Setting("spark_master", "local[*]", "the Spark master of `--engine spark` runs (local[*], spark://host:7077, "
+            "yarn...); spark-submit's own wins"),
+    Setting("spark_conf", "", "more Spark settings for `--engine spark`, as key=value pairs separated by commas"),
 )
 
 
@@ -130,6 +134,8 @@ class Settings:
     max_events_body: str = "64MB"
     write_wait: str = "4"
     max_answer_cells: str = "1000000"
+    spark_master: str = "local[*]"
+    spark_conf: str = ""
     # [connectors.VENDOR] tables: vendor -> key -> value (CONNECTOR_KEYS)
     connectors: dict[str, dict[str, str]] = field(default_factory=dict)
 

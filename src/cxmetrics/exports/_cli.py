@@ -123,3 +123,21 @@ def export_tickets_cmd(ctx: click.Context, metric: str, start: str | None, end: 
             ws, metric, out, kind, where=parse_where(where), start=start, end=end, order=order))
     if output != "-":
         click.echo(f"{rows:,} rows written to {output} ({kind.value})", err=True)
+
+
+@export_group.command("tables")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["parquet"]), default="parquet", show_default=True,
+              help="File format of the tables (Parquet: what Spark and lakehouses read).")
+@click.pass_context
+@fail_cleanly
+def export_tables_cmd(ctx: click.Context, folder: Path, fmt: str) -> None:
+    """Write the canonical tables and the facts the metrics read (ticket_facts, their
+    business-time twins, reply intervals, SLA targets, surveys...) as Parquet, one folder per
+    table under FOLDER, for `cxmetrics --engine spark --tables FOLDER metrics ...` (docs/spark.md).
+    Facts (and SLA clocks) are brought up to date first."""
+    from cxmetrics.exports._tables import export_tables
+
+    with open_workspace(ctx) as ws:
+        counts = export_tables(ws, folder)
+    click.echo(f"{len(counts)} tables ({sum(counts.values()):,} rows) written to {folder} ({fmt})", err=True)

@@ -509,7 +509,8 @@ def active_users(ref: MetricRef, by: list[str], grain: str | None, where: dict[s
     isl{w} AS (
         SELECT {keys}, min(d) AS s, max(d) + {w - 1} AS e FROM (
             SELECT *, sum(brk) OVER (PARTITION BY _src, _cid ORDER BY d) AS island FROM (
-                SELECT *, CASE WHEN d - lag(d) OVER (PARTITION BY _src, _cid ORDER BY d) <= {w} THEN 0 ELSE 1 END
+                SELECT *, CASE WHEN date_diff('day', lag(d) OVER (PARTITION BY _src, _cid ORDER BY d), d) <= {w}
+                            THEN 0 ELSE 1 END
                        AS brk
                 FROM act))
         GROUP BY {keys}, _src, _cid, island

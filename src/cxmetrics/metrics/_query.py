@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -27,6 +27,9 @@ from cxmetrics.metrics._custom import run_custom
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._spec import Kind
 from cxmetrics.metrics._stats import mean_interval, nps_interval, quantile_interval, wilson
+
+if TYPE_CHECKING:
+    from cxmetrics.engines import SqlClient  # (cxmetrics.engines imports this module)
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,17 @@ def shared_rows() -> Iterator[None]:
         _SHARED.reset(token)
 
 
-def query_rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    """The rows of a metric query (shared within `shared_rows()`)."""
+def query_rows(con: duckdb.DuckDBPyConnection | SqlClient, sql: str) -> list[dict[str, Any]]:
+    """The rows of a metric query (shared within `shared_rows()`), run on a DuckDB connection
+    (a workspace's, directly: the usual path pays nothing for the engine boundary) or on
+    another engine's `SqlClient` (cxmetrics.engines: Spark), which renders the SQL for itself."""
     shared = _SHARED.get()
     if shared is not None and sql in shared:
         return shared[sql]
-    rows = con.sql(sql).to_arrow_table().to_pylist()
+    # (an engine client renders the SQL itself; a DuckDB connection, or anything standing in for
+    # one, runs it as it is)
+    table = con.query(sql) if hasattr(con, "dry_run") else con.sql(sql).to_arrow_table()
+    rows = table.to_pylist()
     if shared is not None:
         shared[sql] = rows
     return rows
@@ -121,8 +129,8 @@ def _value(part_roles: dict[str, str], row: dict[str, Any], ref: MetricRef) -> t
 
 
 def run_metrics(
-    con: duckdb.DuckDBPyConnection, names: list[str], *, by: list[str] | None = None, grain: str | None = None,
-    where: dict[str, object] | None = None, start: date | datetime | str | None = None,
+    con: duckdb.DuckDBPyConnection | SqlClient, names: list[str], *, by: list[str] | None = None,
+    grain: str | None = None, where: dict[str, object] | None = None, start: date | datetime | str | None = None,
     end: date | datetime | str | None = None, explain: bool = False,
 ) -> MetricTable:
     reg = registry()
@@ -149,7 +157,7 @@ def run_metrics(
     return MetricTable(_to_arrow(records, by, grain), tuple(sqls))
 
 
-def _records(con: duckdb.DuckDBPyConnection, q: CompiledQuery, grain: str | None,
+def _records(con: duckdb.DuckDBPyConnection | SqlClient, q: CompiledQuery, grain: str | None,
              keep_aggregates: bool = False) -> list[dict[str, Any]]:
     return _records_of(q, query_rows(con, q.sql), keep_aggregates)
 
