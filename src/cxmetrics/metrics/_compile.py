@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timezone
 from threading import Lock
 
@@ -57,6 +58,13 @@ class CompiledQuery:
 
 
 def _parse(text: str) -> exp.Expression:
+    """`text` as an expression tree of its own (the caller may change it or place it in
+    another): parsed once, copied after (a metric's expressions recur in every request)."""
+    return _parsed(text).copy()
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> exp.Expression:
     return sqlglot.parse_one(text, dialect="duckdb")
 
 
