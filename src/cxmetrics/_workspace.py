@@ -213,10 +213,12 @@ class Workspace:
 
     # -- metrics ---------------------------------------------------------------------
 
-    def refresh(self, full: bool = False) -> int:
+    def refresh(self, full: bool = False, *, text: bool = True) -> int:
         """Bring ticket_facts up to date with the events (only touched tickets unless
         `full`), and the text facts of new tickets once the text layer is on (docs/text.md);
-        returns how many tickets' facts were refreshed."""
+        returns how many tickets' facts were refreshed. With `text=False`, the text facts
+        are left behind until a refresh with `text=True` (the server does that a moment
+        later, off the read-after-write path)."""
         from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet
         from cxmetrics.facts import refresh_facts
 
@@ -225,7 +227,8 @@ class Workspace:
         schedules = ScheduleSet.load(self.path / SCHEDULES_FILE)
         with self._write_lock, translate_errors():
             n = refresh_facts(self.con, full=full, schedules=schedules)
-            refresh_if_enabled(self)  # once the text layer is on, new tickets' text facts too
+            if text:
+                refresh_if_enabled(self)  # once the text layer is on, new tickets' text facts too
             return n
 
     def _auto_refresh(self) -> None:

@@ -179,3 +179,26 @@ def test_concurrent_writes_and_refreshes_lose_nothing(fresh_api: Api) -> None:
     with api.app.state.derive_lock, api.ws.cursor(auto_refresh=False) as cur:
         refresh_facts(cur.con, full=True)
     assert rows(api.ws, query) == incremental
+
+
+def test_with_the_text_layer_on_the_answer_comes_with_the_facts_and_the_text_facts_follow(fresh_api: Api) -> None:
+    from cxmetrics.text._store import refresh_text
+
+    api = fresh_api
+    with api.ws.cursor(auto_refresh=False) as cur:
+        refresh_text(cur, steps=("sentiment",))  # the text layer on (as `cxmetrics text refresh` turns it on)
+    refresher = api.app.state.refresher
+    text_before, version = refresher.text_refreshes, api.app.state.hub.version
+    events = conversation("TX-1", 300)
+    events.insert(1, {"event_id": "TX-1-0", "ticket_id": "TX-1", "ts": "2026-11-01T09:01:00Z", "kind": "message",
+                      "actor_type": "customer", "actor_id": "C-1", "public": True,
+                      "body": "This is terrible, my order never arrived and nobody answers."})
+    r = api.post("/api/v1/events", json=events, params={"source": "api-test"}).json()
+    assert r["inserted"] == 3 and r["visible"] is True and r["version"] == version + 1
+    frt = api.get("/api/v1/metrics", params={"metrics": "frt", **DAY}).json()["rows"][0]
+    assert frt["n"] == 1 and frt["value"] == pytest.approx(300.0)  # the facts: at once
+    # the text facts: a moment later, in a refresh of their own, announced on the hub
+    assert api.app.state.hub.wait_for(version + 2, 15)
+    assert refresher.text_refreshes == text_before + 1
+    scored = rows(api.ws, "SELECT label FROM message_sentiment WHERE source = 'api-test' AND ticket_id = 'TX-1'")
+    assert scored == [("negative",)]

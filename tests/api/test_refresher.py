@@ -11,20 +11,26 @@ from cxmetrics.api._refresher import Refresher
 
 
 class FakeWorkspace:
-    """Counts refreshes (each takes `refresh_s`)."""
+    """Counts refreshes (each takes `refresh_s`, `text_s` more with the text facts) and says
+    `changed` tickets were refreshed (0: nothing for the text facts to follow)."""
 
-    def __init__(self, refresh_s: float = 0.05) -> None:
+    def __init__(self, refresh_s: float = 0.05, text_s: float = 0.0, changed: int = 0) -> None:
         self.refreshes = 0
-        self.refresh_s = refresh_s
+        self.refresh_s, self.text_s, self.changed = refresh_s, text_s, changed
+        self.calls: list[tuple[float, bool]] = []  # (monotonic time at the end, with the text facts)
 
     @contextmanager
     def cursor(self, auto_refresh: bool = True) -> Any:
         yield self
 
-    def refresh(self) -> int:
-        time.sleep(self.refresh_s)
+    def text_on(self) -> bool:
+        return True
+
+    def refresh(self, *, text: bool = True) -> int:
+        time.sleep(self.refresh_s + (self.text_s if text else 0.0))
         self.refreshes += 1
-        return 0
+        self.calls.append((time.monotonic(), text))
+        return self.changed
 
 
 def test_a_write_in_progress_holds_the_refresh_back_so_both_share_it() -> None:
@@ -71,4 +77,50 @@ def test_a_write_that_takes_long_holds_the_refresh_back_at_most_the_delay() -> N
     assert time.monotonic() - t0 < 3 and ws.refreshes == 1  # after the delay, not the stuck write
     release.set()
     writer.join(10)
+    refresher.close()
+
+
+def test_a_waiting_write_does_not_wait_for_the_text_facts_which_follow_once_writes_pause() -> None:
+    ws = FakeWorkspace(text_s=1.0, changed=3)  # a slow text pass
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.2, text_delay_s=30,
+                          text_layer=FakeWorkspace.text_on)
+    t0 = time.monotonic()
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    assert time.monotonic() - t0 < 0.8  # the facts alone (0.05 s), not the text pass (1 s)
+    assert [text for _, text in ws.calls] == [False]
+    deadline = time.monotonic() + 5
+    while len(ws.calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [text for _, text in ws.calls] == [False, True]  # then the text facts, once idle
+    assert ws.calls[1][0] - ws.calls[0][0] >= 0.2 + 1.0  # after the idle time, taking the text pass's time
+    time.sleep(0.5)
+    assert len(ws.calls) == 2 and refresher.text_refreshes == 1  # caught up: nothing more
+    refresher.close()
+
+
+def test_a_steady_stream_of_writes_gets_its_text_facts_every_delay_in_one_pass() -> None:
+    ws = FakeWorkspace(refresh_s=0.02, text_s=0.05, changed=5)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=60, text_delay_s=0.5,
+                          text_layer=FakeWorkspace.text_on)
+    t0 = time.monotonic()
+    writes = 0
+    while time.monotonic() - t0 < 2.0:  # never idle for text_idle_s: only the delay brings the text facts
+        with refresher.writing():
+            ticket = refresher.wrote(["events"])
+        refresher.wait(ticket, timeout=10)
+        writes += 1
+    refresher.close()
+    texts = [t for t, text in ws.calls if text]
+    assert writes > 20
+    assert 2 <= len(texts) <= 5  # one every 0.5 s of the 2 s, each covering the writes since
+    assert all(b - a >= 0.5 for a, b in zip(texts, texts[1:], strict=False))
+
+
+def test_a_refresh_that_changed_no_ticket_leaves_no_text_facts_to_follow() -> None:
+    ws = FakeWorkspace(changed=0)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=0.1,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["surveys"]), timeout=10)
+    time.sleep(0.4)
+    assert [text for _, text in ws.calls] == [False]
     refresher.close()

@@ -97,9 +97,9 @@ class ServerCursor(Workspace):
         with self._state.derive_lock:
             Workspace.refresh(self)
 
-    def refresh(self, full: bool = False) -> int:
+    def refresh(self, full: bool = False, *, text: bool = True) -> int:
         with self._state.derive_lock:
-            return Workspace.refresh(self, full)
+            return Workspace.refresh(self, full, text=text)
 
     def metrics(self, metrics: list[str] | str, **kwargs: Any) -> Any:
         if not kwargs.get("explain") and getattr(self._state, "sla_enabled", False):
