@@ -55,14 +55,20 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
 
     model_id, model = scoring_model(con)
     # a message re-exported under another ticket (a merge) leaves the ticket it was scored
-    # under: that ticket is rescored too, or its figures would still count the message
+    # under: that ticket is rescored too, or its figures would still count the message. The
+    # scope's events are copied first: joined in one statement, the engine hashed every scored
+    # message to probe the few events in scope (110 ms at 300k tickets for a live batch, 5 ms so)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _tx_scope_ev AS
+        SELECT e.source, e.event_id, e.ticket_id FROM events e
+        SEMI JOIN {SCOPE} k ON k.source = e.source AND k.ticket_id = e.ticket_id""")
     con.execute(f"""
         INSERT INTO {SCOPE}
-        SELECT DISTINCT m.source, m.ticket_id FROM message_sentiment m
-        JOIN events e ON e.source = m.source AND e.event_id = m.event_id
-        SEMI JOIN {SCOPE} k ON k.source = e.source AND k.ticket_id = e.ticket_id
+        SELECT DISTINCT m.source, m.ticket_id FROM _tx_scope_ev e
+        JOIN message_sentiment m ON e.source = m.source AND e.event_id = m.event_id
         WHERE e.ticket_id IS DISTINCT FROM m.ticket_id
           AND (m.source, m.ticket_id) NOT IN (SELECT (source, ticket_id) FROM {SCOPE})""")
+    con.execute("DROP TABLE _tx_scope_ev")
     con.execute(f"DELETE FROM message_sentiment m USING {SCOPE} k "
                 "WHERE k.source = m.source AND k.ticket_id = m.ticket_id")
     written = 0
