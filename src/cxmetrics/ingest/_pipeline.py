@@ -230,12 +230,32 @@ def run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fil
         source.cleanup(con)
 
 
+_ID_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def new_import_id(started_at: datetime) -> str:
+    """An import's id: its start in milliseconds since 1970 in 8 base-36 digits, then the start
+    readable and 6 random hex digits (`mj3s0k2x_20261205_223000_a1b2c3`). Ids sort by start.
+
+    The leading 8 characters differ from one millisecond to the next because the engine's
+    statistics keep only a text's first 8 bytes per row group: so the refreshes' search for the
+    rows of the few imports not reflected yet (`store._reflected.new_rows`) skips every row group
+    of older imports (a 14M-row events table: 21 ms -> 0.6 ms) instead of reading the column
+    whole, as it must for ids that share their first 8 bytes (`imp_2026...`, the old form)."""
+    ms = int(started_at.timestamp() * 1000)
+    digits = ""
+    for _ in range(8):
+        ms, d = divmod(ms, 36)
+        digits = _ID_DIGITS[d] + digits
+    return f"{digits}_{started_at:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
+
+
 def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, file_label: str,
          path: Path | None, mapping: Mapping, default_source: str | None, timezone_name: str,
          currency: str, show_progress: bool, tmp_dir: Path | None) -> ImportSummary:
     started = time.perf_counter()
     started_at = datetime.now(timezone.utc)
-    import_id = f"imp_{started_at:%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
+    import_id = new_import_id(started_at)
     checksum = source.checksum or (_sha256(path) if path is not None else None)
     src_name = default_source or mapping.source or DEFAULT_SOURCE
     raw = source.columns(con)

@@ -7,10 +7,12 @@ so the rows a derived table has not seen are those of the logged imports it has 
 The filter names only those few (`_import_id IN (...)`), however many imports came before:
 the list of every import ever done, which the refreshes used to test each row against, grows
 with every API write (at 1M tickets and a few hundred writes it was a quarter of a refresh).
-The engine still reads the `_import_id` column whole: its statistics keep a text's first 8
-bytes, which every import id shares (`imp_2026...`), so they skip no row group. (Rows no
-logged import wrote should not exist; each refresh also compares row counts, which finds rows
-that came or went without one.)
+The engine's statistics keep a text's first 8 bytes per row group, and an import id starts
+with its start time in 8 base-36 digits (`ingest._pipeline.new_import_id`), so the filter skips
+every row group of older imports rather than reading the `_import_id` column whole. (Ids of the
+old form, `imp_2026...`, share their first 8 bytes: the row groups of those imports are skipped
+all the same, as none of them holds a new id.) Rows no logged import wrote should not exist;
+each refresh also compares row counts, which finds rows that came or went without one.
 """
 
 from __future__ import annotations
