@@ -7,7 +7,7 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-from alerts._alerts_helpers import config
+from alerts._alerts_helpers import ClockedTargets, config
 
 import cxmetrics
 from cxmetrics.alerts import Watcher
@@ -99,3 +99,40 @@ def test_an_asyncio_task_runs_until_cancelled(tmp_path, hooks):
 
         asyncio.run(main())
     assert len(hooks.accepted) == 2
+
+
+class CountingTargets(ClockedTargets):
+    """ClockedTargets that note when each step refreshed them."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "steps", [])
+
+    def refresh(self, con, now):  # type: ignore[no-untyped-def]
+        self.steps.append(time.monotonic())
+        super().refresh(con, now)
+
+
+def test_a_stream_of_notices_wakes_a_step_at_most_every_gap_and_a_lone_notice_at_once(tmp_path, hooks):
+    from cxmetrics.alerts import _watch
+
+    targets = CountingTargets()
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        w = Watcher(ws, config=config(hooks), interval=3600, targets=targets)
+        w.start()
+        try:
+            assert wait_for(lambda: len(targets.steps) == 1)  # the first step
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 3.0:  # an ingest: a notice after every batch, 20 a second
+                w.notify()
+                time.sleep(0.05)
+            # not a step per notice: one at most every NOTIFIED_GAP_S (2 s) after the last began
+            during = [t for t in targets.steps if t0 <= t < t0 + 3.0]
+            assert 1 <= len(during) <= 2
+            assert all(b - a >= _watch.NOTIFIED_GAP_S - 0.05 for a, b in zip(targets.steps, targets.steps[1:]))
+            time.sleep(2 * _watch.NOTIFIED_GAP_S + 0.5)  # quiet: the step the stream left due, then nothing
+            count, noticed = len(targets.steps), time.monotonic()
+            w.notify()  # a lone notice: served at once
+            assert wait_for(lambda: len(targets.steps) > count, timeout=5)
+            assert targets.steps[count] - noticed < 1.0
+        finally:
+            w.stop()

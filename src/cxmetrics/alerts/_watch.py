@@ -44,6 +44,11 @@ from cxmetrics.errors import CxError, UserError
 log = logging.getLogger("cxmetrics.alerts")
 
 _CHANGE_POLL_S = 2.0  # how often the loop looks for new data between steps
+# New data wakes a step at most this long after the last one began: while a stream of writes
+# comes in (an API ingest: a notice after each batch's facts refresh), one step covers the
+# batches of the last seconds instead of re-evaluating every open clock after each (0.4 s at a
+# million tickets, under the write lock that the next batch's import then waits for).
+NOTIFIED_GAP_S = 2.0
 _MIN_WAIT_S = 0.05
 _ASYNC_SLICE_S = 0.2  # how quickly the asyncio loop notices notify() and stop()
 
@@ -342,6 +347,10 @@ class Watcher:
             log.exception("watch step failed unexpectedly (will try again)")
         return None
 
+    def _gap_left(self, began: datetime) -> float:
+        """Seconds until new data may wake the next step (NOTIFIED_GAP_S after the last began)."""
+        return max(0.0, NOTIFIED_GAP_S - (self.clock() - began).total_seconds())
+
     def _wait_s(self, report: WatchReport | None) -> float:
         wait = self.interval_s
         if report is not None and report.next_due is not None:
@@ -354,6 +363,7 @@ class Watcher:
         log.info("watching %s every %g s", self.path, self.interval_s)
         while not self._stop.is_set():
             self._wake.clear()
+            began = self.clock()
             report = self._step_safely()
             deadline = self.clock() + timedelta(seconds=self._wait_s(report))
             while not self._stop.is_set():
@@ -361,6 +371,7 @@ class Watcher:
                 if left <= 0:
                     break
                 if self._wake.wait(min(left, _CHANGE_POLL_S)) or self._changed():
+                    self._stop.wait(min(left, self._gap_left(began)))
                     break
         log.info("stopped watching %s", self.path)
 
@@ -391,17 +402,22 @@ class Watcher:
         try:
             while not self._stop.is_set():
                 self._wake.clear()
+                began = self.clock()
                 report = await asyncio.to_thread(self._step_safely)
                 deadline = self.clock() + timedelta(seconds=self._wait_s(report))
                 polled = self.clock()
-                while not self._stop.is_set() and not self._wake.is_set():
+                woken = False
+                while not self._stop.is_set() and not (woken := self._wake.is_set()):
                     left = (deadline - self.clock()).total_seconds()
                     if left <= 0:
                         break
                     await asyncio.sleep(min(left, _ASYNC_SLICE_S))
                     if (self.clock() - polled).total_seconds() >= _CHANGE_POLL_S:
                         polled = self.clock()
-                        if await asyncio.to_thread(self._changed):
+                        if woken := await asyncio.to_thread(self._changed):
                             break
+                # new data: not sooner than NOTIFIED_GAP_S after the last step began (nor the deadline)
+                while woken and not self._stop.is_set() and self.clock() < deadline and self._gap_left(began) > 0:
+                    await asyncio.sleep(min(self._gap_left(began), _ASYNC_SLICE_S))
         finally:
             self._stop.set()
