@@ -88,8 +88,8 @@ def test_cli_refuses_spark_without_tables_or_for_other_commands(spark_demo: Any,
     runner = CliRunner()
     out = runner.invoke(main, ["--engine", "spark", "metrics", "csat"])
     assert out.exit_code == 2 and "--tables" in out.output
-    out = runner.invoke(main, ["--engine", "spark", "--tables", str(spark_demo.tables), "scorecard"])
-    assert out.exit_code == 2 and "run on Spark in this version" in out.output and "`scorecard`" in out.output
+    out = runner.invoke(main, ["--engine", "spark", "--tables", str(spark_demo.tables), "topics"])
+    assert out.exit_code == 2 and "run on Spark in this version" in out.output and "`topics`" in out.output
     out = runner.invoke(main, ["--engine", "spark", "--tables", str(tmp_path), "metrics", "csat"])
     assert out.exit_code == 1 and "cxmetrics export tables" in out.output
     # a metric named in NOTIMPL is refused by name (the list is empty today: one is put there for the test)
