@@ -205,3 +205,39 @@ def test_hand_worked_business_time_and_clocks_on_spark(spark: Any, spark_demo: A
          "breached", _utc("2026-03-31T08:30")),
         ("H2", "total_resolution", False, _utc("2026-04-02T15:30"), None, 117_000.0, 142_200.0, "active", None),
     ]
+
+
+# -- the renderer's mappings the SLA clocks needed, each on both engines -----------------------
+
+CASES = {
+    # the nearest row at or after (>=: the least), or at or before (<=: the greatest); none: NULL
+    "ASOF LEFT JOIN, at or after": (
+        "SELECT a.k, a.t, b.t AS bt FROM (VALUES (1, 5), (1, 10), (2, 1)) a(k, t) ASOF LEFT JOIN "
+        "(VALUES (1, 4), (1, 6), (1, 7)) b(k, t) ON a.k = b.k AND b.t >= a.t ORDER BY a.k, a.t",
+        [(1, 5, 6), (1, 10, None), (2, 1, None)]),
+    "ASOF LEFT JOIN, at or before": (
+        "SELECT a.k, a.t, b.t AS bt FROM (VALUES (1, 5), (1, 10), (2, 1)) a(k, t) ASOF LEFT JOIN "
+        "(VALUES (1, 4), (1, 6), (1, 7)) b(k, t) ON a.k = b.k AND b.t <= a.t ORDER BY a.k, a.t",
+        [(1, 5, 4), (1, 10, 7), (2, 1, None)]),
+    # 72 elapsed hours after Friday 27 March 2026 17:00 UTC is Monday 30 March 17:00 UTC, though
+    # London's clocks went forward in between (Spark's day-time interval would give 16:00 UTC)
+    "microseconds added as elapsed time across a clock change": (
+        "SELECT epoch_us(TIMESTAMPTZ '2026-03-27 17:00:00+00' + to_microseconds(259200000000)) AS d",
+        [(int(dt.datetime(2026, 3, 30, 17, tzinfo=dt.UTC).timestamp()) * 1_000_000,)]),
+    "row_number() OVER () numbers 1..n": (
+        "SELECT count(DISTINCT n), min(n), max(n) FROM (SELECT row_number() OVER () AS n "
+        "FROM (VALUES (1), (2), (3)) t(a))", [(3, 1, 3)]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_renderer_mapping_gives_duckdb_answer_on_spark(case: str, spark: Any) -> None:
+    from cxmetrics.engines import SparkClient
+
+    sql, expected = CASES[case]
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/London'")
+    assert con.execute(sql).fetchall() == expected  # the hand-worked answer is DuckDB's...
+    session = spark.spark.newSession()
+    session.conf.set("spark.sql.session.timeZone", "Europe/London")
+    assert [tuple(r) for r in session.sql(SparkClient(session).render(sql)).collect()] == expected  # ...and Spark's
