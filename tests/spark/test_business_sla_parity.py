@@ -84,8 +84,10 @@ def test_the_compared_tables_cover_the_hard_cases(demo_ws: Any) -> None:
     kinds = con.execute("""
         SELECT count(*) FILTER (business), count(*) FILTER (NOT business), count(*) FILTER (cycle > 1),
                count(*) FILTER (metric IN ('requester_wait', 'agent_work_time', 'pausable_update')),
-               count(*) FILTER (started_at < TIMESTAMPTZ '2026-03-29 01:00Z' AND due_at > TIMESTAMPTZ '2026-03-29 01:00Z'),
-               count(*) FILTER (started_at < TIMESTAMPTZ '2026-10-25 01:00Z' AND due_at > TIMESTAMPTZ '2026-10-25 01:00Z')
+               count(*) FILTER (started_at < TIMESTAMPTZ '2026-03-29 01:00Z'
+                                AND due_at > TIMESTAMPTZ '2026-03-29 01:00Z'),
+               count(*) FILTER (started_at < TIMESTAMPTZ '2026-10-25 01:00Z'
+                                AND due_at > TIMESTAMPTZ '2026-10-25 01:00Z')
         FROM sla_targets""").fetchall()[0]
     assert all(n > 0 for n in kinds), kinds
 
@@ -98,7 +100,8 @@ def duck_copy(spark_demo: Any, demo_ws: Any, tmp_path_factory: pytest.TempPathFa
     return path
 
 
-@pytest.mark.parametrize("args", [("sla", "status", "--by", "policy,metric"), ("sla", "status", "--by", "channel", "--format", "json"),
+@pytest.mark.parametrize("args", [("sla", "status", "--by", "policy,metric"),
+                                  ("sla", "status", "--by", "channel", "--format", "json"),
                                   ("scorecard",), ("scorecard", "--hours", "business", "--format", "json")],
                          ids=["sla-status-by", "sla-status-json", "scorecard", "scorecard-business-json"])
 def test_command_on_spark_prints_what_duckdb_prints(args: tuple[str, ...], duck_copy: Path, spark_demo: Any,

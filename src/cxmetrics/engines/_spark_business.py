@@ -52,7 +52,7 @@ def register_calendar(client: SparkClient, schedules: ScheduleSet, until: str | 
     lo, hi = client.spark.sql(client.render(bounds)).collect()[0]
     points = [datetime.fromtimestamp(us // 1_000_000, UTC) for us in (lo, hi) if us is not None]
     if until is not None:
-        points.append(datetime.fromisoformat(until.replace("Z", "+00:00")))
+        points.append(datetime.fromisoformat(until))
     if not points:
         points = [datetime.now(UTC)]
     points = [p if p.tzinfo is not None else p.replace(tzinfo=UTC) for p in points]
@@ -80,4 +80,5 @@ def derive_twins(client: SparkClient, schedules: ScheduleSet, key: str) -> dict[
     _view(client, "_bh_tk", _business.ticket_view(schedules))
     _view(client, "_bh_st", _business.status_sums(False, key, schedules), keep=True)
     new = _view(client, "_bh_new", _business.ticket_twins(schedules), keep=True)  # (the replies join it)
-    return {"ticket_facts_bh": new, "reply_intervals_bh": _view(client, "_bh_replies", _business.reply_twins(schedules))}
+    replies = _view(client, "_bh_replies", _business.reply_twins(schedules))
+    return {"ticket_facts_bh": new, "reply_intervals_bh": replies}
