@@ -223,10 +223,10 @@ def _asof_joins(select: exp.Select) -> None:
     """Each `ASOF LEFT JOIN` of the FROM relation as a LEFT JOIN to its nearest rows (in place; see
     the module docstring)."""
     first = select.args.get("from_")
-    for join in select.args.get("joins") or []:
+    for n, join in enumerate(select.args.get("joins") or []):
         if str(join.args.get("method") or "").upper() != "ASOF":
             continue
-        if first is None or str(join.args.get("side") or "").upper() != "LEFT":
+        if first is None or n > 0 or str(join.args.get("side") or "").upper() != "LEFT":
             raise ValueError(f"only an ASOF LEFT JOIN of the FROM relation renders for Spark: {join.sql('duckdb')}")
         left, right = first.this, join.this
         a, b = left.alias_or_name, right.alias_or_name
