@@ -71,6 +71,10 @@ _format_option = click.option(
 )
 
 
+#: the commands that run on Spark over an export (and `sla status`: cxmetrics.sla._cli)
+SPARK_COMMANDS = ("metrics", "refresh", "scorecard")
+
+
 # RoutedGroup: while a server holds the workspace, the command runs in it (cxmetrics/_remote_cli.py)
 @click.group(cls=RoutedGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
@@ -78,7 +82,8 @@ _format_option = click.option(
     envvar="CXMETRICS_WORKSPACE", show_default=True, help="Workspace folder (env CXMETRICS_WORKSPACE).",
 )
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
-              help="Where `metrics` runs: the workspace (duckdb), or Spark over --tables (docs/spark.md).")
+              help="Where `metrics`, `refresh`, `sla status` and `scorecard` run: the workspace (duckdb), "
+                   "or Spark over --tables (docs/spark.md).")
 @click.option("--tables", type=click.Path(file_okay=False, path_type=Path),
               help="With --engine spark: a folder written by `cxmetrics export tables`.")
 @click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
@@ -90,9 +95,9 @@ def main(ctx: click.Context, workspace: Path, engine: str, tables: Path | None, 
     ctx.obj = {"workspace": workspace, "engine": engine, "tables": tables, "spark_conf": spark_conf}
     if engine == "spark" and tables is None:
         raise click.UsageError("--engine spark reads the tables of `cxmetrics export tables DIR`: give --tables DIR.")
-    if engine == "spark" and ctx.invoked_subcommand not in ("metrics", "refresh", None):
-        raise click.UsageError(f"only `metrics` and `refresh` run on Spark in this version; run "
-                               f"`{ctx.invoked_subcommand}` without --engine spark (docs/spark.md).")
+    if engine == "spark" and ctx.invoked_subcommand not in (*SPARK_COMMANDS, "sla", None):
+        raise click.UsageError(f"only `metrics`, `refresh`, `sla status` and `scorecard` run on Spark in this "
+                               f"version; run `{ctx.invoked_subcommand}` without --engine spark (docs/spark.md).")
 
 
 @main.command("import")
@@ -385,13 +390,12 @@ def _spark_metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...]
                    benchmark: str | None) -> MetricTable:
     """`metrics` on Spark over --tables; the Spark conf from the workspace's settings (when
     there is a workspace) and --spark-conf."""
-    from cxmetrics.engines import parse_conf, spark_conf, spark_metrics
+    from cxmetrics.engines import spark_metrics
+    from cxmetrics.engines._run import workspace_conf
 
     if benchmark is not None:
         raise click.UsageError("--benchmark reads the workspace's targets: run it without --engine spark.")
-    path = Path(ctx.obj["workspace"])
-    settings = cxmetrics.Settings.load(path / "settings.toml") if (path / "settings.toml").exists() else None
-    conf = spark_conf(settings, parse_conf(ctx.obj["spark_conf"]))
+    conf = workspace_conf(Path(ctx.obj["workspace"]), ctx.obj["spark_conf"])
     return spark_metrics(ctx.obj["tables"], _split(ids), by=_split(by), grain=grain, where=_parse_where(where),
                          start=start, end=end, conf=conf, explain=explain)
 
@@ -399,22 +403,27 @@ def _spark_metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...]
 @main.command("refresh")
 @click.option("--full", is_flag=True, help="Every ticket, not only those changed since the last refresh "
                                            "(with --engine spark, always every ticket).")
+@click.option("--now", help="With --engine spark: evaluate the SLA clocks at this time (ISO 8601; default: "
+                            "the current time).")
 @click.pass_context
 @_fail_cleanly
-def refresh_cmd(ctx: click.Context, full: bool) -> None:
+def refresh_cmd(ctx: click.Context, full: bool, now: str | None) -> None:
     """Bring the ticket facts up to date (queries do it too, before they run). With --engine spark:
-    derive ticket_facts, reply_intervals, contacts and survey_fatigue on Spark from the tables in
-    --tables and write them back there (docs/spark.md, "Facts on Spark")."""
+    derive ticket_facts, reply_intervals, contacts, survey_fatigue, their business-time twins and
+    the SLA clocks on Spark from the tables in --tables and write them back there (docs/spark.md,
+    "Facts on Spark")."""
     if ctx.obj["engine"] == "spark":
-        from cxmetrics.engines import parse_conf, spark_conf
+        from cxmetrics.engines._run import workspace_conf
         from cxmetrics.engines._spark_facts import spark_refresh
 
-        path = Path(ctx.obj["workspace"])
-        settings = cxmetrics.Settings.load(path / "settings.toml") if (path / "settings.toml").exists() else None
-        counts = spark_refresh(ctx.obj["tables"], spark_conf(settings, parse_conf(ctx.obj["spark_conf"])))
+        conf = workspace_conf(Path(ctx.obj["workspace"]), ctx.obj["spark_conf"])
+        counts = spark_refresh(ctx.obj["tables"], conf, now=now)
         rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
         click.echo(f"facts derived on Spark and written to {ctx.obj['tables']}: {rows}")
         return
+    if now is not None:
+        raise click.UsageError("--now evaluates the SLA clocks of a refresh on Spark; on the workspace, "
+                               "use `cxmetrics sla refresh --now`.")
     with _open(ctx) as ws:
         n = ws.refresh(full=full)
     click.echo(f"facts refreshed{' (full)' if full else ''}: {n:,} ticket{'' if n == 1 else 's'}")
@@ -483,9 +492,16 @@ def compare_cmd(ctx: click.Context, ids: tuple[str, ...], period_a: str | None, 
 def scorecard_cmd(ctx: click.Context, start: str | None, end: str | None, where: tuple[str, ...], min_n: int | None,
                   rank_by: str, hours: str, fmt: str) -> None:
     """Agents and bots measured alike: solved, first touch, FRT, AHT, FCR, reopens, CSAT."""
-    with _open(ctx) as ws:
-        table = ws.scorecard(start=start, end=end, where=_parse_where(where), min_n=min_n, rank_by=rank_by,
-                             hours=hours)
+    if ctx.obj["engine"] == "spark":
+        from cxmetrics.engines._run import spark_scorecard, workspace_conf
+
+        table = spark_scorecard(ctx.obj["tables"], start=start, end=end, where=_parse_where(where), min_n=min_n,
+                                rank_by=rank_by, hours=hours,
+                                conf=workspace_conf(Path(ctx.obj["workspace"]), ctx.obj["spark_conf"]))
+    else:
+        with _open(ctx) as ws:
+            table = ws.scorecard(start=start, end=end, where=_parse_where(where), min_n=min_n, rank_by=rank_by,
+                                 hours=hours)
     if fmt == "table":
         table = scorecard_for_screen(table)
     click.echo(render(table, fmt))

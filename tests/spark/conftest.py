@@ -5,6 +5,10 @@
   Europe/London (clock changes inside the year), and its tables exported as Parquet.
 - `spark`: one SparkClient per test session over that export: local[2], 4 shuffle
   partitions, no UI.
+- `spark_built`: a copy of the export without anything DuckDB derived (facts, business-time
+  twins, SLA clocks), and what `cxmetrics --engine spark --tables DIR refresh --now T` printed
+  deriving them there on Spark, T being the time the workspace last evaluated its SLA clocks
+  (the one refresh on Spark of the session: about a minute).
 
 The tests skip, saying why, only when PySpark or Java is missing; ./scripts/test installs
 both (Java 17 from Debian's packages), so in CI they run.
@@ -14,12 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 import cxmetrics
 
@@ -86,3 +93,51 @@ def spark(spark_demo: Demo) -> Iterator[object]:
         yield client
     finally:
         client.close()
+
+
+#: what the workspace derives and a refresh on Spark derives again (keys of each table's rows)
+DERIVED = {"ticket_facts": ("source", "ticket_id"), "reply_intervals": ("source", "ticket_id", "seq"),
+           "contacts": ("source", "ticket_id", "contact_no"), "survey_fatigue": ("source", "send_id"),
+           "ticket_facts_bh": ("source", "ticket_id"), "reply_intervals_bh": ("source", "ticket_id", "seq"),
+           "sla_targets": ("source", "ticket_id", "metric", "cycle")}
+
+
+def spark_cli(spark: Any, spark_demo: Demo, tables: Path, *args: str, workspace: Path | None = None) -> Result:
+    """`cxmetrics --engine spark --tables DIR ARGS` in this process: in the test session's
+    SparkSession, whose views go back to the demo's export afterwards."""
+    from cxmetrics.cli import main
+    from cxmetrics.engines._spark import read_manifest
+
+    argv = ["-w", str(workspace or tables.parent / "no-workspace"), "--engine", "spark", "--tables", str(tables),
+            "--spark-conf", "spark.sql.shuffle.partitions=4", *args]
+    try:
+        return CliRunner().invoke(main, argv)
+    finally:
+        spark.register_parquet(spark_demo.tables, list(read_manifest(spark_demo.tables)["tables"]))
+
+
+@pytest.fixture(scope="session")
+def sla_now(demo_ws: cxmetrics.Workspace) -> str:
+    """When the workspace last evaluated its open SLA clocks (at its export), ISO 8601."""
+    (now,) = demo_ws.con.execute("SELECT max(evaluated_at) FROM sla_targets WHERE completed_at IS NULL").fetchall()[0]
+    return str(now.isoformat())
+
+
+@pytest.fixture(scope="session")
+def spark_built(spark_demo: Demo, spark: Any, sla_now: str,
+                tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A copy of the demo's export without what DuckDB derived (an export of the canonical tables
+    and the workspace's schedules.toml and sla.toml, as a lakehouse would hold them), and what
+    `cxmetrics --engine spark --tables DIR refresh --now T` printed deriving it all there."""
+    from cxmetrics.engines._spark import MANIFEST
+
+    tables = tmp_path_factory.mktemp("spark-facts") / "tables"
+    shutil.copytree(spark_demo.tables, tables)
+    manifest = json.loads((tables / MANIFEST).read_text())
+    for name in DERIVED:  # nothing of DuckDB's derivations may survive into the comparison
+        shutil.rmtree(tables / name)
+        manifest["tables"].remove(name)
+    (tables / MANIFEST).write_text(json.dumps(manifest))
+    result = spark_cli(spark, spark_demo, tables, "refresh", "--now", sla_now)
+    assert result.exit_code == 0, (result.output, str(result.exception)[:1500])
+    return tables, result.output

@@ -68,6 +68,15 @@ def test_export_writes_every_table_the_metrics_read(spark_demo: Any, demo_ws: An
         assert pq.read_table(spark_demo.tables / name).num_rows == rows
     assert "api_keys" not in manifest["tables"]  # (credentials stay in the workspace)
     assert manifest["rows"]["sla_targets"] > 0 and manifest["rows"]["ticket_facts_bh"] == manifest["rows"]["ticket_facts"]
+    # the definitions a refresh on Spark derives business time and SLA clocks from travel along
+    assert manifest["config"] == ["schedules.toml", "sla.toml"]
+    for name in manifest["config"]:
+        assert (spark_demo.tables / name).read_text() == (spark_demo.path / name).read_text()
+
+
+def test_refresh_now_is_for_spark_only(tmp_path: Path) -> None:
+    out = CliRunner().invoke(main, ["-w", str(tmp_path), "refresh", "--now", "2026-01-01T00:00Z"])
+    assert out.exit_code == 2 and "cxmetrics sla refresh --now" in out.output
 
 
 def test_cli_metrics_on_spark_prints_what_duckdb_prints(spark_demo: Any, spark: Any, tmp_path: Path) -> None:
@@ -88,8 +97,8 @@ def test_cli_refuses_spark_without_tables_or_for_other_commands(spark_demo: Any,
     runner = CliRunner()
     out = runner.invoke(main, ["--engine", "spark", "metrics", "csat"])
     assert out.exit_code == 2 and "--tables" in out.output
-    out = runner.invoke(main, ["--engine", "spark", "--tables", str(spark_demo.tables), "scorecard"])
-    assert out.exit_code == 2 and "run on Spark in this version" in out.output and "`scorecard`" in out.output
+    out = runner.invoke(main, ["--engine", "spark", "--tables", str(spark_demo.tables), "topics"])
+    assert out.exit_code == 2 and "run on Spark in this version" in out.output and "`topics`" in out.output
     out = runner.invoke(main, ["--engine", "spark", "--tables", str(tmp_path), "metrics", "csat"])
     assert out.exit_code == 1 and "cxmetrics export tables" in out.output
     # a metric named in NOTIMPL is refused by name (the list is empty today: one is put there for the test)

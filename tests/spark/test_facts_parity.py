@@ -8,16 +8,15 @@ equal the workspace's own (DuckDB) facts: exactly for counts, flags, texts and t
 1e-9 relative for doubles. Then the renderer's mappings that the facts needed, each on a
 tiny case, on both engines.
 
-One SparkSession for the whole test session (conftest's): the derivation runs in a session
-of its own over it (`newSession()`: same context, its own temp views), over a copy of the
-export, so the other Spark tests keep theirs.
+One SparkSession for the whole test session (conftest's); the derivation (`spark_built`, shared
+with test_business_sla_parity.py) runs over a copy of the export, and the session's views go
+back to the demo's export after it, so the other Spark tests keep theirs.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,38 +25,14 @@ import pytest
 from click.testing import CliRunner
 
 from cxmetrics.cli import main
-from cxmetrics.engines._spark import MANIFEST, read_manifest
+from cxmetrics.engines._spark import MANIFEST
+from tests.spark.conftest import DERIVED, spark_cli
 
-KEYS = {"ticket_facts": ("source", "ticket_id"), "reply_intervals": ("source", "ticket_id", "seq"),
-        "contacts": ("source", "ticket_id", "contact_no"), "survey_fatigue": ("source", "send_id")}
-
-
-@pytest.fixture(scope="module")
-def spark_built(spark_demo: Any, spark: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A copy of the demo's export without its facts (an export of only the canonical tables, as a
-    lakehouse would hold them), and what `cxmetrics --engine spark --tables DIR refresh` printed
-    deriving them there on Spark."""
-    tables = tmp_path_factory.mktemp("spark-facts") / "tables"
-    shutil.copytree(spark_demo.tables, tables)
-    manifest = json.loads((tables / MANIFEST).read_text())
-    for name in KEYS:  # nothing of DuckDB's facts may survive into the comparison
-        shutil.rmtree(tables / name)
-        manifest["tables"].remove(name)
-    (tables / MANIFEST).write_text(json.dumps(manifest))
-    result = _cli(spark, spark_demo, tables, "refresh")
-    assert result.exit_code == 0, (result.output, str(result.exception)[:1500])
-    return tables, result.output
+KEYS = {t: DERIVED[t] for t in ("ticket_facts", "reply_intervals", "contacts", "survey_fatigue")}
 
 
 def _cli(spark: Any, spark_demo: Any, tables: Path, *args: str) -> Any:
-    """`cxmetrics --engine spark --tables DIR ARGS` in this process: in the test session's
-    SparkSession, whose views go back to the demo's export afterwards."""
-    argv = ["-w", str(tables.parent / "no-workspace"), "--engine", "spark", "--tables", str(tables),
-            "--spark-conf", "spark.sql.shuffle.partitions=4", *args]
-    try:
-        return CliRunner().invoke(main, argv)
-    finally:
-        spark.register_parquet(spark_demo.tables, list(read_manifest(spark_demo.tables)["tables"]))
+    return spark_cli(spark, spark_demo, tables, *args)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[str], list[tuple[Any, ...]]]:
@@ -173,13 +148,14 @@ def test_hash_key_has_64_bits_on_spark(spark: Any) -> None:
 
 
 def test_refresh_command_on_spark(spark_demo: Any, spark: Any, demo_ws: Any, spark_built: tuple[Path, str]) -> None:
-    """`cxmetrics --engine spark --tables DIR refresh` wrote the four tables back to DIR and says
-    so; the manifest lists them as Spark's; `--engine spark metrics` reads them."""
+    """`cxmetrics --engine spark --tables DIR refresh` wrote the facts, their twins and the SLA
+    clocks back to DIR and says so; the manifest lists them as Spark's; `--engine spark metrics`
+    reads them."""
     tables, output = spark_built
     assert "facts derived on Spark" in output and "ticket_facts 20,000" in output
     manifest = json.loads((tables / MANIFEST).read_text())
     assert manifest["facts"]["engine"] == "spark"
-    assert set(manifest["facts"]["tables"]) == set(KEYS) and set(KEYS) <= set(manifest["tables"])
+    assert set(manifest["facts"]["tables"]) == set(DERIVED) and set(DERIVED) <= set(manifest["tables"])
     with duckdb.connect() as con:
         (n,) = con.execute(f"SELECT count(*) FROM read_parquet('{tables}/reply_intervals/*.parquet')").fetchall()[0]
     assert n == manifest["rows"]["reply_intervals"] > 0

@@ -20,12 +20,16 @@ one place, each with why (the parity tests in tests/spark/ check every metric on
   include `b`).
 - `list_has_any(a, b)` -> `arrays_overlap(a, b)` (sqlglot writes the `&&` operator, which Spark lacks).
 - `timezone(zone, t)` (the instant's wall-clock time in `zone`) -> `from_utc_timestamp(t, zone)`;
-  `current_setting('TimeZone')` -> `current_timezone()`; `epoch_us(t)` -> `unix_micros(t)`;
+  `current_setting('TimeZone')` -> `current_timezone()`; `epoch_us(t)` -> `unix_micros(t)` and its
+  inverse `make_timestamptz(us)` -> `timestamp_micros(us)` (business due times);
   `error(msg)` -> `raise_error(msg)`.
 - `a / b` -> `CAST(a AS DOUBLE) / b`: DuckDB divides integers and DECIMALs alike into a DOUBLE;
   Spark keeps a DECIMAL quotient, rounded to its scale (a ratio differed in the 9th digit).
-- `to_microseconds(n)` (an interval of n microseconds) -> `make_dt_interval(0, 0, 0, n / 1e6)`, exact
-  as a DECIMAL(18,6) of seconds.
+- `t + to_microseconds(n)` and `t - to_microseconds(n)` (an instant n microseconds of elapsed time
+  later or earlier) -> `timestamp_micros(unix_micros(t) + n)`: Spark adds the whole days of a
+  day-time interval on the session's calendar, so a 120-hour SLA target across the March clock
+  change fell due an hour early (found by the SLA parity test). Elsewhere `to_microseconds(n)`
+  -> `make_dt_interval(0, 0, 0, n / 1e6)`, exact as a DECIMAL(18,6) of seconds.
 - `SELECT * REPLACE (e AS c)` -> `SELECT * EXCEPT (c), e AS c`: Spark has no REPLACE; the
   metric layer reads result columns by name, so their order does not matter.
 - `UNION [ALL] BY NAME` -> a positional union of both sides' columns by name (missing ones
@@ -47,6 +51,15 @@ one place, each with why (the parity tests in tests/spark/ check every metric on
   calendar (168 hours across a clock change would be 167 or 169 elapsed); and Spark wants both
   bounds of one interval type. (A DAY or MONTH bound, calendar time in both, is left as it is.)
 - `WITH x AS MATERIALIZED (...)` -> `WITH x AS (...)`: a DuckDB planner hint Spark has no syntax for.
+- `a ASOF LEFT JOIN b ON a.k = b.k AND b.t >= a.t` (the SLA clocks: the first solve at or after
+  a cycle's start, the status at an instant) -> `a LEFT JOIN (nearest) b`, where `nearest` holds,
+  for each distinct value of a's columns in the condition, the one row of b an ASOF join picks
+  (the least `b.t` for `>=`/`>`, the greatest for `<=`/`<`), joined back on those values: Spark
+  has no ASOF join. (The nearest rows carry a's values as `_cx_asof_<n>` columns beside b's.)
+- `row_number() OVER ()` (numbers in no particular order: the SLA cycles' keys) -> ordered by
+  `monotonically_increasing_id()`: Spark numbers rows only in an ordered window. Neither engine
+  promises which row gets which number, so a statement with one is computed once and kept
+  (`_spark_facts._view(keep=True)`) before two steps read it.
 
 The session's time zone must be the workspace's (`spark.sql.session.timeZone`): DuckDB's
 TIMESTAMPTZ and Spark's TIMESTAMP both hold instants and both bucket (`date_trunc`, `hour`,
@@ -202,6 +215,53 @@ def _inline_windows(select: exp.Select) -> None:
     select.set("windows", None)
 
 
+_ASOF_NEAREST = {exp.GTE: "ASC", exp.GT: "ASC", exp.LTE: "DESC", exp.LT: "DESC"}
+_FLIPPED = {exp.GTE: exp.LTE, exp.GT: exp.LT, exp.LTE: exp.GTE, exp.LT: exp.GT}
+
+
+def _asof_joins(select: exp.Select) -> None:
+    """Each `ASOF LEFT JOIN` of the FROM relation as a LEFT JOIN to its nearest rows (in place; see
+    the module docstring)."""
+    first = select.args.get("from_")
+    for n, join in enumerate(select.args.get("joins") or []):
+        if str(join.args.get("method") or "").upper() != "ASOF":
+            continue
+        if first is None or n > 0 or str(join.args.get("side") or "").upper() != "LEFT":
+            raise ValueError(f"only an ASOF LEFT JOIN of the FROM relation renders for Spark: {join.sql('duckdb')}")
+        left, right = first.this, join.this
+        a, b = left.alias_or_name, right.alias_or_name
+        conds = list(join.args["on"].flatten()) if isinstance(join.args["on"], exp.And) else [join.args["on"]]
+        inequalities = [c for c in conds if type(c) in _ASOF_NEAREST]
+        if len(inequalities) != 1:
+            raise ValueError(f"an ASOF join needs one inequality to render for Spark: {join.sql('duckdb')}")
+        ineq = inequalities[0]
+        # b's side of the inequality first: b.t >= a.t
+        kind = type(ineq) if ineq.this.find(exp.Column) is not None and ineq.this.find(exp.Column).table == b \
+            else _FLIPPED[type(ineq)]
+        b_side = ineq.this if kind is type(ineq) else ineq.expression
+        a_cols: list[str] = []
+        for col in join.args["on"].find_all(exp.Column):
+            if col.table == a and col.name not in a_cols:
+                a_cols.append(col.name)
+        # the distinct values of a's columns, each with the row of b an ASOF join picks for them
+        values = exp.select(*(exp.column(c, table=a) for c in a_cols)).distinct().from_(left.copy())
+        on = join.args["on"].copy()
+        for col in on.find_all(exp.Column):
+            if col.table == a:
+                col.set("table", exp.to_identifier("_cx_a"))
+        rank = exp.Window(this=exp.RowNumber(), partition_by=[exp.column(c, table="_cx_a") for c in a_cols],
+                          order=exp.Order(expressions=[exp.Ordered(this=b_side.copy(),
+                                                                   desc=_ASOF_NEAREST[kind] == "DESC")]))
+        ranked = (exp.select(*(exp.alias_(exp.column(c, table="_cx_a"), f"_cx_asof_{i}") for i, c in enumerate(a_cols)),
+                             exp.Column(this=exp.Star(), table=exp.to_identifier(b)), exp.alias_(rank, "_cx_asof_rn"))
+                  .from_(values.subquery("_cx_a")).join(right.copy(), on=on, join_type="inner"))
+        nearest = exp.select("*").from_(ranked.subquery("_cx_r")).where("_cx_asof_rn = 1")
+        join.set("method", None)
+        join.set("this", nearest.subquery(b))
+        join.set("on", exp.and_(*(exp.EQ(this=exp.column(f"_cx_asof_{i}", table=b), expression=exp.column(c, table=a))
+                                  for i, c in enumerate(a_cols))))
+
+
 def _map(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.PercentileCont) and isinstance(node.expression, exp.Array):
         return _fn("percentile", node.this, _fn("array", *node.expression.expressions))
@@ -209,6 +269,10 @@ def _map(node: exp.Expression) -> exp.Expression:
         return _epoch(node)
     if isinstance(node, exp.Interval) and isinstance(node.parent, exp.WindowSpec):
         return node  # a frame bound: the window's (`_range_frame`)
+    if isinstance(node, exp.Window) and isinstance(node.this, exp.RowNumber) and not node.args.get("partition_by") \
+            and node.args.get("order") is None:  # numbers in no particular order (see the module docstring)
+        node.set("order", exp.Order(expressions=[exp.Ordered(this=_fn("monotonically_increasing_id"))]))
+        return node
     if isinstance(node, exp.Window):
         return _range_frame(node)
     if isinstance(node, exp.Interval):
@@ -227,6 +291,8 @@ def _map(node: exp.Expression) -> exp.Expression:
         return exp.Div(this=exp.cast(node.this, "DOUBLE"), expression=node.expression)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "epoch_us":  # microseconds since 1970
         return _fn("unix_micros", *node.expressions)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "make_timestamptz" and len(node.expressions) == 1:
+        return _fn("timestamp_micros", *node.expressions)  # the instant n microseconds after 1970
     if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone" and len(node.expressions) == 2:
         zone, ts = node.expressions  # the instant's wall-clock time in the zone, as DuckDB's timezone()
         return _fn("from_utc_timestamp", ts, zone)
@@ -242,6 +308,7 @@ def _map(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)  # DuckDB's planner hint; Spark has none (its plans reuse exchanges)
     if isinstance(node, exp.Select):
+        _asof_joins(node)
         _star_replace(node)
         _lateral_series(node)
         _inline_windows(node)
@@ -295,6 +362,22 @@ def _by_name(union: exp.Union, columns_of: Callable[[str], list[str]]) -> exp.Ex
     return union
 
 
+def _elapsed(tree: exp.Expression) -> exp.Expression:
+    """`t + to_microseconds(n)` -> `make_timestamptz(epoch_us(t) + n)` (and `-`), in DuckDB's terms
+    (the same instant there), before the mappings render it: elapsed time on both engines."""
+    for node in reversed(list(tree.dfs())):
+        us = node.expression if isinstance(node, (exp.Add, exp.Sub)) else None
+        if not (isinstance(us, exp.Anonymous) and us.name.lower() == "to_microseconds" and len(us.expressions) == 1):
+            continue
+        shifted = type(node)(this=_fn("epoch_us", node.this.copy()), expression=exp.paren(us.expressions[0].copy()))
+        new = _fn("make_timestamptz", shifted)
+        if node is tree:
+            tree = new
+        else:
+            node.replace(new)
+    return tree
+
+
 def to_spark(sql: str, columns_of: Callable[[str], list[str]] | None = None, *, pretty: bool = False) -> str:
     """Spark SQL for a query in cxmetrics' (DuckDB) dialect. `columns_of(spark_sql)` names the
     columns of a query (the engine's answer), needed only for `UNION BY NAME`.
@@ -304,7 +387,7 @@ def to_spark(sql: str, columns_of: Callable[[str], list[str]] | None = None, *, 
     >>> to_spark("SELECT list_has_any(tags, ['vip']) AS vip FROM t")
     "SELECT ARRAYS_OVERLAP(tags, ARRAY('vip')) AS vip FROM t"
     """
-    tree = _bottom_up(sqlglot.parse_one(sql, read="duckdb"))
+    tree = _bottom_up(_elapsed(sqlglot.parse_one(sql, read="duckdb")))
     unions = [u for u in tree.find_all(exp.Union, bfs=False) if u.args.get("by_name")]
     if unions and columns_of is None:
         raise ValueError("rendering UNION BY NAME for Spark needs columns_of (the engine's column names of a query)")

@@ -1,6 +1,8 @@
-"""The facts refresh on Spark: `cxmetrics --engine spark --tables DIR refresh` derives
-`ticket_facts`, `reply_intervals`, `contacts` and `survey_fatigue` from the exported canonical
-tables (events, tickets, ticket_text, survey_sends) and writes them back to DIR as Parquet.
+"""The refresh on Spark: `cxmetrics --engine spark --tables DIR refresh` derives
+`ticket_facts`, `reply_intervals`, `contacts`, `survey_fatigue`, the business-time twins
+(`ticket_facts_bh`, `reply_intervals_bh`: `_spark_business`) and, when the export ships SLA
+policies, `sla_targets` (`_spark_sla`) from the exported canonical tables (events, tickets,
+ticket_text, survey_sends) and writes them back to DIR as Parquet.
 
 No fact rule is written here. Each step is the statement the workspace's full refresh runs
 (`cxmetrics.facts._refresh._refresh_all`, `scoped=False`), parsed and rendered for Spark
@@ -31,21 +33,25 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
+from cxmetrics.calendar import ScheduleSet
 from cxmetrics.engines._spark import MANIFEST, SparkClient, read_manifest
 from cxmetrics.errors import UserError
 from cxmetrics.facts import _fatigue, _sql
 
 #: the exported tables the facts are derived from
 INPUTS = ("events", "tickets", "ticket_text", "survey_sends")
-#: the tables a Spark refresh writes back (the business-time twins and the SLA clocks stay
-#: as exported: docs/spark.md, "Facts on Spark")
-OUTPUTS = ("ticket_facts", "reply_intervals", "contacts", "survey_fatigue")
+#: the tables a Spark refresh writes back (docs/spark.md, "Facts on Spark"); sla_targets only
+#: when the export ships SLA policies
+OUTPUTS = ("ticket_facts", "reply_intervals", "contacts", "survey_fatigue", "ticket_facts_bh", "reply_intervals_bh",
+           "sla_targets")
 _SET = "_cx_set"  # marks the rows of an UPDATE's source that matched
 
 
-def spark_refresh(tables: Path, conf: Mapping[str, str] | None = None) -> dict[str, int]:
-    """Derive the facts on Spark from the tables of `cxmetrics export tables` in `tables` and
-    write them back there; returns rows per table written."""
+def spark_refresh(tables: Path, conf: Mapping[str, str] | None = None, now: datetime | str | None = None
+                  ) -> dict[str, int]:
+    """Derive the facts (and SLA clocks, evaluated at `now`: default the current time) on
+    Spark from the tables of `cxmetrics export tables` in `tables` and write them back there;
+    returns rows per table written."""
     manifest = read_manifest(tables)
     missing = [t for t in INPUTS if t not in manifest["tables"]]
     if missing:
@@ -53,24 +59,41 @@ def spark_refresh(tables: Path, conf: Mapping[str, str] | None = None) -> dict[s
                         f"export them again with `cxmetrics export tables {tables}`.")
     client = SparkClient.over_tables(tables, conf)
     try:
-        return refresh_tables(client, tables)
+        return refresh_tables(client, tables, now)
     finally:
         client.close()
 
 
-def refresh_tables(client: SparkClient, tables: Path) -> dict[str, int]:
-    """The full facts refresh on `client`'s session, over the export in `tables` (its input
-    tables registered as views of their names), written back there."""
+def refresh_tables(client: SparkClient, tables: Path, now: datetime | str | None = None) -> dict[str, int]:
+    """The full refresh on `client`'s session, over the export in `tables` (its input tables
+    registered as views of their names), under the schedules and SLA policies shipped with
+    it, written back there."""
+    from cxmetrics.engines import _spark_business, _spark_sla
+    from cxmetrics.sla._refresh import now_literal
+
     manifest = read_manifest(tables)
     client.spark.conf.set("spark.sql.session.timeZone", str(manifest["timezone"]))
     client.register_parquet(tables, list(INPUTS))
-    frames = derive(client)
-    return write_tables(client, tables, frames, manifest)
+    schedules = _spark_business.export_schedules(tables)
+    policies = _spark_sla.export_policies(tables)
+    stamp = now_literal(now)
+    if _spark_business.needs_calendar(schedules):
+        _spark_business.register_calendar(client, schedules, until=stamp if policies is not None else None)
+    schemas = _declared_schemas()
+    frames = derive(client, schedules)
+    if policies is not None:
+        frames["sla_targets"] = _spark_sla.derive_sla(client, policies, schedules, stamp, schemas["sla_targets"])
+    return write_tables(client, tables, {name: _as_declared(df, schemas[name]) for name, df in frames.items()},
+                        manifest)
 
 
-def derive(client: SparkClient) -> dict[str, Any]:
-    """The fact tables as Spark DataFrames (lazy; the steps read again kept), from the
-    input views of `client`'s session: `_refresh._refresh_all`'s steps in its order."""
+def derive(client: SparkClient, schedules: ScheduleSet) -> dict[str, Any]:
+    """The fact tables and their business-time twins under `schedules` as Spark DataFrames
+    (lazy; the steps read again kept), from the input views of `client`'s session:
+    `_refresh._refresh_all`'s steps in its order (the calendar registered first, unless
+    every schedule is 24/7)."""
+    from cxmetrics.engines._spark_business import derive_twins
+
     schemas = _declared_schemas()
     key = _sql.HASH_KEY
     agg = _view(client, "_fx_agg", _sql.stream_aggregates(False, key), keep=True)
@@ -86,11 +109,11 @@ def derive(client: SparkClient) -> dict[str, Any]:
     _view(client, "ticket_facts", _sql.insert_facts(), schema=schemas["ticket_facts"], keep=True)
     _view(client, "ticket_facts", _sql.reopened_at(False), keep=True)
     facts = _view(client, "ticket_facts", _sql.waiting_since(False), keep=True)
-    replies = _view(client, "_fx_replies", _sql.reply_intervals(False, key))
+    replies = _view(client, "_fx_replies", _sql.reply_intervals(False, key), keep=True)  # (the twins read it)
     contacts = _view(client, "_fx_contacts", _sql.contacts(False, key))
     fatigue = client.spark.sql(client.render(_fatigue._ordinals()))
-    out = {"ticket_facts": facts, "reply_intervals": replies, "contacts": contacts, "survey_fatigue": fatigue}
-    return {name: _as_declared(df, schemas[name]) for name, df in out.items()}
+    return {"ticket_facts": facts, "reply_intervals": replies, "contacts": contacts, "survey_fatigue": fatigue,
+            **derive_twins(client, schedules, key)}
 
 
 def write_tables(client: SparkClient, tables: Path, frames: Mapping[str, Any],
@@ -149,20 +172,26 @@ def _view(client: SparkClient, name: str, statement: str, *, keep: bool = False,
 
 
 def _update_as_select(update: exp.Update) -> str:
-    """`UPDATE t AS a SET c = e, ... FROM s AS b WHERE k` as a query (DuckDB dialect): every row
-    of t, its c replaced by e where a row of s matched k."""
+    """`UPDATE t AS a SET c = e, ... FROM s AS b[, u AS d ...] WHERE k` as a query (DuckDB
+    dialect): every row of t, its c replaced by e where a row of the FROM matched k."""
     target = update.this
     alias = target.alias_or_name
     source = update.args["from_"].this
     inner = source.this.copy() if isinstance(source, exp.Subquery) else exp.select("*").from_(exp.table_(source.name))
-    marked = exp.select("*", exp.alias_(exp.true(), _SET)).from_(inner.subquery("_s"))
+    marked = exp.select("*", exp.alias_(exp.true(), _SET)).from_(inner.subquery("_s")).subquery(source.alias)
+    others = [j.copy() for j in source.args.get("joins") or []]
+    for join in others:
+        join.set("kind", "CROSS")
+    if others:  # FROM s AS b, u AS d: the left join is to (b CROSS JOIN d ...)
+        marked.set("joins", others)
+        marked = exp.Subquery(this=marked)
     sets = [(eq.this.name, eq.expression) for eq in update.expressions]
     replaced = [exp.alias_(exp.Case(ifs=[exp.If(this=exp.column(_SET, table=source.alias), true=value.copy())],
                                     default=exp.column(col, table=alias)), col) for col, value in sets]
     star = exp.Star(except_=[exp.column(col) for col, _ in sets])
     query = (exp.select(exp.Column(this=star, table=exp.to_identifier(alias)), *replaced)
              .from_(exp.table_(target.name, alias=alias))
-             .join(marked.subquery(source.alias), on=update.args["where"].this.copy(), join_type="left"))
+             .join(marked, on=update.args["where"].this.copy(), join_type="left"))
     return query.sql(dialect="duckdb")
 
 

@@ -7,6 +7,11 @@ Which tables: every canonical table (cxmetrics.model) and every table the metric
 reads (its sources and custom builders, found by parsing that SQL), so a new source's table
 is exported without a list to keep in step. Facts are brought up to date first (and the SLA
 clocks, when the workspace has policies), as a metric request would.
+
+The workspace's business hours and SLA policies (`schedules.toml`, `sla.toml`) are copied
+beside the tables as they are: a refresh on Spark derives the business-time twins and the
+SLA clocks from them (cxmetrics.engines._spark_business: why the definitions travel rather
+than the materialised calendar).
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ from typing import TYPE_CHECKING
 import sqlglot
 from sqlglot import exp
 
-from cxmetrics.errors import UserError
+from cxmetrics.calendar import SCHEDULES_FILE
 from cxmetrics.engines._spark import MANIFEST  # (what a Spark run reads first)
+from cxmetrics.errors import UserError
+from cxmetrics.sla._policy import POLICY_FILE
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
+#: the workspace's definitions a refresh on Spark reads, copied beside the tables
+CONFIG_FILES = (SCHEDULES_FILE, POLICY_FILE)
 # requests a custom builder is asked for, to see every table its SQL can read
 _PROBES: tuple[tuple[tuple[str, ...], str | None], ...] = ((("channel",), "week"), ((), "week"), ((), "month"),
                                                           ((), None), (("segment",), "month"))
@@ -94,7 +103,15 @@ def export_tables(ws: Workspace, folder: Path) -> dict[str, int]:
         counts[name] = int(ws.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
         shutil.rmtree(folder / name, ignore_errors=True)
         os.replace(tmp, folder / name)
+    config = []
+    for name in CONFIG_FILES:  # copied, or an older export's copy removed: the export is the workspace's now
+        if (ws.path / name).is_file():
+            shutil.copyfile(ws.path / name, folder / name)
+            config.append(name)
+        else:
+            (folder / name).unlink(missing_ok=True)
     manifest = {"format": "parquet", "timezone": ws.settings.timezone, "tables": sorted(counts),
-                "rows": counts, "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "rows": counts, "config": config,
+                "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts

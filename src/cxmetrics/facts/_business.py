@@ -26,7 +26,9 @@ Written in the facts' own transaction, for the tickets the facts refresh rewrite
 of them on a full refresh), from the temp tables of that refresh (`_fx_tk`, the events
 in scope, `_fx_replies`). The schedules' fingerprint is stored (`business_facts_state`);
 when it changes, the next refresh is a full one, and the state says how many tickets'
-twins changed.
+twins changed. A refresh on Spark runs the same statements (`calendar_copies`, else
+`ticket_view`, `status_sums`, `ticket_twins`, `reply_twins`), rendered
+(`cxmetrics.engines._spark_business`).
 """
 
 from __future__ import annotations
@@ -97,18 +99,14 @@ def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, 
     theirs; `key` is the key `_fx_tk._k` was derived with) and record the pass.
     Returns how many tickets' twins changed."""
     if all(s.is_always for s in schedules.schedules):
-        _calendar_copies(con, schedules, scoped)
+        for statement in calendar_copies(schedules, scoped):
+            con.execute(statement)
     else:
         _ensure_calendar(con, schedules, scoped)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW _bh_tk AS
-            SELECT t.source, t.ticket_id, t._k, {schedule_sql(schedules, 't')} AS schedule,
-                   {', '.join('t.' + p for p in _POINTS)}, t.created_by, t.solved, t.initial_status
-            FROM _fx_tk t
-        """)
-        con.execute(_status_sums(scoped, key, schedules))
-        con.execute(_ticket_twins(schedules))
-        con.execute(_reply_twins(schedules))
+        con.execute(ticket_view(schedules))
+        con.execute(status_sums(scoped, key, schedules))
+        con.execute(ticket_twins(schedules))
+        con.execute(reply_twins(schedules))
     tickets, stored = con.execute("SELECT (SELECT count(*) FROM _bh_new), (SELECT count(*) FROM ticket_facts_bh)"
                                   ).fetchall()[0]
     if stored or scoped:
@@ -135,17 +133,26 @@ def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, 
     return changed
 
 
-def _calendar_copies(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, scoped: bool) -> None:
-    """`_bh_new` and `_bh_replies` under schedules that are all 24/7: business time is
-    calendar time, so the twins are copies of the facts just written."""
+def calendar_copies(schedules: ScheduleSet, scoped: bool) -> tuple[str, str]:
+    """The statements of `_bh_new` and `_bh_replies` under schedules that are all 24/7:
+    business time is calendar time, so the twins are copies of the facts just written."""
     facts = "ticket_facts f" + (f" SEMI JOIN _fx_targets k ON {keys_match('f', 'k')}" if scoped else "")
     twins = ", ".join(f"f.{name} AS {twin}" for name, twin in BUSINESS_TWINS.items())
-    con.execute(f"""
+    return (f"""
         CREATE OR REPLACE TEMP TABLE _bh_new AS
         SELECT f.source, f.ticket_id, {schedule_sql(schedules, 'f')} AS schedule, {twins} FROM {facts}
-    """)
-    con.execute("CREATE OR REPLACE TEMP TABLE _bh_replies AS "
-                "SELECT source, ticket_id, seq, seconds AS seconds_bh FROM _fx_replies")
+    """, "CREATE OR REPLACE TEMP TABLE _bh_replies AS "
+         "SELECT source, ticket_id, seq, seconds AS seconds_bh FROM _fx_replies")
+
+
+def ticket_view(schedules: ScheduleSet) -> str:
+    """`_bh_tk`: the tickets of `_fx_tk` with their schedule and the timestamps whose B is looked up."""
+    return f"""
+        CREATE OR REPLACE TEMP VIEW _bh_tk AS
+        SELECT t.source, t.ticket_id, t._k, {schedule_sql(schedules, 't')} AS schedule,
+               {', '.join('t.' + p for p in _POINTS)}, t.created_by, t.solved, t.initial_status
+        FROM _fx_tk t
+    """
 
 
 def _ensure_calendar(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, scoped: bool) -> None:
@@ -177,7 +184,7 @@ def _with_b(relation: str, points: dict[str, str], schedules: ScheduleSet) -> st
     return f"SELECT * EXCLUDE ({hidden}), {exact} FROM ({looked_up})"
 
 
-def _status_sums(scoped: bool, key: str, schedules: ScheduleSet) -> str:
+def status_sums(scoped: bool, key: str, schedules: ScheduleSet) -> str:
     """`_bh_st`: per (ticket, stream) of `_bh_tk` solved now, B of the first status event
     and the business microseconds spent in each status, as the `s` step of
     `_sql.stream_aggregates` sums calendar seconds (same events, same order, same rule)."""
@@ -209,7 +216,7 @@ def _status_sums(scoped: bool, key: str, schedules: ScheduleSet) -> str:
     """
 
 
-def _ticket_twins(schedules: ScheduleSet) -> str:
+def ticket_twins(schedules: ScheduleSet) -> str:
     """`_bh_new`: the rows of ticket_facts_bh for the tickets of `_bh_tk`."""
     joined = "SELECT t.*, s.* EXCLUDE (_k) FROM _bh_tk t LEFT JOIN _bh_st s ON s._k = t._k"
 
@@ -238,7 +245,7 @@ def _ticket_twins(schedules: ScheduleSet) -> str:
     """
 
 
-def _reply_twins(schedules: ScheduleSet) -> str:
+def reply_twins(schedules: ScheduleSet) -> str:
     """`_bh_replies`: the rows of reply_intervals_bh for the reply intervals of the
     tickets in scope (`_fx_replies`), under their tickets' schedules."""
     replies = f"""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -24,6 +24,9 @@ from cxmetrics.errors import UserError
 from cxmetrics.metrics._query import run_metrics
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._spec import Direction
+
+if TYPE_CHECKING:
+    from cxmetrics.engines import SqlClient
 
 KPIS = ("solved_tickets", "frt_first_touch", "frt", "aht", "fcr", "reopen_rate", "csat")
 HOURS = ("calendar", "business")
@@ -53,7 +56,7 @@ def rank_statistic(rank_by: str) -> str:
     return f"the {side} bound of the 95% interval of {spec.label}"
 
 
-def scorecard(con: duckdb.DuckDBPyConnection, *, start: Any = None, end: Any = None,
+def scorecard(con: duckdb.DuckDBPyConnection | SqlClient, *, start: Any = None, end: Any = None,
               where: dict[str, object] | None = None, min_n: int | None = None, rank_by: str = "csat",
               hours: str = "calendar") -> pa.Table:
     """One row per agent (the ticket's assignee): the KPIs with their n, the ranking KPI's
@@ -70,9 +73,11 @@ def scorecard(con: duckdb.DuckDBPyConnection, *, start: Any = None, end: Any = N
     named = {v: k for k, v in asked.items()}
     for r in result:
         r["metric"] = named[r["metric"]]
-    agents = {r["agent_id"]: r for r in con.sql(
-        "SELECT agent_id, any_value(name) AS name, any_value(type) AS type, any_value(team) AS team "
-        "FROM agents GROUP BY agent_id").to_arrow_table().to_pylist()}
+    names = "SELECT agent_id, any_value(name) AS name, any_value(type) AS type, any_value(team) AS team " \
+            "FROM agents GROUP BY agent_id"
+    # (on another engine's client, Spark over an export: `cxmetrics --engine spark scorecard`)
+    found = con.sql(names).to_arrow_table() if isinstance(con, duckdb.DuckDBPyConnection) else con.query(names)
+    agents = {r["agent_id"]: r for r in found.to_pylist()}
     spec = registry().resolve(rank_by).spec
     lower_is_better = spec.direction is Direction.LOWER
     rows: dict[str, dict[str, Any]] = {}

@@ -38,6 +38,10 @@ from cxmetrics.sla._clocks import plus_secs, secs
 from cxmetrics.sla._policy import SlaPolicies, SlaPolicyError, _suggest
 
 _NOW = "(SELECT now FROM _sla_now)"
+# the business rows each measure reads
+_SPANS = "SELECT * FROM _sla_spans_raw WHERE business"
+_DUES = "SELECT * FROM _sla_new_raw WHERE business"
+_RUNS = "SELECT * FROM _sla_open_raw WHERE business AND _running_since IS NOT NULL"
 
 
 class BusinessTime:
@@ -86,18 +90,26 @@ class BusinessTime:
     def check_schedules(self, con: duckdb.DuckDBPyConnection) -> None:
         """Every schedule a target is measured in must exist (a rule naming an unknown
         one is the calendar's to refuse; this guards the invariant)."""
-        for (name,) in con.execute("SELECT DISTINCT schedule FROM _sla_tt WHERE business").fetchall():
+        self.check_names([r[0] for r in con.execute("SELECT DISTINCT schedule FROM _sla_tt WHERE business").fetchall()])
+
+    def check_names(self, names: list[str | None]) -> None:
+        """`check_schedules` over the schedule names the targets use (any engine's)."""
+        for name in names:
             if name is None or name not in self.schedules.names:
                 raise UnknownNameError("schedule", str(name), self.schedules.names)
 
     # -- measuring ---------------------------------------------------------------------------
+    # Each measure is the engine's decision (which schedules the rows use, a calendar made to
+    # cover them) and then SQL that depends only on those names (`*_query`): what a refresh
+    # on Spark runs too (cxmetrics.engines._spark_sla), over a calendar it materialises.
 
     def _used(self, con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
         return [r[0] for r in con.execute(f"SELECT DISTINCT schedule FROM {table} WHERE business").fetchall()]
 
-    def _plain(self, names: list[str]) -> bool:
-        """Every schedule is 24/7 without holidays: B(t) = t, no calendar needed."""
-        return all(self.schedules[n].is_always for n in names)
+    def needs_calendar(self, used: list[str]) -> bool:
+        """Whether the schedules used need the calendar: not when every one is 24/7 without
+        holidays (B(t) = t)."""
+        return bool(used) and not all(self.schedules[n].is_always for n in used)
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> None:
         """Materialise the calendar over the relation's timestamps and now."""
@@ -107,43 +119,60 @@ class BusinessTime:
         ensure_calendar(con, self.schedules, min(lo[:19], now), max(hi[:19], now))
 
     def spans_sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        """`spans_query` for the schedules `_sla_spans_raw` uses, the calendar made to cover it."""
+        used = self._used(con, "_sla_spans_raw")
+        if self.needs_calendar(used):
+            self._ensure(con, f"({_SPANS})", ["span_from", "span_to"])
+        return self.spans_query(used)
+
+    def spans_query(self, used: list[str]) -> str:
         """The business rows of `_sla_spans_raw` with `dur` = B(to) - B(from) (NULL for an
         open span)."""
-        rows = "SELECT * FROM _sla_spans_raw WHERE business"
-        used = self._used(con, "_sla_spans_raw")
-        if not used or self._plain(used):
-            return f"SELECT *, CASE WHEN span_to IS NOT NULL THEN {secs('span_from', 'span_to')} END AS dur FROM ({rows})"
-        self._ensure(con, f"({rows})", ["span_from", "span_to"])
-        measured = with_business_seconds(rows, {"_bdur": ("span_from", "span_to")}, "schedule",
+        if not self.needs_calendar(used):
+            return f"SELECT *, CASE WHEN span_to IS NOT NULL THEN {secs('span_from', 'span_to')} END AS dur " \
+                   f"FROM ({_SPANS})"
+        measured = with_business_seconds(_SPANS, {"_bdur": ("span_from", "span_to")}, "schedule",
                                          schedule_set=self.schedules)
         return f"SELECT * EXCLUDE (_bdur), _bdur AS dur FROM ({measured})"
 
     def dues_sql(self, con: duckdb.DuckDBPyConnection) -> str:
+        """`dues_query` for the schedules `_sla_new_raw` uses, the calendar made to cover it."""
+        used = self._used(con, "_sla_new_raw")
+        if self.needs_calendar(used):
+            self._ensure(con, f"({_DUES})", ["started_at", "due_from"])
+        return self.dues_query(used)
+
+    def dues_query(self, used: list[str]) -> str:
         """The business rows of `_sla_new_raw` with `due_at`: the earliest instant with
         `due_rest_s` business seconds after `due_from` (NULL without a due_from)."""
-        rows = "SELECT * FROM _sla_new_raw WHERE business"
-        used = self._used(con, "_sla_new_raw")
-        if not used or self._plain(used):
-            return f"SELECT *, {plus_secs('due_from', 'due_rest_s')} AS due_at FROM ({rows})"
-        self._ensure(con, f"({rows})", ["started_at", "due_from"])
-        dues = with_due_times(rows, {"_bdue": ("due_from", "due_rest_s")}, "schedule", schedule_set=self.schedules)
+        if not self.needs_calendar(used):
+            return f"SELECT *, {plus_secs('due_from', 'due_rest_s')} AS due_at FROM ({_DUES})"
+        dues = with_due_times(_DUES, {"_bdue": ("due_from", "due_rest_s")}, "schedule", schedule_set=self.schedules)
         return f"SELECT * EXCLUDE (_bdue), _bdue AS due_at FROM ({dues})"
 
     def runs_sql(self, con: duckdb.DuckDBPyConnection) -> str:
-        """The running business rows of `_sla_open_raw` with `run_s` = B(now) - B(since)."""
-        rows = "SELECT * FROM _sla_open_raw WHERE business AND _running_since IS NOT NULL"
+        """`runs_query` for the schedules `_sla_open_raw` uses, the calendar made to cover it."""
         used = self._used(con, "_sla_open_raw")
-        if not used or self._plain(used):
-            return f"SELECT *, greatest({secs('_running_since', 'now')}, 0) AS run_s FROM ({rows})"
-        self._ensure(con, f"({rows})", ["_running_since", "now"])
-        runs = with_business_seconds(rows, {"_brun": ("_running_since", "now")}, "schedule",
+        if self.needs_calendar(used):
+            self._ensure(con, f"({_RUNS})", ["_running_since", "now"])
+        return self.runs_query(used)
+
+    def runs_query(self, used: list[str]) -> str:
+        """The running business rows of `_sla_open_raw` with `run_s` = B(now) - B(since)."""
+        if not self.needs_calendar(used):
+            return f"SELECT *, greatest({secs('_running_since', 'now')}, 0) AS run_s FROM ({_RUNS})"
+        runs = with_business_seconds(_RUNS, {"_brun": ("_running_since", "now")}, "schedule",
                                      schedule_set=self.schedules)
         return f"SELECT * EXCLUDE (_brun), _brun AS run_s FROM ({runs})"
 
     def verify(self, con: duckdb.DuckDBPyConnection, table: str, where: str) -> None:
+        """`check_inside` over the rows of `table` that match `where`."""
+        self.check_inside(con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchall()[0][0])
+
+    @staticmethod
+    def check_inside(bad: int) -> None:
         """A NULL from the calendar means an instant outside it: say so rather than store
-        a wrong clock."""
-        bad = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchall()[0][0]
+        a wrong clock (`bad`: how many clocks got one)."""
         if bad:
             raise SlaPolicyError([(
                 f"{bad} business-hours clock(s) fall outside the business calendar, which covers the data "

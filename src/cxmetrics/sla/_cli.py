@@ -59,8 +59,12 @@ _now_option = click.option("--now", help="Evaluate the clocks at this time (ISO 
 
 
 @click.group("sla")
-def sla() -> None:
+@click.pass_context
+def sla(ctx: click.Context) -> None:
     """SLA policies (sla.toml) and clocks: Zendesk's seven SLA metrics per ticket."""
+    if (ctx.obj or {}).get("engine") == "spark" and ctx.invoked_subcommand != "status":
+        raise click.UsageError(f"only `sla status` runs on Spark in this version; run `sla {ctx.invoked_subcommand}` "
+                               "without --engine spark (docs/spark.md).")
 
 
 @sla.command("policies")
@@ -163,10 +167,17 @@ def status_cmd(ctx: click.Context, by: tuple[str, ...], start: str | None, end: 
 
     Over the targets settled in the period: a target settles when achieved (at its
     completion) or breached (at its due time); active and paused targets are left out.
-    With a 95% Wilson interval."""
-    with _open(ctx) as ws:
-        refresh_sla(ws, now=now)
-        table = compliance(ws.con, by=_split(by), start=start, end=end)
+    With a 95% Wilson interval. With --engine spark: over the sla_targets of --tables, the
+    open clocks evaluated at --now on Spark."""
+    if ctx.obj.get("engine") == "spark":  # over an export (docs/spark.md)
+        from cxmetrics.engines._run import spark_sla_status, workspace_conf
+
+        table = spark_sla_status(ctx.obj["tables"], by=_split(by), start=start, end=end, now=now,
+                                 conf=workspace_conf(_folder(ctx), ctx.obj["spark_conf"]))
+    else:
+        with _open(ctx) as ws:
+            refresh_sla(ws, now=now)
+            table = compliance(ws.con, by=_split(by), start=start, end=end)
     if fmt == "table":
         rows = table.to_pylist()
         shown = {c: [r[c] for r in rows] for c in table.column_names if c not in ("compliance", "ci_low", "ci_high")}

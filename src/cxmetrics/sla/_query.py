@@ -4,12 +4,15 @@ Compliance is achieved / (achieved + breached) over the targets settled in the p
 an achieved target settles at its completion, a breached one at its breach (its due
 time), so a target counts in the period its outcome became known. Active and paused
 targets are not settled and count nowhere. Breaches count by breach time.
+
+`compliance` and `breaches` take the workspace's connection or an engine's client
+(`cxmetrics.engines.SqlClient`: Spark over an export, `cxmetrics --engine spark sla status`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -19,6 +22,9 @@ from cxmetrics.errors import UnknownNameError, UserError
 from cxmetrics.metrics._stats import wilson
 from cxmetrics.sla._clocks import lit
 from cxmetrics.sla._refresh import engine_errors
+
+if TYPE_CHECKING:
+    from cxmetrics.engines import SqlClient
 
 # group-by names -> columns of sla_targets
 GROUPS: dict[str, str] = {
@@ -52,7 +58,11 @@ def _instant(value: date | datetime | str | None, name: str) -> str | None:
     return str(value)
 
 
-def _arrow(con: duckdb.DuckDBPyConnection, query: str, params: list[Any] | None = None) -> pa.Table:
+def _arrow(con: duckdb.DuckDBPyConnection | SqlClient, query: str, params: list[Any] | None = None) -> pa.Table:
+    if not isinstance(con, duckdb.DuckDBPyConnection):  # an engine's client: Spark over an export (docs/spark.md)
+        if params:
+            raise TypeError("a query with parameters runs on the workspace's DuckDB only")
+        return con.query(query)
     with engine_errors():
         return con.sql(query, params=params).to_arrow_table()
 
@@ -75,7 +85,7 @@ def _period(column: str, start: Any, end: Any) -> str:
 
 
 def compliance(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | SqlClient,
     by: list[str] | str | None = None,
     start: date | datetime | str | None = None,
     end: date | datetime | str | None = None,
@@ -127,7 +137,7 @@ def compliance(
 
 
 def breaches(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | SqlClient,
     by: list[str] | str | None = None,
     start: date | datetime | str | None = None,
     end: date | datetime | str | None = None,
