@@ -6,7 +6,8 @@ reads (`cxmetrics --engine spark --tables DIR metrics ...`, docs/spark.md).
 Which tables: every canonical table (cxmetrics.model) and every table the metric layer's SQL
 reads (its sources and custom builders, found by parsing that SQL), so a new source's table
 is exported without a list to keep in step. Facts are brought up to date first (and the SLA
-clocks, when the workspace has policies), as a metric request would.
+clocks, when the workspace has policies), as a metric request would: a cursor opened with
+`auto_refresh=False` is exported as it stands, as its metric requests read it.
 """
 
 from __future__ import annotations
@@ -75,9 +76,10 @@ def export_tables(ws: Workspace, folder: Path) -> dict[str, int]:
 
     if folder.exists() and not folder.is_dir():
         raise UserError(f"'{folder}' is a file: give a folder to write the tables into.")
-    ws.refresh()
-    if (ws.path / "sla.toml").exists():
-        refresh_sla(ws)
+    if ws.auto_refresh:
+        ws.refresh()
+        if (ws.path / "sla.toml").exists():
+            refresh_sla(ws)
     present = {r[0] for r in ws.con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
         "AND table_type = 'BASE TABLE'").fetchall()}
