@@ -29,6 +29,11 @@ from cxmetrics.engines._spark import MANIFEST  # (what a Spark run reads first)
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
+#: the folder of an export that holds the workspace's configuration files the facts were
+#: computed under (business hours, SLA policies) and the dashboard's targets, for `import tables`
+CONFIG = "_config"
+CONFIG_FILES = ("schedules.toml", "sla.toml", "targets.toml")
+
 # requests a custom builder is asked for, to see every table its SQL can read
 _PROBES: tuple[tuple[tuple[str, ...], str | None], ...] = ((("channel",), "week"), ((), "week"), ((), "month"),
                                                           ((), None), (("segment",), "month"))
@@ -96,6 +101,11 @@ def export_tables(ws: Workspace, folder: Path) -> dict[str, int]:
         counts[name] = int(ws.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
         shutil.rmtree(folder / name, ignore_errors=True)
         os.replace(tmp, folder / name)
+    shutil.rmtree(folder / CONFIG, ignore_errors=True)
+    for name in CONFIG_FILES:
+        if (ws.path / name).is_file():
+            (folder / CONFIG).mkdir(exist_ok=True)
+            shutil.copyfile(ws.path / name, folder / CONFIG / name)
     manifest = {"format": "parquet", "timezone": ws.settings.timezone, "tables": sorted(counts),
                 "rows": counts, "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
