@@ -26,6 +26,7 @@ Import `engine`, `spark_session` and `pytest_generate_tests` into a folder's con
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -36,7 +37,7 @@ import pytest
 import cxmetrics
 from cxmetrics.engines import NOTIMPL, SparkClient
 from cxmetrics.engines._spark import read_manifest
-from cxmetrics.exports._tables import _tables_in, export_tables
+from cxmetrics.exports._tables import export_tables
 from cxmetrics.metrics._compile import check_request
 from cxmetrics.metrics._query import MetricTable, run_metrics
 from cxmetrics.metrics._registry import registry
@@ -89,6 +90,9 @@ def _read_some(on: OnSpark, nodeid: str) -> None:
         pytest.fail(f"{nodeid} is marked `engines` but read no metric through ws.metrics: remove the marker.")
 
 
+_NAMED = re.compile(r'\b(?:FROM|JOIN)\s+"?(\w+)', re.IGNORECASE)
+
+
 class _ViewsOnDemand(SparkClient):
     """A SparkClient that registers an exported table as a view when a query first names it.
     The CLI's `over_tables` registers every exported table up front (27 tables, each a small
@@ -100,7 +104,8 @@ class _ViewsOnDemand(SparkClient):
         self._tables, self._left = tables, set(read_manifest(tables)["tables"])
 
     def render(self, sql: str, *, pretty: bool = False) -> str:
-        named = _tables_in(sql) & self._left
+        # (a table follows FROM or JOIN; a CTE of an exported table's name only registers it early)
+        named = {m.lower() for m in _NAMED.findall(sql)} & self._left
         self.register_parquet(self._tables, sorted(named))
         self._left -= named
         return super().render(sql, pretty=pretty)
