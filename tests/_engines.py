@@ -9,6 +9,12 @@ and answers the request with `run_metrics` over a `SparkClient` on those Parquet
 The export is written again after anything else touched the workspace (an import, a
 settings change), so a test that adds data between two reads gets both answers fresh.
 
+With `CXMETRICS_TEST_SPARK_FACTS=1` the facts are derived again on Spark too (`--engine spark
+refresh`'s derivation, over the export, written back) before the metrics read them: the
+hand-worked values then check Spark's facts as well as its metric queries. It costs a
+derivation (a few dozen Spark steps) per scenario, so the default run leaves it out; the
+20,000-ticket parity of tests/spark/test_facts_parity.py covers the facts every run.
+
 One SparkSession serves the whole run (local, from tests/spark's SPARK_CONF; the first test
 that needs it starts it, about 10 s). Each workspace gets a session of its own on it
 (`newSession()`: its own temporary views and time zone, the same JVM), so scenarios and the
@@ -19,13 +25,14 @@ rule). A metric listed in `cxmetrics.engines.NOTIMPL` is expected to fail on Spa
 test runs it, requires the failure and reports it as xfail with the listed reason (ibis's
 `notimpl` markers are the model), so the list cannot go stale.
 
-Import `engine`, `spark_session` and `pytest_generate_tests` into a folder's conftest, with a
-`ws` fixture that wraps its workspace with `on_engine` (tests/metrics/conftest.py).
+tests/conftest.py imports `engine`, `spark_session` and `pytest_generate_tests`, and its `ws`
+fixture wraps each new workspace with `on_engine`: any test folder can mark a scenario.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -44,6 +51,7 @@ from cxmetrics.metrics._registry import registry
 from spark.conftest import SPARK_CONF, spark_missing
 
 ENGINES = ("duckdb", "spark")
+SPARK_FACTS = os.environ.get("CXMETRICS_TEST_SPARK_FACTS") == "1"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -62,16 +70,19 @@ def engine() -> str:
 
 @pytest.fixture(scope="session")
 def spark_session() -> Iterator[Any]:
-    """The run's one SparkSession (stopped at the end if this fixture started it)."""
+    """The run's one SparkSession: one running already (tests/spark's) as it is, else one
+    started here, with tests/spark's conf, and stopped at the end."""
     from pyspark.sql import SparkSession
 
     from cxmetrics.engines._spark import session
 
-    running = SparkSession.getActiveSession() is not None
-    spark = session(SPARK_CONF, "UTC")
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        yield running
+        return
+    spark = session(SPARK_CONF, None)
     yield spark
-    if not running:
-        spark.stop()
+    spark.stop()
 
 
 def on_engine(ws: cxmetrics.Workspace, engine: str, request: pytest.FixtureRequest, folder: Path) -> Any:
@@ -159,6 +170,10 @@ class OnSpark:
         spark.conf.set("spark.sql.session.timeZone", read_manifest(folder)["timezone"])
         spark.conf.set("spark.sql.shuffle.partitions", "1")  # a scenario has a few rows
         self._client = _ViewsOnDemand(spark, folder)
+        if SPARK_FACTS:
+            from cxmetrics.engines._spark_facts import refresh_tables
+
+            refresh_tables(self._client, folder)
         return self._client
 
     def _expect_notimpl(self, name: str, by: list[str], grain: str | None) -> None:

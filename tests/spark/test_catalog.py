@@ -33,7 +33,7 @@ ASKED = ["metrics", "tickets,fcr,frt_p90,csat,nps,sla_compliance,backlog", "--by
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return small_demo(tmp_path_factory.mktemp("catalog"))
+    return small_demo(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -60,7 +60,9 @@ class Built:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, spark_session: Any) -> Built:
     root = tmp_path_factory.mktemp("serve-spark")
-    source, tables = small_demo(root)
+    source, exported = small_demo(tmp_path_factory)
+    tables = root / "tables"  # (the refresh and the change below write into it: a copy)
+    shutil.copytree(exported, tables)
     cli("-w", str(source), "--engine", "spark", "--tables", str(tables), "refresh")
     assert read_manifest(tables)["facts"]["engine"] == "spark"
     facts = tables / "ticket_facts"
