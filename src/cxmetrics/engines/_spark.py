@@ -171,7 +171,8 @@ class SparkClient:
         if "ticket_facts" not in names:
             raise UserError(f"--catalog {database} has no ticket_facts table (it has "
                             f"{', '.join(sorted(present)) or 'no tables'}): write the tables of `cxmetrics export "
-                            "tables DIR` into it, e.g. with saveAsTable (docs/spark.md, \"A Spark catalog\").")
+                            "tables DIR` into it, e.g. with saveAsTable (docs/spark.md, \"A Spark catalog as the "
+                            "source\").")
         for name in names:
             with _spark_errors():
                 self.spark.table(f"{quoted}.`{name}`").createOrReplaceTempView(name)
