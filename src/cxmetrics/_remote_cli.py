@@ -3,7 +3,9 @@
 on its workspace, and prints what it printed and exits with its exit code. Paths in the
 command line are made absolute first, so the server reads the files this shell names.
 
-Run here instead: help, commands that need no workspace (`catalogue`, `formats`), and
+Run here instead: help, commands that need no workspace (`catalogue`, `formats`), commands
+on Spark (`--engine spark`: they read --tables or --catalog, and of the workspace only its
+settings, so the server has nothing to do for them and its process no Spark to start), and
 everything when no live server holds the workspace. `serve` says where the workspace is
 served already; `demo` imports through the server (as `--no-serve`); `sla watch` only
 runs `--once` (the server watches the alerts itself).
@@ -55,6 +57,8 @@ def forward(group: click.Group, ctx: click.Context) -> int | None:
     None to run it here (no server, or nothing there for it to do)."""
     workspace = Path(ctx.params.get("workspace") or "cxmetrics-workspace")
     if holds(workspace):  # this is the server (a command it runs for a client)
+        return None
+    if ctx.params.get("engine") == "spark":  # never the server's JVM: see the module's docstring
         return None
     info = server_for(workspace)
     if info is None:

@@ -86,22 +86,33 @@ SPARK_COMMANDS = ("metrics", "refresh", "scorecard")
                    "or Spark over --tables (docs/spark.md).")
 @click.option("--tables", type=click.Path(file_okay=False, path_type=Path),
               help="With --engine spark: a folder written by `cxmetrics export tables`.")
+@click.option("--catalog", metavar="DB",
+              help="With --engine spark: read the tables by name from this database of the Spark session's "
+                   "catalog (Hive, Delta, Iceberg; catalog.db for another catalog), instead of --tables.")
 @click.option("--spark-conf", "spark_conf", multiple=True, metavar="KEY=VALUE",
               help="A Spark setting for --engine spark (repeat), e.g. spark.master=local[2].")
 @click.version_option(cxmetrics.__version__, prog_name="cxmetrics")
 @click.pass_context
-def main(ctx: click.Context, workspace: Path, engine: str, tables: Path | None, spark_conf: tuple[str, ...]) -> None:
+def main(ctx: click.Context, workspace: Path, engine: str, tables: Path | None, catalog: str | None,
+         spark_conf: tuple[str, ...]) -> None:
     """cxmetrics: customer-service KPIs from your help desk, calls and surveys."""
-    ctx.obj = {"workspace": workspace, "engine": engine, "tables": tables, "spark_conf": spark_conf}
-    if engine == "spark" and tables is None:
-        raise click.UsageError("--engine spark reads the tables of `cxmetrics export tables DIR`: give --tables DIR.")
+    ctx.obj = {"workspace": workspace, "engine": engine, "tables": tables, "catalog": catalog, "spark_conf": spark_conf}
+    if catalog is not None and (engine != "spark" or tables is not None):
+        raise click.UsageError("--catalog DB is where --engine spark reads the tables, instead of --tables DIR: "
+                               "give --engine spark and one of the two.")
+    if engine == "spark" and tables is None and catalog is None:
+        raise click.UsageError("--engine spark reads the tables of `cxmetrics export tables DIR`: give --tables DIR "
+                               "(or --catalog DB, a database of the Spark session's catalog).")
     if engine == "spark" and ctx.invoked_subcommand not in (*SPARK_COMMANDS, "sla", None):
         raise click.UsageError(f"only `metrics`, `refresh`, `sla status` and `scorecard` run on Spark in this "
                                f"version; run `{ctx.invoked_subcommand}` without --engine spark (docs/spark.md).")
+    if catalog is not None and ctx.invoked_subcommand in ("sla", "scorecard"):
+        raise click.UsageError(f"`{ctx.invoked_subcommand}` on Spark reads an export's folder: give --tables DIR "
+                               "instead of --catalog (docs/spark.md).")
 
 
 @main.command("import")
-@click.argument("kind", type=click.Choice([*sorted(KINDS), *sorted(VENDORS)]))
+@click.argument("kind", type=click.Choice([*sorted(KINDS), *sorted(VENDORS), "tables"]))
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), help="TOML mapping: column renames, time zone, formats, value maps.")
 @click.option("--source", help="Source name for rows that carry none (default: the mapping's, else 'default').")
@@ -119,7 +130,15 @@ def import_cmd(ctx: click.Context, kind: str, file: Path, mapping: Path | None, 
     Idempotent and atomic: re-importing changes nothing, and an interrupted import
     leaves the workspace as it was. Bad rows go to the quarantine with their line and
     reason; the summary reconciles: read = inserted + updated + unchanged + quarantined.
+
+    `import tables DIR` fills a new workspace with a `cxmetrics export tables` folder as it is,
+    facts included (those `--engine spark --tables DIR refresh` derived), to serve it
+    (docs/spark.md, "Serving what Spark built").
     """
+    if kind == "tables":
+        _import_tables(ctx, file, fmt, given=[o for o, v in (("--mapping", mapping), ("--source", source),
+                                                             ("--file-format", file_format)) if v])
+        return
     if kind in VENDORS:  # one reconciled summary per canonical table it fed
         with _open(ctx, create=True) as ws:
             result = import_vendor(ws, kind, file, source=source, mapping=mapping, file_format=file_format)
@@ -129,6 +148,20 @@ def import_cmd(ctx: click.Context, kind: str, file: Path, mapping: Path | None, 
         summary = ws.import_file(kind, file, mapping=mapping, source=source, file_format=file_format,
                                  progress=fmt == "table")
     click.echo(json.dumps(summary.to_dict()) if fmt == "json" else str(summary))
+
+
+def _import_tables(ctx: click.Context, folder: Path, fmt: str, given: list[str]) -> None:
+    from cxmetrics.exports._import_tables import import_tables
+
+    if given:
+        raise click.UsageError(f"import tables loads an export as it is: {', '.join(given)} does not apply.")
+    with _open(ctx, create=True) as ws:
+        counts = import_tables(ws, folder)
+    if fmt == "json":
+        click.echo(json.dumps({"tables": counts}))
+    else:
+        click.echo(f"{len(counts)} tables ({sum(counts.values()):,} rows) loaded from {folder} into {ws.path}; "
+                   "facts as exported, nothing derived again")
 
 
 @main.command("sync")
@@ -390,13 +423,19 @@ def _spark_metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...]
                    benchmark: str | None) -> MetricTable:
     """`metrics` on Spark over --tables; the Spark conf from the workspace's settings (when
     there is a workspace) and --spark-conf."""
-    from cxmetrics.engines import spark_metrics
+    from cxmetrics.engines import Catalog, spark_metrics
     from cxmetrics.engines._run import workspace_conf
 
     if benchmark is not None:
         raise click.UsageError("--benchmark reads the workspace's targets: run it without --engine spark.")
-    conf = workspace_conf(Path(ctx.obj["workspace"]), ctx.obj["spark_conf"])
-    return spark_metrics(ctx.obj["tables"], _split(ids), by=_split(by), grain=grain, where=_parse_where(where),
+    path = Path(ctx.obj["workspace"])
+    conf = workspace_conf(path, ctx.obj["spark_conf"])
+    tables: Path | Catalog = ctx.obj["tables"]
+    if ctx.obj["catalog"] is not None:  # no manifest: the zone given, else the workspace's, else the session's
+        settings = cxmetrics.Settings.load(path / "settings.toml") if (path / "settings.toml").exists() else None
+        zone = conf.get("spark.sql.session.timeZone") or (settings.timezone if settings is not None else None)
+        tables = Catalog(ctx.obj["catalog"], zone)
+    return spark_metrics(tables, _split(ids), by=_split(by), grain=grain, where=_parse_where(where),
                          start=start, end=end, conf=conf, explain=explain)
 
 
@@ -416,6 +455,10 @@ def refresh_cmd(ctx: click.Context, full: bool, now: str | None) -> None:
         from cxmetrics.engines._run import workspace_conf
         from cxmetrics.engines._spark_facts import spark_refresh
 
+        if ctx.obj["catalog"] is not None:
+            raise click.UsageError("refresh on Spark writes the facts as Parquet into --tables DIR, not into a "
+                                   "catalog: run it with --tables, then register DIR's tables in the catalog "
+                                   "(docs/spark.md, \"A Spark catalog as the source\").")
         conf = workspace_conf(Path(ctx.obj["workspace"]), ctx.obj["spark_conf"])
         counts = spark_refresh(ctx.obj["tables"], conf, now=now)
         rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())

@@ -83,6 +83,7 @@ def customers_ws(ws, tmp_path):
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_crr_and_churn_when_a_customer_churns_and_new_ones_join(customers_ws):
     ws = customers_ws
     # January: at start C1 C2 C3 C6 = 4; new C4 C5; lost C2 and C5 (who joined in January);
@@ -139,6 +140,7 @@ def test_churn_by_segment(customers_ws, segment_dimension):
         "smb": approx(100.0), "mid-market": approx(0.0), "enterprise": approx(0.0)}
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_churn_months_are_local_and_know_leap_days(ws, tmp_path):
     ws.configure(timezone="Europe/Berlin")
     load(ws, tmp_path, "customers", """customer_id,created_at,churned_at
@@ -209,6 +211,7 @@ def test_turnover_by_team(agents_ws):
     assert t2["value"] == approx(200.0)  # start A3, end nobody, A3 leaves: 1 / 0.5
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_turnover_months_are_local_across_a_leap_day(ws, tmp_path):
     ws.configure(timezone="Europe/Berlin")
     load(ws, tmp_path, "agents", """agent_id,hired_at,left_at
@@ -243,6 +246,7 @@ def tickets_ws(ws, tmp_path):
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_backlog_at_the_end_of_each_month(tickets_ws):
     # end of January (before 1 February 00:00): T2 (solved in February), T3 (never solved),
     # T4 (solved, then reopened: a flat row cannot say when, so open from its solve),
@@ -289,6 +293,7 @@ E5,R2,2025-01-08T10:00:00Z,status,agent,pending
         "2025-01-01": 1.0, "2025-02-01": 2.0}
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_backlog_age_is_the_median_age_of_the_open_tickets(tickets_ws):
     # end of January (1 February 00:00): open T2 (created 20 Jan 10:00: 11 d 14 h), T3 (25 Jan
     # 10:00: 6 d 14 h), T4 (10 Jan 10:00: 21 d 14 h), T7 (31 Jan 23:59:59: 1 s); the median of
@@ -346,6 +351,7 @@ def costs_ws(ws, tmp_path):
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_cost_per_resolution_per_month(costs_ws):
     # January: costs 1000 + 200 + the quarter's 300 (it starts in January) = 1500; solved
     # S1 S2 S3 = 3 (S4 solved at February's first instant, S6 reopened and open, S7 deleted): 500.
@@ -393,6 +399,7 @@ def funnel_ws(ws, tmp_path):
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_conversion_per_month_with_wilson(funnel_ws):
     rows = {r["period"].isoformat(): r for r in funnel_ws.metrics(["conversion_rate"], grain="month").to_pylist()}
     # January 32 / 1200; February 0 / 800 (a real 0); March only a day with no visits: None;
@@ -450,6 +457,7 @@ A1,2025-04-02T09:00:00Z,login
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_activation_within_seven_days(activation_ws):
     # activity runs 1 March .. 2 April. March signups: A1 (report after 2 days), A2 (exactly
     # 7 days), A3 (7 days and 1 s: too late), A4 (logins only), A6 (28 March: its 7 days end
@@ -507,6 +515,7 @@ F,2025-04-15T12:00:00Z,login
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_retention_d1_counts_local_calendar_days(retention_ws):
     ws = retention_ws
     # Berlin (UTC+1 in March): activity days run 1 March .. 15 April.
@@ -599,6 +608,7 @@ def test_wau_counts_each_customer_once_per_seven_days(activity_ws):
     assert {r["tier"]: r["value"] for r in rows} == {"pro": approx(1 / 9), "free": approx(6 / 9)}
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_mau_and_dau_mau(activity_ws):
     # 30 days ending on each day from 30 January. 30 and 31 January: X and Y -> 2;
     # every day 1..9 February: X (10 January covers to 8 February) or Z, and Y -> 2.
@@ -634,6 +644,7 @@ def test_mau_and_dau_mau_by_tier_per_day_and_empty(activity_ws):
         assert empty["value"] is None and empty["n"] == 0
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_active_users_in_a_leap_february(ws, tmp_path):
     load(ws, tmp_path, "activity",
          "customer_id,ts,action\nX,2024-02-01T10:00:00Z,login\nX,2024-03-01T10:00:00Z,login\n")
@@ -675,6 +686,7 @@ K7,2025-02-15T10:00:00Z,S9,customer,open
 FEB = {"start": "2025-02-01", "end": "2025-03-01"}
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_support_retention_contacted_against_the_others(support_ws):
     ws = support_ws
     # customers on 1 February: S1 S2 S3 S4 S5 S8 S9 (S6 joins later, S7 left in January).

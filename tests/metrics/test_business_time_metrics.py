@@ -20,6 +20,8 @@ from cxmetrics.errors import UnknownNameError
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._spec import Kind
 
+pytestmark = pytest.mark.engines  # every scenario on DuckDB and on Spark (tests/_engines.py)
+
 SCHEDULES = """
 [schedules.default]
 timezone = "Europe/Berlin"

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import write
 
+pytestmark = pytest.mark.engines  # every scenario on DuckDB and on Spark (tests/_engines.py)
+
 SURVEYS = "response_id,kind,scale,score,responded_at\n"
 # (true promoters, true detractors): a spread of splits, from balanced to lopsided
 TRUTHS = ((0.3, 0.2), (0.6, 0.1), (0.8, 0.05), (0.5, 0.3), (0.2, 0.6))

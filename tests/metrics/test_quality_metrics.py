@@ -19,6 +19,8 @@ from conftest import write
 
 from _ticket_scenario import by, flat, got, load, per_day
 
+pytestmark = pytest.mark.engines  # every scenario on DuckDB and on Spark (tests/_engines.py)
+
 DAY2 = {"start": "2025-03-02", "end": "2025-03-03"}
 DAY3 = {"start": "2025-03-03", "end": "2025-03-04"}
 DAY4 = {"start": "2025-03-04", "end": "2025-03-05"}

@@ -29,6 +29,7 @@ def tickets_ws(ws, tmp_path):
     return ws
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_groups_add_up_and_filters_apply(tickets_ws):
     ws = tickets_ws
     overall = ws.metrics(["frt", "tickets", "unanswered"]).to_pylist()
@@ -50,6 +51,7 @@ def test_hours_of_the_day_come_in_clock_order(ws, tmp_path):
     assert hours == [0, 2, 9, 10, 23]
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_period_bounds_are_half_open(tickets_ws):
     assert tickets_ws.metrics(["tickets"], start="2025-03-03", end="2025-03-04").to_pylist()[0]["value"] == 6
     assert tickets_ws.metrics(["tickets"], start="2025-03-04").to_pylist()[0]["value"] == 0
@@ -66,6 +68,7 @@ def test_unknown_names_suggest_the_closest(ws):
         ws.metrics(["frt_p99"])
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_filter_values_are_literals_not_sql(tickets_ws):
     # an injection attempt is just a value no ticket has
     rows = tickets_ws.metrics(["tickets"], where={"channel": "email' OR '1'='1"}).to_pylist()
@@ -96,6 +99,7 @@ def test_catalogue_lists_every_metric_with_its_declaration():
     assert specs["frt"]["kind"] == "duration" and "human agent" in specs["frt"]["description"]
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_volume_by_hour_of_day_and_weekday(ws, tmp_path):
     # Monday 2025-03-03 08:xx (two tickets) and Tuesday 09:xx (one), in Europe/Berlin:
     # 07:10Z and 07:50Z are 08:10 and 08:50 local; 08:30Z Tuesday is 09:30 local
@@ -121,6 +125,7 @@ def test_top_topics_with_tested_change(ws, tmp_path):
     assert (top["billing"]["tickets"], top["billing"]["change"], top["billing"]["significant"]) == (10, 0.0, False)
 
 
+@pytest.mark.engines  # on DuckDB and on Spark (tests/_engines.py)
 def test_none_asks_for_the_rows_without_a_value(ws, tmp_path):
     """`(none)` filters the group a breakdown shows without a value: no team, unassigned, no tags."""
     ws.import_file("tickets", write(tmp_path / "t.csv", (

@@ -18,6 +18,8 @@ from pytest import approx
 
 from _ticket_scenario import by, flat, got, load, per_day
 
+pytestmark = pytest.mark.engines  # every scenario on DuckDB and on Spark (tests/_engines.py)
+
 DAY3 = {"start": "2025-03-03", "end": "2025-03-04"}
 DAY4 = {"start": "2025-03-04", "end": "2025-03-05"}
 

@@ -10,6 +10,8 @@ import cxmetrics
 
 from conftest import write
 
+pytestmark = pytest.mark.engines  # every scenario on DuckDB and on Spark (tests/_engines.py)
+
 HEADER = "response_id,ticket_id,customer_id,kind,scale,score,sent_at,responded_at\n"
 
 

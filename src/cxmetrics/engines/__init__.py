@@ -14,9 +14,9 @@ from cxmetrics.engines._notimpl import NOTIMPL
 from cxmetrics.engines._protocol import SqlClient
 from cxmetrics.engines._render import to_spark
 from cxmetrics.engines._run import spark_conf, spark_metrics
-from cxmetrics.engines._spark import DEFAULT_CONF, MANIFEST, SparkClient, parse_conf
+from cxmetrics.engines._spark import DEFAULT_CONF, MANIFEST, Catalog, SparkClient, parse_conf
 
 ENGINES = ("duckdb", "spark")
 
-__all__ = ["DEFAULT_CONF", "ENGINES", "MANIFEST", "NOTIMPL", "DuckDBClient", "SparkClient", "SqlClient",
+__all__ = ["DEFAULT_CONF", "ENGINES", "MANIFEST", "NOTIMPL", "Catalog", "DuckDBClient", "SparkClient", "SqlClient",
            "parse_conf", "spark_conf", "spark_metrics", "to_spark"]

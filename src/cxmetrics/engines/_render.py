@@ -285,6 +285,13 @@ def _map(node: exp.Expression) -> exp.Expression:
         return _fn("xxhash64", *node.expressions)
     if isinstance(node, exp.ArrayOverlaps):
         return _fn("arrays_overlap", node.this, node.expression)
+    if isinstance(node, exp.ArraySize):  # Spark's size(NULL) is -1 (legacy sizeOfNull, ANSI off), DuckDB's NULL
+        return exp.If(this=exp.Is(this=node.this.copy(), expression=exp.Null()), true=exp.Null(),
+                      false=_fn("size", node.this))
+    if isinstance(node, exp.DayOfWeekIso):
+        # sqlglot writes (dayofweek(t) % 7) + 1, which is 3 for a Monday (Spark's dayofweek counts
+        # from Sunday = 1); Spark's weekday() counts from Monday = 0, on the session's clock
+        return exp.Add(this=_fn("weekday", node.this), expression=exp.Literal.number(1))
     if isinstance(node, exp.Div):
         # DuckDB's `/` answers DOUBLE for integers and DECIMALs alike; Spark keeps a DECIMAL
         # quotient (rounded to its scale): the dividend as DOUBLE makes Spark divide as DuckDB does

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from cxmetrics.engines._notimpl import NOTIMPL
-from cxmetrics.engines._spark import SparkClient, parse_conf, read_manifest, submitted
+from cxmetrics.engines._spark import Catalog, SparkClient, parse_conf, read_manifest, submitted
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._compile import check_request
 from cxmetrics.metrics._query import MetricTable, run_metrics
@@ -39,12 +39,13 @@ def workspace_conf(workspace: Path, extra: list[str] | tuple[str, ...] = ()) -> 
     return spark_conf(settings, parse_conf(list(extra)))
 
 
-def spark_metrics(tables: Path, names: list[str], *, by: list[str] | None = None, grain: str | None = None,
+def spark_metrics(tables: Path | Catalog, names: list[str], *, by: list[str] | None = None, grain: str | None = None,
                   where: dict[str, object] | None = None, start: date | datetime | str | None = None,
                   end: date | datetime | str | None = None, conf: Mapping[str, str] | None = None,
                   explain: bool = False) -> MetricTable:
     """`ws.metrics(...)` on Spark over the Parquet tables of `cxmetrics export tables` (in the
-    export's time zone); `explain` gives the Spark SQL instead of running it."""
+    export's time zone), or over a catalog database's tables (`Catalog`); `explain` gives the
+    Spark SQL instead of running it."""
     reg = registry()
     refs = [reg.resolve(n) for n in names]
     by, where = list(by or []), dict(where or {})

@@ -1,5 +1,7 @@
 """The Spark client: a SparkSession behind the `SqlClient` protocol, over tables exported as
-Parquet (`cxmetrics export tables DIR`), each registered as a temporary view of its name.
+Parquet (`cxmetrics export tables DIR`) or held by a database of the session's catalog
+(`Catalog`: Hive, Delta, Iceberg tables by name), each registered as a temporary view of its
+name, in a session of cxmetrics' own (a caller's running session keeps its views and zone).
 
 The session is `local[*]` unless the workspace's `spark_master` setting or `--spark-conf
 spark.master=...` says otherwise; under `spark-submit` (a cluster, Databricks, EMR) the
@@ -13,6 +15,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,8 @@ DEFAULT_CONF: dict[str, str] = {
 }
 #: written by `cxmetrics export tables` beside the tables: what a run over them needs to know
 MANIFEST = "_cxmetrics.json"
+#: the folder of an export that holds the workspace's configuration files (exports._tables)
+CONFIG = "_config"
 
 
 def parse_conf(items: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -66,12 +71,13 @@ def submitted() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def session(conf: Mapping[str, str], timezone: str) -> Any:
+def session(conf: Mapping[str, str], timezone: str | None) -> Any:
     """A SparkSession with `conf` over DEFAULT_CONF, its session time zone the workspace's
-    (periods are bucketed on its clock, as DuckDB's are)."""
+    (periods are bucketed on its clock, as DuckDB's are; None: the session's own)."""
     builder = _pyspark().builder
     defaults = {k: v for k, v in DEFAULT_CONF.items() if not (submitted() and k == "spark.master")}
-    for key, value in {**defaults, **conf, "spark.sql.session.timeZone": timezone}.items():
+    zone = {"spark.sql.session.timeZone": timezone} if timezone else {}
+    for key, value in {**defaults, **conf, **zone}.items():
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
@@ -79,8 +85,20 @@ def session(conf: Mapping[str, str], timezone: str) -> Any:
         raise UserError(f"Spark did not start ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
                         "it needs Java 17 or newer on PATH (or JAVA_HOME) and a valid spark.master.") from None
     # an existing session (spark-submit's) keeps its conf; the zone is ours all the same
-    spark.conf.set("spark.sql.session.timeZone", timezone)
+    if timezone:
+        spark.conf.set("spark.sql.session.timeZone", timezone)
     return spark
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The tables of a database in the Spark session's catalog (`--catalog DB`), read by
+    name: a Hive metastore's, Unity's or Glue's, a Delta or Iceberg catalog's (`cat.db`).
+    `timezone`: the workspace's, which periods are bucketed in (None: the session's own,
+    `spark.sql.session.timeZone`); a catalog has no manifest to say it."""
+
+    database: str
+    timezone: str | None = None
 
 
 def read_manifest(tables: Path) -> dict[str, Any]:
@@ -102,20 +120,65 @@ class SparkClient:
         self._owns = owns
 
     @classmethod
-    def over_tables(cls, tables: Path, conf: Mapping[str, str] | None = None,
+    def over_tables(cls, tables: Path | Catalog, conf: Mapping[str, str] | None = None,
                     timezone: str | None = None) -> SparkClient:
-        """A client over an export's Parquet tables, in the export's time zone unless `timezone`."""
-        manifest = read_manifest(tables)
-        # a session that was running already (spark-submit's, a notebook's) is the caller's to stop
-        running = _pyspark().getActiveSession() is not None
-        client = cls(session(conf or {}, timezone or str(manifest["timezone"])), owns=not running)
-        client.register_parquet(tables, list(manifest["tables"]))
+        """A client over an export's Parquet tables (in the export's time zone unless
+        `timezone`), or over a catalog database's tables (`Catalog`)."""
+        conf = dict(conf or {})
+        if isinstance(tables, Catalog):
+            zone = timezone or tables.timezone or conf.get("spark.sql.session.timeZone")
+        else:
+            manifest = read_manifest(tables)
+            zone = timezone or str(manifest["timezone"])
+        running = _pyspark().getActiveSession()
+        if running is None:
+            spark = session(conf, zone)
+        else:
+            # a running session (spark-submit's, a notebook's) is the caller's: to stop, and to
+            # keep its temporary views, zone and settings; ours is a new session on its context
+            spark = running.newSession()
+            zoned = {"spark.sql.session.timeZone": zone} if zone else {}
+            for key, value in {**DEFAULT_CONF, **conf, **zoned}.items():
+                if spark.conf.isModifiable(key):
+                    spark.conf.set(key, value)
+        client = cls(spark, owns=running is None)
+        if isinstance(tables, Catalog):
+            client.register_catalog(tables.database)
+        else:
+            client.register_parquet(tables, list(manifest["tables"]))
         return client
 
     def register_parquet(self, tables: Path, names: list[str]) -> None:
         """Each table's folder of Parquet files as a temporary view of its name."""
         for name in names:
             self.spark.read.parquet(str(tables / name)).createOrReplaceTempView(name)
+
+    def register_catalog(self, database: str) -> list[str]:
+        """Each table of `database` that the metric layer reads as a temporary view of its
+        name (the compiled queries name tables unqualified); returns their names."""
+        from cxmetrics.exports._tables import metric_tables  # (it reads MANIFEST from here)
+
+        quoted = ".".join(f"`{part.replace('`', '``')}`" for part in database.split("."))
+        try:
+            with _spark_errors():
+                rows = self.spark.sql(f"SHOW TABLES IN {quoted}").collect()
+        except StoreError as exc:
+            if "NOT_FOUND" not in str(exc):
+                raise
+            raise UserError(f"--catalog {database}: the Spark session's catalog has no database '{database}' "
+                            f"({exc}). List them with SHOW DATABASES; a Hive metastore needs --spark-conf "
+                            "spark.sql.catalogImplementation=hive (docs/spark.md).") from None
+        present = {r["tableName"] for r in rows if not r["isTemporary"]}
+        names = sorted(present & set(metric_tables()))
+        if "ticket_facts" not in names:
+            raise UserError(f"--catalog {database} has no ticket_facts table (it has "
+                            f"{', '.join(sorted(present)) or 'no tables'}): write the tables of `cxmetrics export "
+                            "tables DIR` into it, e.g. with saveAsTable (docs/spark.md, \"A Spark catalog as the "
+                            "source\").")
+        for name in names:
+            with _spark_errors():
+                self.spark.table(f"{quoted}.`{name}`").createOrReplaceTempView(name)
+        return names
 
     def columns_of(self, spark_sql: str) -> list[str]:
         """The columns a (Spark) query returns: analysed, not run."""

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet, ensure_calendar
-from cxmetrics.engines._spark import SparkClient
+from cxmetrics.engines._spark import CONFIG, SparkClient
 from cxmetrics.facts import _business
 
 #: the calendar's tables (`cxmetrics.calendar._materialise`), as views of the session
@@ -35,7 +35,7 @@ CALENDAR_TABLES = ("business_calendar", "business_calendar_due", "business_sched
 def export_schedules(tables: Path) -> ScheduleSet:
     """The schedules shipped with an export (its `schedules.toml`); without one, a single 24/7
     schedule, as a workspace without the file has."""
-    path = tables / SCHEDULES_FILE
+    path = tables / CONFIG / SCHEDULES_FILE
     return ScheduleSet.load(path) if path.is_file() else ScheduleSet.all_hours()
 
 

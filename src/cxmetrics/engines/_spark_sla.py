@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from cxmetrics.calendar import ScheduleSet
-from cxmetrics.engines._spark import SparkClient
+from cxmetrics.engines._spark import CONFIG, SparkClient
 from cxmetrics.sla import _clocks as q
 from cxmetrics.sla._business import BusinessTime
 from cxmetrics.sla._policy import POLICY_FILE, SlaMetric, SlaPolicies
@@ -29,7 +29,7 @@ from cxmetrics.sla._policy import POLICY_FILE, SlaMetric, SlaPolicies
 
 def export_policies(tables: Path) -> SlaPolicies | None:
     """The SLA policies shipped with an export (its `sla.toml`), or None: no SLA clocks."""
-    path = tables / POLICY_FILE
+    path = tables / CONFIG / POLICY_FILE
     return SlaPolicies.load(path) if path.is_file() else None
 
 

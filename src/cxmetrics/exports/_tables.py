@@ -6,12 +6,14 @@ reads (`cxmetrics --engine spark --tables DIR metrics ...`, docs/spark.md).
 Which tables: every canonical table (cxmetrics.model) and every table the metric layer's SQL
 reads (its sources and custom builders, found by parsing that SQL), so a new source's table
 is exported without a list to keep in step. Facts are brought up to date first (and the SLA
-clocks, when the workspace has policies), as a metric request would.
+clocks, when the workspace has policies), as a metric request would: a cursor opened with
+`auto_refresh=False` is exported as it stands, as its metric requests read it.
 
-The workspace's business hours and SLA policies (`schedules.toml`, `sla.toml`) are copied
-beside the tables as they are: a refresh on Spark derives the business-time twins and the
-SLA clocks from them (cxmetrics.engines._spark_business: why the definitions travel rather
-than the materialised calendar).
+The workspace's configuration files are copied into DIR/_config as they are: the business hours
+and SLA policies (`schedules.toml`, `sla.toml`), from which a refresh on Spark derives the
+business-time twins and the SLA clocks (cxmetrics.engines._spark_business: why the definitions
+travel rather than the materialised calendar), and the dashboard's targets (`targets.toml`), which
+`import tables` carries into the workspace that serves the export.
 """
 
 from __future__ import annotations
@@ -28,15 +30,18 @@ import sqlglot
 from sqlglot import exp
 
 from cxmetrics.calendar import SCHEDULES_FILE
-from cxmetrics.engines._spark import MANIFEST  # (what a Spark run reads first)
+from cxmetrics.engines._spark import CONFIG, MANIFEST  # (what a Spark run reads first)
 from cxmetrics.errors import UserError
 from cxmetrics.sla._policy import POLICY_FILE
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
-#: the workspace's definitions a refresh on Spark reads, copied beside the tables
-CONFIG_FILES = (SCHEDULES_FILE, POLICY_FILE)
+#: the workspace's configuration files an export copies into its CONFIG folder: the definitions
+#: the facts were computed under (business hours, SLA policies), which a refresh on Spark reads,
+#: and the dashboard's targets, for `import tables`
+CONFIG_FILES = (SCHEDULES_FILE, POLICY_FILE, "targets.toml")
+
 # requests a custom builder is asked for, to see every table its SQL can read
 _PROBES: tuple[tuple[tuple[str, ...], str | None], ...] = ((("channel",), "week"), ((), "week"), ((), "month"),
                                                           ((), None), (("segment",), "month"))
@@ -84,9 +89,10 @@ def export_tables(ws: Workspace, folder: Path) -> dict[str, int]:
 
     if folder.exists() and not folder.is_dir():
         raise UserError(f"'{folder}' is a file: give a folder to write the tables into.")
-    ws.refresh()
-    if (ws.path / "sla.toml").exists():
-        refresh_sla(ws)
+    if ws.auto_refresh:
+        ws.refresh()
+        if (ws.path / "sla.toml").exists():
+            refresh_sla(ws)
     present = {r[0] for r in ws.con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
         "AND table_type = 'BASE TABLE'").fetchall()}
@@ -103,13 +109,14 @@ def export_tables(ws: Workspace, folder: Path) -> dict[str, int]:
         counts[name] = int(ws.con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
         shutil.rmtree(folder / name, ignore_errors=True)
         os.replace(tmp, folder / name)
+    # copied, or an older export's copies removed: the export is the workspace's now
+    shutil.rmtree(folder / CONFIG, ignore_errors=True)
     config = []
-    for name in CONFIG_FILES:  # copied, or an older export's copy removed: the export is the workspace's now
+    for name in CONFIG_FILES:
         if (ws.path / name).is_file():
-            shutil.copyfile(ws.path / name, folder / name)
+            (folder / CONFIG).mkdir(exist_ok=True)
+            shutil.copyfile(ws.path / name, folder / CONFIG / name)
             config.append(name)
-        else:
-            (folder / name).unlink(missing_ok=True)
     manifest = {"format": "parquet", "timezone": ws.settings.timezone, "tables": sorted(counts),
                 "rows": counts, "config": config,
                 "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -94,7 +94,7 @@ def dimension_in(column: str, values: Iterable[object]) -> str:
     listed = ", ".join(exp.Literal.string(v.lower()).sql(dialect="duckdb") for v in given if v != NONE)
     if column.rpartition(".")[2] in _LIST_COLUMNS:
         found = f"list_has_any(list_transform({column}, lambda x: lower(x)), [{listed}])"
-        empty = f"coalesce(len({column}), 0) = 0"
+        empty = f"coalesce(array_length({column}), 0) = 0"  # (array_length: a list's, on every engine)
     else:
         found = f"lower(CAST({column} AS TEXT)) IN ({listed or 'NULL'})"
         empty = f"{column} IS NULL"

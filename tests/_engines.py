@@ -1,0 +1,184 @@
+"""The engine dimension of the hand-worked scenarios (issue 18, docs/spark.md): a test marked
+`engines` runs twice, `[duckdb]` and `[spark]`, and its `ws.metrics(...)` reads answer from
+that engine, so the same hand-computed asserts hold on both without writing a test twice.
+
+On Spark, `ws` is the same workspace behind `OnSpark`: everything but `metrics` goes to the
+workspace; `metrics` exports its tables (`cxmetrics export tables`, the code a user runs)
+and answers the request with `run_metrics` over a `SparkClient` on those Parquet files
+(`cxmetrics --engine spark --tables DIR metrics`' path, through its check and NOTIMPL guard).
+The export is written again after anything else touched the workspace (an import, a
+settings change), so a test that adds data between two reads gets both answers fresh.
+
+With `CXMETRICS_TEST_SPARK_FACTS=1` the facts are derived again on Spark too (`--engine spark
+refresh`'s derivation, over the export, written back) before the metrics read them: the
+hand-worked values then check Spark's facts as well as its metric queries. It costs a
+derivation (a few dozen Spark steps) per scenario, so the default run leaves it out; the
+20,000-ticket parity of tests/spark/test_facts_parity.py covers the facts every run.
+
+One SparkSession serves the whole run (local, from tests/spark's SPARK_CONF; the first test
+that needs it starts it, about 10 s). Each workspace gets a session of its own on it
+(`newSession()`: its own temporary views and time zone, the same JVM), so scenarios and the
+parity tests' demo never see each other's tables.
+
+The Spark variant skips, saying why, only when PySpark or Java is missing (tests/spark's
+rule). A metric listed in `cxmetrics.engines.NOTIMPL` is expected to fail on Spark: the
+test runs it, requires the failure and reports it as xfail with the listed reason (ibis's
+`notimpl` markers are the model), so the list cannot go stale.
+
+tests/conftest.py imports `engine`, `spark_session` and `pytest_generate_tests`, and its `ws`
+fixture wraps each new workspace with `on_engine`: any test folder can mark a scenario.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cxmetrics
+from cxmetrics.engines import NOTIMPL, SparkClient
+from cxmetrics.engines._spark import read_manifest
+from cxmetrics.exports._tables import export_tables
+from cxmetrics.metrics._compile import check_request
+from cxmetrics.metrics._query import MetricTable, run_metrics
+from cxmetrics.metrics._registry import registry
+from spark.conftest import SPARK_CONF, spark_missing
+
+ENGINES = ("duckdb", "spark")
+SPARK_FACTS = os.environ.get("CXMETRICS_TEST_SPARK_FACTS") == "1"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked `engines` that uses `ws` runs once per engine."""
+    if metafunc.definition.get_closest_marker("engines") and "ws" in metafunc.fixturenames:
+        reason = spark_missing()
+        spark = pytest.param("spark", marks=pytest.mark.skip(reason=reason)) if reason else "spark"
+        metafunc.parametrize("engine", ["duckdb", spark])
+
+
+@pytest.fixture
+def engine() -> str:
+    """The engine a test's metric reads run on (parametrized for tests marked `engines`)."""
+    return "duckdb"
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    """The run's one SparkSession: one running already (tests/spark's) as it is, else one
+    started here, with tests/spark's conf, and stopped at the end."""
+    from pyspark.sql import SparkSession
+
+    from cxmetrics.engines._spark import session
+
+    running = SparkSession.getActiveSession()
+    if running is not None:
+        yield running
+        return
+    spark = session(SPARK_CONF, None)
+    yield spark
+    spark.stop()
+
+
+def on_engine(ws: cxmetrics.Workspace, engine: str, request: pytest.FixtureRequest, folder: Path) -> Any:
+    """`ws` as `engine` reads it: itself on DuckDB, `OnSpark` on Spark (the Spark session is
+    started only for a Spark variant)."""
+    if engine == "duckdb":
+        return ws
+    on = OnSpark(ws, request.getfixturevalue("spark_session"), folder)
+    # a test marked `engines` that reads no metric would only run its DuckDB asserts twice
+    request.addfinalizer(lambda: _read_some(on, request.node.nodeid))
+    return on
+
+
+def _read_some(on: OnSpark, nodeid: str) -> None:
+    if not on.requests[0]:
+        pytest.fail(f"{nodeid} is marked `engines` but read no metric through ws.metrics: remove the marker.")
+
+
+_NAMED = re.compile(r'\b(?:FROM|JOIN)\s+"?(\w+)', re.IGNORECASE)
+
+
+class _ViewsOnDemand(SparkClient):
+    """A SparkClient that registers an exported table as a view when a query first names it.
+    The CLI's `over_tables` registers every exported table up front (27 tables, each a small
+    Spark job reading its Parquet schema: about 3 s); a scenario reads 2 to 5 of them, and runs
+    on a new export a few hundred times a run. The queries and their answers are the same."""
+
+    def __init__(self, spark: Any, tables: Path) -> None:
+        super().__init__(spark)
+        self._tables, self._left = tables, set(read_manifest(tables)["tables"])
+
+    def render(self, sql: str, *, pretty: bool = False) -> str:
+        # (a table follows FROM or JOIN; a CTE of an exported table's name only registers it early)
+        named = {m.lower() for m in _NAMED.findall(sql)} & self._left
+        self.register_parquet(self._tables, sorted(named))
+        self._left -= named
+        return super().render(sql, pretty=pretty)
+
+
+class OnSpark:
+    """A workspace whose metric reads run on Spark over its exported tables (module doc)."""
+
+    def __init__(self, ws: cxmetrics.Workspace, spark: Any, folder: Path,
+                 requests: list[int] | None = None) -> None:
+        self._ws, self._spark, self._folder = ws, spark, folder
+        self._exports = itertools.count(1)
+        self._client: _ViewsOnDemand | None = None
+        self.requests = requests if requests is not None else [0]  # shared with cursors
+
+    def __getattr__(self, name: str) -> Any:
+        self._client = None  # anything but a metric read may change the workspace: export again
+        return getattr(self._ws, name)
+
+    def __enter__(self) -> OnSpark:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ws.__exit__(*exc)
+
+    def cursor(self, *, auto_refresh: bool = True) -> OnSpark:
+        """The workspace's cursor, its reads on Spark too (`auto_refresh=False`: exported as it is)."""
+        self._client = None
+        return OnSpark(self._ws.cursor(auto_refresh=auto_refresh), self._spark,
+                       self._folder.with_name(self._folder.name + "-cursor"), self.requests)
+
+    def metrics(self, metrics: list[str] | str, *, by: list[str] | str | None = None, grain: str | None = None,
+                where: dict[str, object] | None = None, start: date | datetime | str | None = None,
+                end: date | datetime | str | None = None) -> MetricTable:
+        """`ws.metrics(...)`, answered by Spark from the workspace's export."""
+        self.requests[0] += 1
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        dims = [by] if isinstance(by, str) else list(by or [])
+        check_request([registry().resolve(n) for n in names], by=dims, grain=grain, where=dict(where or {}),
+                      start=start, end=end)
+        missing = [n for n in names if registry().resolve(n).name in NOTIMPL]
+        if missing:
+            self._expect_notimpl(missing[0], dims, grain)
+        with_client = self._client or self._export()
+        return run_metrics(with_client, names, by=dims, grain=grain, where=where, start=start, end=end)
+
+    def _export(self) -> _ViewsOnDemand:
+        folder = self._folder.with_name(f"{self._folder.name}-{next(self._exports)}")
+        export_tables(self._ws, folder)
+        spark = self._spark.newSession()
+        spark.conf.set("spark.sql.session.timeZone", read_manifest(folder)["timezone"])
+        spark.conf.set("spark.sql.shuffle.partitions", "1")  # a scenario has a few rows
+        self._client = _ViewsOnDemand(spark, folder)
+        if SPARK_FACTS:
+            from cxmetrics.engines._spark_facts import refresh_tables
+
+            refresh_tables(self._client, folder)
+        return self._client
+
+    def _expect_notimpl(self, name: str, by: list[str], grain: str | None) -> None:
+        try:
+            run_metrics(self._client or self._export(), [name], by=by, grain=grain)
+        except Exception:  # noqa: BLE001 - whatever Spark says, the listed reason is the point
+            pytest.xfail(f"{name} does not run on Spark: it {NOTIMPL[name]} (cxmetrics.engines.NOTIMPL)")
+        pytest.fail(f"{name} runs on Spark now: remove it from cxmetrics.engines.NOTIMPL")
