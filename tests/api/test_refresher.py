@@ -124,3 +124,28 @@ def test_a_refresh_that_changed_no_ticket_leaves_no_text_facts_to_follow() -> No
     time.sleep(0.4)
     assert [text for _, text in ws.calls] == [False]
     refresher.close()
+
+
+class FailingText(FakeWorkspace):
+    """Its first text pass fails (a broken topic model, say)."""
+
+    def refresh(self, *, text: bool = True) -> int:
+        if text and not any(t for _, t in self.calls):
+            self.calls.append((time.monotonic(), True))
+            raise RuntimeError("the text pass failed")
+        return super().refresh(text=text)
+
+
+def test_a_failed_text_pass_fails_no_write_and_is_tried_again_after_the_delay() -> None:
+    ws = FailingText(changed=2)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=1.0,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    deadline = time.monotonic() + 5
+    while len(ws.calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    texts = [t for t, text in ws.calls if text]
+    assert len(texts) == 2 and texts[1] - texts[0] >= 1.0  # failed, then once more a delay later (not every idle)
+    assert refresher.text_refreshes == 1
+    refresher.wait(refresher.wrote(["events"]), timeout=10)  # a later write is not told of the text failure
+    refresher.close()

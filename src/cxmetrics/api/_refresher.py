@@ -18,9 +18,10 @@ refreshed off that path: a write's `wait` returns once its ticket facts are in, 
 facts follow in a refresh of their own, as soon as no write is under way for `text_idle_s`,
 and at most `text_delay_s` after the first facts refresh they lag behind even while writes
 keep coming (then for every write since, in one pass). At a million tickets the text pass
-costs about twice the facts refresh of a small batch, mostly reading each touched topic's
-answers again, so a steady stream of batches shares one every `text_delay_s` instead of
-paying it per batch. (The SLA clocks also follow the facts rather than hold the write up.)
+costs about three times the facts refresh of a 1,000-event batch (0.6-1 s), mostly reading
+each touched topic's kept answers again, and it holds the write lock: a steady stream of
+batches shares one every `text_delay_s` (10 s) instead of paying it per batch. (The SLA
+clocks also follow the facts rather than hold the write up.)
 
 The refresh holds the workspace's write lock (imports wait for it, as they would for
 another import) and the app's `derive_lock`, which what else derives from the facts (the
@@ -44,7 +45,7 @@ log = logging.getLogger("cxmetrics.api")
 class Refresher:
     def __init__(self, workspace: Any, publish: Callable[[list[str]], int], *, max_delay_s: float = 0.5,
                  after: Callable[[], None] | None = None, derive_lock: threading.Lock | None = None,
-                 text_idle_s: float = 0.2, text_delay_s: float = 2.0,
+                 text_idle_s: float = 0.2, text_delay_s: float = 10.0,
                  text_layer: Callable[[Any], bool] | None = None) -> None:
         self.workspace, self.publish, self.max_delay_s, self.after = workspace, publish, max_delay_s, after
         self.text_idle_s, self.text_delay_s = text_idle_s, text_delay_s
@@ -62,6 +63,7 @@ class Refresher:
         self._closed = False
         self._text_behind_since: float | None = None  # the text facts lag the facts since then
         self._last_write = 0.0  # monotonic time of the last write registered or finished
+        self._text_retry_at = 0.0  # after a failed text pass, not before then
         self.refreshes = 0
         self.text_refreshes = 0
         self._thread = threading.Thread(target=self._run, name="cxmetrics-refresher", daemon=True)
@@ -116,7 +118,7 @@ class Refresher:
         if self._text_behind_since is None:
             return None
         idle = self._last_write + self.text_idle_s if not self._writing else float("inf")
-        return min(idle, self._text_behind_since + self.text_delay_s)
+        return max(min(idle, self._text_behind_since + self.text_delay_s), self._text_retry_at)
 
     def _next_batch(self) -> tuple[int, set[str], bool] | None:
         """(the writes to cover, the tables they wrote, whether the text facts come too)."""
@@ -143,31 +145,38 @@ class Refresher:
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
             target, tables, text = batch
+            writes = target > self._done  # else the text facts alone
             error: BaseException | None = None
             version = self._version
+            behind = text_done = False
             try:
                 with self.derive_lock, self.workspace.cursor(auto_refresh=False) as cur:
                     # under the workspace's write lock, with its schedules
                     refreshed = cur.refresh(text=text)
+                    text_done = text
                     behind = not text and refreshed > 0 and self.text_layer(cur)
-                changed = sorted(tables) + ["ticket_facts"] * (target > self._done)
-                version = self.publish(changed + ["ticket_text"] * text)
-                if target > self._done:
-                    self.refreshes += 1
-                if text:
-                    self.text_refreshes += 1
-                if self.after is not None and target > self._done:
+                version = self.publish(sorted(tables) + ["ticket_facts"] * writes + ["ticket_text"] * text)
+                self.refreshes += writes
+                self.text_refreshes += text
+                if self.after is not None and writes:
                     self.after()
             except BaseException as exc:
-                log.exception("refreshing the facts after a write failed")
-                error, behind = exc, False
+                if writes:
+                    log.exception("refreshing the facts after a write failed")
+                    error = exc
+                else:  # the writes' facts are in: their waiters are not told, the text pass is tried again later
+                    log.exception("refreshing the text facts failed (tried again in %g s)", self.text_delay_s)
             with self._cond:
-                if text and error is None:
+                now = time.monotonic()
+                if text_done:
                     self._text_behind_since = None
-                elif behind and self._text_behind_since is None:
-                    self._text_behind_since = time.monotonic()
+                elif text:  # the text pass failed: again after text_delay_s
+                    self._text_retry_at = now + self.text_delay_s
+                if (behind or (text and not text_done)) and self._text_behind_since is None:
+                    self._text_behind_since = now
                 self._done, self._version = target, version
-                self._error, self._error_upto = error, target if error is not None else 0
+                if writes:
+                    self._error, self._error_upto = error, target if error is not None else 0
                 self._cond.notify_all()
 
     def close(self, timeout: float = 60.0) -> None:
