@@ -202,6 +202,10 @@ class _Counting:
         self.queries += 1
         return self.con.sql(query, *args, **kwargs)
 
+    def execute(self, query, *args, **kwargs):
+        self.queries += 1
+        return self.con.execute(query, *args, **kwargs)
+
     def __getattr__(self, name):
         return getattr(self.con, name)
 
