@@ -419,3 +419,37 @@ def test_a_new_unsolved_ticket_does_not_recompute_its_topic(refund_ws: cxmetrics
     done = refresh_text(ws, steps=("consistency",))
     assert done.steps["consistency"] == 0
     assert answers_table(ws) == before
+
+
+def test_with_a_topic_model_a_new_answer_is_compared_with_its_discovered_topics_kept_usual_answer(
+        refund_ws: cxmetrics.Workspace, tmp_path: Path) -> None:
+    """The live path under a topic model: a new ticket's topic is its discovered one, and its
+    topic's kept answers are found by the topic their rows were compared under (R00-R07 topic 0,
+    R08-R15 topic 1): the new answer is compared with topic 0's kept usual answer, nothing else is
+    recomputed, and its figures are those a whole recompute gives."""
+    ws = refund_ws
+    with ws._write_lock:
+        ws.con.execute("BEGIN TRANSACTION")
+        model = save_model(ws.con, "topics", {"k": 2}, None)
+        ws.con.execute("UPDATE ticket_text SET topic_model = ?, topic_id = CAST(substr(ticket_id, 2) AS INTEGER) // 8 "
+                       "WHERE ticket_id LIKE 'R%'", [model])
+        ws.con.execute("COMMIT")
+    refresh_text(ws, full=True, steps=("consistency",))
+    before = answers_table(ws)
+    usual0 = {r["usual_event_id"] for r in before.values() if r["topic_id"] == 0}
+    ws.import_file("events", write_events(tmp_path / "R90.csv", [
+        ("R90", "refund", "A", "We have refunded the payment to your card; it shows within 5 business days.", 20)]))
+
+    def discovered(con) -> None:  # what the topics step gives the new ticket: topic 0 of the model
+        con.execute("UPDATE ticket_text SET topic_model = ?, topic_id = 0 WHERE ticket_id = 'R90'", [model])
+
+    done = refresh_text(ws, steps=("consistency",), before=discovered)
+    assert done.steps["consistency"] == 1  # the new answer, nothing recomputed
+    after = answers_table(ws)
+    assert {t: after[t] for t in before} == before
+    assert after["R90"]["topic_id"] == 0 and after["R90"]["topic_model"] == model
+    assert {after["R90"]["usual_event_id"]} == usual0 and not after["R90"]["apart"]
+    refresh_text(ws, full=True, steps=("consistency",))
+    whole = answers_table(ws)
+    assert {r["usual_event_id"] for t, r in whole.items() if r["topic_id"] == 0} == usual0
+    assert whole["R90"]["similarity"] == pytest.approx(after["R90"]["similarity"], abs=1e-9)

@@ -19,13 +19,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from cxmetrics.text._store import SCOPE, active_model, resolving_replies_sql
+from cxmetrics.text._store import SCOPE, active_model, resolving_replies_sql, solved_sql
 from cxmetrics.text.consistency import MIN_ANSWERS, compare_answers
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
 
-_TOPICS = "_cx_topic"  # (source, ticket_id, topic_key, topic_id): each ticket's topic now
+_TOPICS = "_cx_topic"  # (source, ticket_id, topic_key, topic_id): each ticket's topic now (in scope, or all)
+_SOLVED = "_cx_solved"  # solved_sql's rows of the tickets whose resolving replies are read next
 _TICKETS = "_cx_tickets"  # the tickets of the topics to recompute
 _OUT = "_cx_answers"
 _REST = "_cx_rest"  # the tickets in scope whose topic is recomputed whole (not compared with its kept usual answer)
@@ -53,20 +54,27 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
     model = active_model(con, "topics")
     model_id = model.model_id if model is not None else None
     sql, params = _topics_sql(model_id)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_TOPICS} AS {sql}", params)
     # rows of another topic source (a topic model made or replaced since): every topic changed
     if con.execute("SELECT EXISTS (SELECT 1 FROM resolution_answers WHERE topic_model IS DISTINCT FROM ?)",
                    [model_id]).fetchall()[0][0]:
         full = True
     if full:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_TOPICS} AS {sql}", params)
         con.execute("DELETE FROM resolution_answers")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {_TICKETS} AS SELECT source, ticket_id FROM {_TOPICS}")
     else:
+        # the topics of the tickets in scope only: the kept answers' topics are read from their rows
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_TOPICS} AS SELECT t.* FROM ({sql}) t "
+                    f"SEMI JOIN {SCOPE} k ON k.source = t.source AND k.ticket_id = t.ticket_id", params)
         written_new = _compare_new(con, model_id)
+        if con.execute(f"SELECT count(*) FROM {_REST}").fetchall()[0][0]:
+            # topics recomputed whole: every ticket's topic is needed to list theirs
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {_TOPICS} AS {sql}", params)
         _touched(con, _REST)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SOLVED} AS {solved_sql(_TICKETS)}")
     rows = con.sql(f"""
         SELECT t.topic_key, t.topic_id, r.source, r.ticket_id, r.event_id, r.agent_id, r.ts, r.body
-        FROM ({resolving_replies_sql(_TICKETS)}) r
+        FROM ({resolving_replies_sql(_SOLVED)}) r
         JOIN {_TOPICS} t ON t.source = r.source AND t.ticket_id = r.ticket_id
         ORDER BY t.topic_key, r.ts, r.source, r.event_id""").to_arrow_table()
     out = _compare(rows, model_id)
@@ -80,7 +88,7 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
         written = out.num_rows
     if not full:
         written += written_new
-    for table in (_TOPICS, _TICKETS, _REST):
+    for table in (_TOPICS, _TICKETS, _REST, _SOLVED):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return written
 
@@ -92,10 +100,11 @@ def _compare_new(con: duckdb.DuckDBPyConnection, model_id: str | None) -> int:
     left in _REST for a whole recompute of their topics. Returns the rows written."""
     from cxmetrics.text.consistency import compare_with_usual
 
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_SOLVED} AS {solved_sql()}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_new AS
         SELECT t.topic_key, t.topic_id, r.source, r.ticket_id, r.event_id, r.agent_id, r.ts, r.body
-        FROM ({resolving_replies_sql()}) r JOIN {_TOPICS} t ON t.source = r.source AND t.ticket_id = r.ticket_id""")
+        FROM ({resolving_replies_sql(_SOLVED)}) r JOIN {_TOPICS} t ON t.source = r.source AND t.ticket_id = r.ticket_id""")
     # a ticket in scope that held its topic's usual answer: that topic must be recomputed whole
     # (its usual answer may have gone), so the ticket is left to the whole recompute
     con.execute(f"""
@@ -106,13 +115,24 @@ def _compare_new(con: duckdb.DuckDBPyConnection, model_id: str | None) -> int:
     con.execute("DELETE FROM _cx_new x WHERE EXISTS (SELECT 1 FROM _cx_was_usual w "
                 "WHERE w.source = x.source AND w.ticket_id = x.ticket_id)")
     # per topic with new answers: the rows it keeps (tickets out of scope) and its usual answer
+    # (a kept row's ticket is out of scope, so its topic is the one it was compared under: a
+    # ticket changes topic only in scope, or under a new topic model, which recomputes all. With a
+    # topic model the row says which; without one, the ticket's own topic is read for the topics
+    # concerned)
+    if model_id is not None:
+        kept, params = ("SELECT a.*, CAST(a.topic_id AS VARCHAR) AS topic_key FROM resolution_answers a "
+                        "WHERE a.topic_model = ? AND CAST(a.topic_id AS VARCHAR) IN (SELECT topic_key FROM _cx_new)",
+                        [model_id])
+    else:
+        kept, params = ("""SELECT a.*, t.topic AS topic_key FROM resolution_answers a
+                           JOIN ticket_facts t ON t.source = a.source AND t.ticket_id = a.ticket_id
+                           WHERE a.topic_model IS NULL AND t.topic IN (SELECT topic_key FROM _cx_new)""", [])
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_kept AS
-        SELECT t.topic_key, a.similarity, a.usual_source, a.usual_event_id,
+        SELECT a.topic_key, a.similarity, a.usual_source, a.usual_event_id,
                a.source = a.usual_source AND a.event_id = a.usual_event_id AS is_usual
-        FROM resolution_answers a JOIN {_TOPICS} t ON t.source = a.source AND t.ticket_id = a.ticket_id
-        ANTI JOIN {SCOPE} k ON k.source = a.source AND k.ticket_id = a.ticket_id
-        WHERE t.topic_key IN (SELECT topic_key FROM _cx_new) AND a.topic_model IS NOT DISTINCT FROM ?""", [model_id])
+        FROM ({kept}) a
+        ANTI JOIN {SCOPE} k ON k.source = a.source AND k.ticket_id = a.ticket_id""", params)
     eligible = con.execute(f"""
         WITH kept AS (
             SELECT topic_key, count(*) AS n, count(DISTINCT (usual_source, usual_event_id)) AS usuals,

@@ -137,18 +137,26 @@ def agent_replies_sql() -> str:
     WHERE r.agent"""
 
 
-def resolving_replies_sql(scope: str = SCOPE) -> str:
-    """(source, ticket_id, event_id, agent_id, ts, body): for each solved ticket in scope (not
-    left out of the metrics), its resolving reply: the last public agent reply with text at or
-    before its first solve. `scope` names another (source, ticket_id) table to read instead of
-    _tx_scope (consistency reads every ticket of the topics the scope touches)."""
+def solved_sql(scope: str = SCOPE) -> str:
+    """(source, ticket_id, first_solved_at) of the solved tickets in `scope` (a (source,
+    ticket_id) table) not left out of the metrics: what `resolving_replies_sql` reads."""
+    return f"""
+    SELECT f.source, f.ticket_id, f.first_solved_at FROM ticket_facts f {_in_scope('f', scope)}
+    WHERE NOT f.excluded AND f.first_solved_at IS NOT NULL"""
+
+
+def resolving_replies_sql(solved: str) -> str:
+    """(source, ticket_id, event_id, agent_id, ts, body): for each ticket of `solved` (a table
+    of `solved_sql`'s rows: consistency keeps them in a temp table first, so that the engine
+    joins the events to those few rows rather than hashing every ticket's facts: 140 -> 5 ms
+    for a live batch at 1M tickets), its resolving reply: the last public agent reply with
+    text at or before its first solve."""
     return f"""
     SELECT e.source, e.ticket_id, arg_max(e.event_id, (e.ts, e.event_id)) AS event_id,
            arg_max(e.actor_id, (e.ts, e.event_id)) AS agent_id, max(e.ts) AS ts,
            arg_max(e.body, (e.ts, e.event_id)) AS body
-    FROM events e {_in_scope('e', scope)}
-    JOIN ticket_facts f ON f.source = e.source AND f.ticket_id = e.ticket_id
-    WHERE NOT f.excluded AND f.first_solved_at IS NOT NULL AND e.ts <= f.first_solved_at AND {AGENT_REPLY}
+    FROM events e JOIN {solved} f ON f.source = e.source AND f.ticket_id = e.ticket_id
+    WHERE e.ts <= f.first_solved_at AND {AGENT_REPLY}
     GROUP BY e.source, e.ticket_id"""
 
 
@@ -257,10 +265,12 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
                 )""")
         done.tickets = con.execute(f"SELECT count(*) FROM {SCOPE}").fetchall()[0][0]
         if done.tickets:
+            # (the scope's rows found first: an anti join hashes its right side, every ticket's row)
             con.execute(f"""
                 INSERT INTO ticket_text (source, ticket_id, updated_at)
                 SELECT k.source, k.ticket_id, now() FROM {SCOPE} k
-                ANTI JOIN ticket_text x ON x.source = k.source AND x.ticket_id = k.ticket_id""")
+                ANTI JOIN (SELECT x.source, x.ticket_id FROM ticket_text x {_in_scope('x')}) x
+                       ON x.source = k.source AND x.ticket_id = k.ticket_id""")
             if before is not None:
                 before(con)
             for name, target in STEPS:
