@@ -128,7 +128,9 @@ def test_a_stream_of_notices_wakes_a_step_at_most_every_gap_and_a_lone_notice_at
             # not a step per notice: one at most every NOTIFIED_GAP_S (2 s) after the last began
             during = [t for t in targets.steps if t0 <= t < t0 + 3.0]
             assert 1 <= len(during) <= 2
-            assert all(b - a >= _watch.NOTIFIED_GAP_S - 0.05 for a, b in zip(targets.steps, targets.steps[1:]))
+            # (steps are noted when their refresh starts, a moment after the step began: on a busy
+            # machine up to a few tenths of a second)
+            assert all(b - a >= _watch.NOTIFIED_GAP_S - 0.5 for a, b in zip(targets.steps, targets.steps[1:]))
             time.sleep(2 * _watch.NOTIFIED_GAP_S + 0.5)  # quiet: the step the stream left due, then nothing
             count, noticed = len(targets.steps), time.monotonic()
             w.notify()  # a lone notice: served at once
