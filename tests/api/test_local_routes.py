@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 import cxmetrics
 from cxmetrics.api import create_app
 from cxmetrics.api.auth import create_key
+from tests._serve import free_port, serving
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -32,12 +32,6 @@ with warnings.catch_warnings():
 
 # new tickets for the import tests: one satisfied email customer, one bad row
 NEW_TICKETS = "ticket_id,created_at,channel,csat\nLR-1,2026-01-05 10:00,email,5\nLR-2,not a date,email,4\n"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -71,27 +65,10 @@ def served(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with cxmetrics.open(path) as ws:
         _, key = create_key(ws, "test admin", "admin")
     shutil.copytree(path, copy)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "cxmetrics", "-w", str(path), "serve", "--port", str(port),
-                                "--no-open"], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the server did not start: {process.communicate()[0]}")
-        time.sleep(0.3)
-    try:
+    with serving(path, cwd=root) as (url, process):
         yield Served(path, copy, root, url, key, process)
-    finally:
-        process.terminate()
-        out = process.communicate(timeout=30)[0]
-        assert "Traceback" not in out, out
+    out = process.communicate(timeout=30)[0]  # (stopped by now)
+    assert "Traceback" not in out, out
 
 
 def _by_channel(rows: list[dict]) -> dict[str, tuple[float, int]]:
@@ -206,7 +183,7 @@ def test_server_file_is_private_and_the_local_routes_need_its_token(served: Serv
 
 
 def test_commands_that_cannot_run_inside_the_server_say_why(served: Served) -> None:
-    again = cli("-w", "ws", "serve", "--port", str(_free_port()), "--no-open", cwd=served.cwd)
+    again = cli("-w", "ws", "serve", "--port", str(free_port()), "--no-open", cwd=served.cwd)
     assert again.returncode == 1
     assert again.stderr.startswith("UserError: the workspace ws is already being served at " + served.url)
     watch = cli("-w", "ws", "sla", "watch", cwd=served.cwd)
@@ -233,7 +210,7 @@ def test_a_stale_server_file_is_ignored(demo_dir: Path, tmp_path: Path) -> None:
     try:
         # a dead process; a live process that is no server (old file, nothing listening)
         for pid in (_dead_pid(), sleeper.pid):
-            (path / "server.json").write_text(json.dumps({"pid": pid, "url": f"http://127.0.0.1:{_free_port()}",
+            (path / "server.json").write_text(json.dumps({"pid": pid, "url": f"http://127.0.0.1:{free_port()}",
                                                           "token": "x"}))
             old = time.time() - 3600
             os.utime(path / "server.json", (old, old))

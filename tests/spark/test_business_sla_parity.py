@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 import cxmetrics
 from cxmetrics.cli import main
+from tests.spark._render_check import same_on_both
 from tests.spark.conftest import DERIVED, spark_cli
 
 TABLES = ("ticket_facts_bh", "reply_intervals_bh", "sla_targets")
@@ -235,12 +236,4 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_renderer_mapping_gives_duckdb_answer_on_spark(case: str, spark: Any) -> None:
-    from cxmetrics.engines import SparkClient
-
-    sql, expected = CASES[case]
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'Europe/London'")
-    assert con.execute(sql).fetchall() == expected  # the hand-worked answer is DuckDB's...
-    session = spark.spark.newSession()
-    session.conf.set("spark.sql.session.timeZone", "Europe/London")
-    assert [tuple(r) for r in session.sql(SparkClient(session).render(sql)).collect()] == expected  # ...and Spark's
+    same_on_both(spark, *CASES[case])

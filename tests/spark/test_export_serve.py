@@ -15,10 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,8 @@ from cxmetrics.engines import spark_metrics
 from cxmetrics.engines._spark import read_manifest
 from cxmetrics.errors import UserError
 from cxmetrics.exports._import_tables import import_tables
+
+from tests._serve import serving
 
 from ._small import small_demo
 
@@ -108,12 +107,6 @@ def test_import_tables_fills_only_a_new_workspace(built: Built) -> None:
         import_tables(ws, built.tables)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Served:
     url: str
@@ -134,28 +127,10 @@ def served(built: Built) -> Iterator[Served]:
         _, key = create_key(ws, "test admin", "admin")
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "CXMETRICS_WORKSPACE")}
     env["PATH"] = str(Path(sys.executable).parent)
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "cxmetrics", "-w", str(built.imported), "serve", "--port",
-                                str(port), "--no-open"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"the server did not start: {process.communicate()[0]}")
-        time.sleep(0.3)
-    try:
+    with serving(built.imported, env=env) as (url, process):
         yield Served(url, key)
-    finally:
-        process.terminate()
-        out = process.communicate(timeout=30)[0]
-        assert "Traceback" not in out, out
+    out = process.communicate(timeout=30)[0]  # (stopped by now)
+    assert "Traceback" not in out, out
 
 
 def test_the_api_shows_the_metrics_spark_computes_over_the_export(built: Built, served: Served) -> None:

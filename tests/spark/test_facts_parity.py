@@ -26,6 +26,7 @@ from click.testing import CliRunner
 
 from cxmetrics.cli import main
 from cxmetrics.engines._spark import MANIFEST
+from tests.spark._render_check import same_on_both
 from tests.spark.conftest import DERIVED, spark_cli
 
 KEYS = {t: DERIVED[t] for t in ("ticket_facts", "reply_intervals", "contacts", "survey_fatigue")}
@@ -126,16 +127,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_renderer_mapping_gives_duckdb_answer_on_spark(case: str, spark: Any) -> None:
-    sql, expected = CASES[case]
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'Europe/London'")
-    assert con.execute(sql).fetchall() == expected  # the hand-worked answer is DuckDB's...
-    session = spark.spark.newSession()
-    session.conf.set("spark.sql.session.timeZone", "Europe/London")
-    from cxmetrics.engines import SparkClient
-
-    client = SparkClient(session)
-    assert [tuple(r) for r in session.sql(client.render(sql)).collect()] == expected  # ...and Spark's
+    same_on_both(spark, *CASES[case])
 
 
 def test_hash_key_has_64_bits_on_spark(spark: Any) -> None:

@@ -219,18 +219,25 @@ def test_no_topic_or_no_solved_ticket_writes_nothing(tmp_path: Path) -> None:
         assert ws.metrics("consistency").table.to_pylist()[0]["n"] == 0
 
 
-def test_discovered_topics_come_first_and_replace_the_help_desk_topics(refund_ws: cxmetrics.Workspace) -> None:
-    """With an active topic model, a ticket's topic is its discovered topic (ticket_text.topic_id):
-    here the model splits the refund tickets in two (R00-R07 topic 0, R08-R15 topic 1, whatever the
-    help desk said: two A, B, C and D answers each), and every row is recomputed with them."""
-    ws = refund_ws
+def split_by_a_topic_model(ws: cxmetrics.Workspace) -> str:
+    """A topic model that splits the refund tickets in two (R00-R07 topic 0, R08-R15 topic 1),
+    and the consistency recomputed under it, as `cxmetrics topics discover` does; its id."""
     with ws._write_lock:
         ws.con.execute("BEGIN TRANSACTION")
         model = save_model(ws.con, "topics", {"k": 2}, None)
         ws.con.execute("UPDATE ticket_text SET topic_model = ?, topic_id = CAST(substr(ticket_id, 2) AS INTEGER) // 8 "
                        "WHERE ticket_id LIKE 'R%'", [model])
         ws.con.execute("COMMIT")
-    refresh_text(ws, full=True, steps=("consistency",))  # as `cxmetrics topics discover` does
+    refresh_text(ws, full=True, steps=("consistency",))
+    return model
+
+
+def test_discovered_topics_come_first_and_replace_the_help_desk_topics(refund_ws: cxmetrics.Workspace) -> None:
+    """With an active topic model, a ticket's topic is its discovered topic (ticket_text.topic_id):
+    here the model splits the refund tickets in two (R00-R07 topic 0, R08-R15 topic 1, whatever the
+    help desk said: two A, B, C and D answers each), and every row is recomputed with them."""
+    ws = refund_ws
+    model = split_by_a_topic_model(ws)  # as `cxmetrics topics discover` does
     rows = answers_table(ws)
     assert sorted(rows) == [f"R{i:02d}" for i in range(16)]
     assert {r["topic_model"] for r in rows.values()} == {model}
@@ -428,13 +435,7 @@ def test_with_a_topic_model_a_new_answer_is_compared_with_its_discovered_topics_
     R08-R15 topic 1): the new answer is compared with topic 0's kept usual answer, nothing else is
     recomputed, and its figures are those a whole recompute gives."""
     ws = refund_ws
-    with ws._write_lock:
-        ws.con.execute("BEGIN TRANSACTION")
-        model = save_model(ws.con, "topics", {"k": 2}, None)
-        ws.con.execute("UPDATE ticket_text SET topic_model = ?, topic_id = CAST(substr(ticket_id, 2) AS INTEGER) // 8 "
-                       "WHERE ticket_id LIKE 'R%'", [model])
-        ws.con.execute("COMMIT")
-    refresh_text(ws, full=True, steps=("consistency",))
+    model = split_by_a_topic_model(ws)
     before = answers_table(ws)
     usual0 = {r["usual_event_id"] for r in before.values() if r["topic_id"] == 0}
     ws.import_file("events", write_events(tmp_path / "R90.csv", [
