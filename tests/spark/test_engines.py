@@ -121,3 +121,28 @@ def test_docs_list_every_notimpl_metric() -> None:
     table = text[text.index("| metric | reason |"):]
     for name in NOTIMPL:
         assert f"`{name}`" in table, name
+
+
+def test_under_spark_submit_the_launchers_conf_stands_and_our_defaults_fill_in_the_rest(tmp_path: Path) -> None:
+    """spark-submit's `--conf spark.sql.shuffle.partitions=3` is what the session runs with (our
+    default of 8 used to replace it), its master stands, and a SQL setting it left out takes
+    ours (ANSI mode off: DuckDB's casts and divisions)."""
+    import os
+    import subprocess
+    import sys
+
+    import pyspark
+
+    probe = tmp_path / "probe.py"
+    probe.write_text("from cxmetrics.engines._spark import session\n"
+                     "s = session({}, 'UTC')\n"
+                     "print('GOT', s.conf.get('spark.sql.shuffle.partitions'), s.sparkContext.master,"
+                     " s.conf.get('spark.sql.ansi.enabled'))\n")
+    home = Path(pyspark.__file__).parent
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable}
+    out = subprocess.run([str(home / "bin" / "spark-submit"), "--master", "local[1]", "--conf",
+                          "spark.sql.shuffle.partitions=3", str(probe)], env=env, capture_output=True, text=True,
+                         timeout=300)
+    got = [line for line in out.stdout.splitlines() if line.startswith("GOT ")]
+    assert got == ["GOT 3 local[1] false"], out.stdout + out.stderr

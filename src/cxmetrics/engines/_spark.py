@@ -75,7 +75,9 @@ def session(conf: Mapping[str, str], timezone: str | None) -> Any:
     """A SparkSession with `conf` over DEFAULT_CONF, its session time zone the workspace's
     (periods are bucketed on its clock, as DuckDB's are; None: the session's own)."""
     builder = _pyspark().builder
-    defaults = {k: v for k, v in DEFAULT_CONF.items() if not (submitted() and k == "spark.master")}
+    # under spark-submit (or a notebook's launcher) its master and `--conf` stand: our defaults
+    # only fill in the SQL settings it left out, once its session is there
+    defaults = {} if submitted() else DEFAULT_CONF
     zone = {"spark.sql.session.timeZone": timezone} if timezone else {}
     for key, value in {**defaults, **conf, **zone}.items():
         builder = builder.config(key, value)
@@ -84,6 +86,11 @@ def session(conf: Mapping[str, str], timezone: str | None) -> Any:
     except Exception as exc:  # no java, a bad master...: PySpark raises plain exceptions
         raise UserError(f"Spark did not start ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
                         "it needs Java 17 or newer on PATH (or JAVA_HOME) and a valid spark.master.") from None
+    if submitted():
+        launched = spark.sparkContext.getConf()
+        for key, value in DEFAULT_CONF.items():
+            if key.startswith("spark.sql.") and key not in conf and not launched.contains(key):
+                spark.conf.set(key, value)
     # an existing session (spark-submit's) keeps its conf; the zone is ours all the same
     if timezone:
         spark.conf.set("spark.sql.session.timeZone", timezone)
