@@ -149,3 +149,20 @@ def test_a_failed_text_pass_fails_no_write_and_is_tried_again_after_the_delay() 
     assert refresher.text_refreshes == 1
     refresher.wait(refresher.wrote(["events"]), timeout=10)  # a later write is not told of the text failure
     refresher.close()
+
+
+def test_a_client_posting_batch_after_batch_is_never_idle_long_enough_for_the_text_pass() -> None:
+    """A refresh that takes longer than text_idle_s (a large workspace's) must not count as quiet
+    time: the client posts its next batch as soon as it has the answer, so the text pass waits
+    for the delay rather than running after every batch (which it did when the quiet was counted
+    from the write, not from its answer)."""
+    ws = FakeWorkspace(refresh_s=0.3, text_s=0.05, changed=5)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.2, text_delay_s=60,
+                          text_layer=FakeWorkspace.text_on)
+    for _ in range(6):
+        with refresher.writing():
+            ticket = refresher.wrote(["events"])
+        refresher.wait(ticket, timeout=10)
+        time.sleep(0.02)  # the answer travels, the next batch is parsed
+    assert [text for _, text in ws.calls] == [False] * 6
+    refresher.close()

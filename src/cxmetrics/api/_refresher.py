@@ -174,6 +174,8 @@ class Refresher:
                     self._text_retry_at = now + self.text_delay_s
                 if (behind or (text and not text_done)) and self._text_behind_since is None:
                     self._text_behind_since = now
+                if writes:  # its writers get their answers now: the quiet that lets the text pass in starts here
+                    self._last_write = now
                 self._done, self._version = target, version
                 if writes:
                     self._error, self._error_upto = error, target if error is not None else 0
