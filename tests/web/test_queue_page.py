@@ -272,6 +272,27 @@ def test_live_now_is_the_clock(tmp_path):
         assert w["count"] == 1 and 7200 <= w["oldest"]["waited_s"] < 7200 + 60
 
 
+
+def test_a_quiet_night_does_not_freeze_the_queue_at_midnight_but_older_data_does(tmp_path):
+    """The last ticket came in yesterday evening (and the test may run just after midnight, as
+    it once did): the queue is still live. Data that ends three days ago shows the queue at the
+    midnight after its last day."""
+    today = datetime.now(UTC).date()
+    for days_ago, live in ((1, True), (3, False)):
+        created = datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), UTC) + timedelta(hours=22)
+        csv = tmp_path / f"t{days_ago}.csv"
+        csv.write_text("ticket_id,created_at,channel,status,requester_id\n"
+                       f"L1,{created.isoformat().replace('+00:00', 'Z')},email,open,C1\n", encoding="utf-8")
+        with cxmetrics.open(tmp_path / f"ws{days_ago}", create=True) as ws:
+            ws.import_file("tickets", csv)
+            ws.refresh()
+            now = _queue.queue_now(ws)
+        assert now.live is live
+        if live:
+            assert abs((datetime.now(UTC) - now.at).total_seconds()) < 5
+        else:  # the midnight after the last day with data (UTC here)
+            assert now.at == datetime.combine(today - timedelta(days=2), datetime.min.time(), UTC)
+
 def test_overview_tile(queue_ws):
     t = _queue.tile(queue_ws, _view(queue_ws, team="Support"))
     assert (t["open"], t["unassigned"], t["pending"], t["waiting"], t["oldest"]) == (4, 2, 2, 1, "12h 00m")

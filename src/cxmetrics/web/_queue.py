@@ -1,7 +1,7 @@
 """Queue: the support queue now, created vs solved over the period, and the backlog's ages.
 
-'Now' is the workspace's now: the wall clock while the data reaches today, else the end of
-the last day with data (the local midnight of `_data.anchor_day`, where the dashboard's
+'Now' is the workspace's now: the wall clock while the data reaches yesterday or today, else
+the end of the last day with data (the local midnight of `_data.anchor_day`, where the dashboard's
 preset periods end), so a demo or an imported history shows its queue as it stood when
 its data ends and the page says which instant that is.
 
@@ -70,12 +70,14 @@ class Now:
 
 
 def queue_now(ws: Workspace) -> Now:
-    """The wall clock, or the end of the last day with data when that is earlier."""
+    """The wall clock while the data reaches yesterday or today (a quiet night must not freeze
+    the live queue at midnight), else the end of the last day with data."""
     anchor = anchor_day(ws)
     tz = ZoneInfo(ws.settings.timezone)
     wall = datetime.now(tz)
     end_of_data = datetime.combine(anchor, time(), tzinfo=tz)
-    return Now(min(wall, end_of_data), wall <= end_of_data, anchor)
+    live = wall.date() <= anchor  # the last day with data is yesterday or today
+    return Now(wall if live else end_of_data, live, anchor)
 
 
 def ticket_href(source: str | None, ticket_id: str | None) -> str:
