@@ -110,7 +110,7 @@ def overview_params(end: date, view: int = 0) -> dict[str, Any]:
     params = {"metrics": ",".join(OVERVIEW), "from": str(end - timedelta(days=28)), "to": str(end),
               "compare_to": "previous"}
     if view % 2:
-        params["channel"] = ("email", "chat", "phone")[view // 2 % 3]
+        params["where"] = "channel=" + ("email", "chat", "phone")[view // 2 % 3]
     return params
 
 

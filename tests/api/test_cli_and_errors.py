@@ -101,3 +101,30 @@ def test_docs_page_and_spec_work_offline(api: Api) -> None:
     page = api.get("/api/v1/docs", api.viewer)
     assert page.status_code == 200 and "<script" not in page.text and "/api/v1/metrics" in page.text
     assert "http://" not in page.text.replace("http://127.0.0.1", "")  # nothing fetched from elsewhere
+
+
+def test_a_parameter_an_endpoint_does_not_take_is_refused_not_ignored(api: Api) -> None:
+    # ?channel=email used to be ignored: the answer was every channel's, and nothing said so
+    everyone = api.get("/api/v1/metrics", params={"metrics": "tickets"}).json()["rows"][0]["n"]
+    email = api.ws.sql("SELECT count(*) AS n FROM ticket_facts WHERE NOT excluded AND channel = 'email'")
+    assert 0 < email.to_pylist()[0]["n"] < everyone
+    r = api.get("/api/v1/metrics", params={"metrics": "tickets", "channel": "email"})
+    err = r.json()["error"]
+    assert r.status_code == 400 and err["code"] == "unknown_parameter" and err["details"]["unknown"] == ["channel"]
+    assert "where=channel=email" in err["message"] and "metrics" in err["details"]["parameters"]
+    # the form it names gives the email tickets
+    r = api.get("/api/v1/metrics", params={"metrics": "tickets", "where": "channel=email"})
+    assert r.json()["rows"][0]["n"] == email.to_pylist()[0]["n"]
+    # a misspelt name gets the closest one; several are all named
+    err = api.get("/api/v1/metrics", params={"metric": "csat", "zz": "1"}).json()["error"]
+    assert err["details"]["unknown"] == ["metric", "zz"] and "did you mean 'metrics'?" in err["message"]
+    # endpoints with path parameters, and those taking none, are checked the same way
+    r = api.get("/api/v1/catalogue/csat", params={"lang": "fr"})
+    assert r.status_code == 400 and "/api/v1/catalogue/{metric_id}" in r.json()["error"]["message"]
+    assert api.get("/api/v1/catalogue/csat").status_code == 200
+    r = api.get("/api/v1/imports/nope/quarantine", params={"limit": 5, "offset": 0})
+    assert r.json().get("error", {}).get("code") != "unknown_parameter"  # (taken parameters pass)
+    assert api.client.get("/api/v1/health", params={"probe": "1"}).status_code == 400
+    # a help desk's webhook may carry parameters of its own: not refused for them
+    r = api.client.post("/api/v1/webhooks/zendesk", params={"via": "trigger"}, content=b"{}")
+    assert r.json().get("error", {}).get("code") != "unknown_parameter"

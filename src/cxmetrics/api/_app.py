@@ -32,7 +32,7 @@ from cxmetrics.api._hub import Hub
 from cxmetrics.api._keys import session_secret
 from cxmetrics.api._limits import BodyLimits
 from cxmetrics.api._models import EventIn
-from cxmetrics.api._params import parameters_as_sent
+from cxmetrics.api._params import RefuseUnknownParameters, parameters_as_sent
 from cxmetrics.api._refresher import Refresher
 
 log = logging.getLogger("cxmetrics.api")
@@ -170,6 +170,8 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
                                     derive_lock=app.state.derive_lock)
     _errors.install(app)
     app.add_middleware(ServerTiming)
+    # a query parameter an endpoint does not take is a 400, not ignored (api/_params.py)
+    app.add_middleware(RefuseUnknownParameters, prefix=PREFIX, skip=(f"{PREFIX}/webhooks/",))
     app.add_middleware(BodyLimits)  # body caps and credentials, before any body is read (api/_limits.py)
     install_headers(app)  # CSP, nosniff, no framing... on every response, 500s too (api/_headers.py)
 

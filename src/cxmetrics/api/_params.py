@@ -13,15 +13,18 @@ from the allow-list (`cxmetrics.metrics._sources.DIMENSIONS`); values are data, 
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from fastapi import Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from cxmetrics._workspace import Workspace
-from cxmetrics.api._errors import Rendered, dumps
+from cxmetrics.api._errors import Rendered, dumps, error_response
 from cxmetrics.errors import UserError
 from cxmetrics.metrics._sources import split_filter
 
@@ -128,6 +131,79 @@ def parameters_as_sent(spec: dict[str, Any]) -> dict[str, Any]:
                 if "anyOf" in schema and len(kept) == 1:
                     param["schema"] = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept[0]}
     return spec
+
+
+class RefuseUnknownParameters:
+    """Middleware: an endpoint under `prefix` refuses a query parameter it does not take (400
+    `unknown_parameter`, naming the ones it takes) rather than ignore it as FastAPI does. An
+    ignored parameter misleads: `GET /metrics?channel=email` answered for every channel, and
+    nothing said so (the filter is `where=channel=email`). What an endpoint takes is what the
+    OpenAPI spec says it takes, read at the first request with a query (every router is in by
+    then). Paths under `skip` (a help desk's webhooks, whose senders add parameters of their
+    own) and endpoints outside the spec (the local CLI's) are left as they are."""
+
+    def __init__(self, app: Any, prefix: str, skip: tuple[str, ...] = ()) -> None:
+        self.app, self.prefix, self.skip = app, prefix, skip
+        self._ops: list[tuple[re.Pattern[str], str, str, frozenset[str]]] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not scope.get("query_string") or not path.startswith(self.prefix) \
+                or path.startswith(self.skip):
+            await self.app(scope, receive, send)
+            return
+        if self._ops is None:
+            self._ops = _operations(scope["app"].openapi())
+        method = "get" if scope["method"] == "HEAD" else scope["method"].lower()
+        for pattern, op_method, template, takes in self._ops:
+            if op_method == method and pattern.fullmatch(path):
+                sent = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                unknown = sorted({k for k, _ in sent} - takes)
+                if unknown:
+                    response = error_response(400, unknown_message(unknown, takes, template), "unknown_parameter",
+                                              {"unknown": unknown, "parameters": sorted(takes)})
+                    await response(scope, receive, send)
+                    return
+                break
+        await self.app(scope, receive, send)
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[re.Pattern[str], str, str, frozenset[str]]]:
+    """(path pattern, method, path, query names) of every operation in the spec; a literal path
+    is tried before a templated one (/tickets/export before /tickets/{ticket_id})."""
+    ops = []
+    for template, methods in spec.get("paths", {}).items():
+        pattern = re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
+        for method, op in methods.items():
+            takes = frozenset(p["name"] for p in op.get("parameters", []) if p.get("in") == "query")
+            ops.append((pattern, method, template, takes))
+    return sorted(ops, key=lambda x: x[2].count("{"))
+
+
+def unknown_message(unknown: list[str], takes: frozenset[str], path: str) -> str:
+    """What to fix when a request names parameters `path` does not take: the closest name it
+    takes, or, for a dimension where the endpoint filters, the `where` form.
+
+    >>> unknown_message(["channel"], frozenset({"metrics", "where", "from", "to"}), "/api/v1/metrics")
+    "/api/v1/metrics does not take the query parameter 'channel' (to filter: where=channel=VALUE, e.g. where=channel=email). It takes from, metrics, to, where."
+    >>> unknown_message(["metric", "x"], frozenset({"metrics", "by"}), "/api/v1/metrics")
+    "/api/v1/metrics does not take the query parameters 'metric' (did you mean 'metrics'?), 'x'. It takes by, metrics."
+    """
+    from cxmetrics.metrics._sources import DIMENSIONS
+
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(takes), n=1, cutoff=0.6)
+        if close:
+            named.append(f"'{name}' (did you mean '{close[0]}'?)")
+        elif name in DIMENSIONS and "where" in takes:
+            example = "email" if name == "channel" else "..."
+            named.append(f"'{name}' (to filter: where={name}=VALUE, e.g. where={name}={example})")
+        else:
+            named.append(f"'{name}'")
+    what = "the query parameter" if len(unknown) == 1 else "the query parameters"
+    takes_text = f"It takes {', '.join(sorted(takes))}." if takes else "It takes none."
+    return f"{path} does not take {what} {', '.join(named)}. {takes_text}"
 
 
 def cached(request: Request, name: str, params: Any, compute: Callable[[Workspace], T]) -> T:
