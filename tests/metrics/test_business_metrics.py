@@ -279,6 +279,27 @@ def test_backlog_by_channel_and_where(tickets_ws):
     assert one(tickets_ws, "backlog", where={"channel": "email"}, end="2025-02-01")["value"] == 2.0
 
 
+def test_a_test_of_change_reads_both_backlogs_in_one_query_and_the_tiles_reuse_it(tickets_ws):
+    from cxmetrics.metrics._compare import compare
+    from cxmetrics.metrics._query import run_metrics, shared_rows
+    from tests.metrics.test_compare import _Counting
+
+    # at 31 January 00:00: email T2 T4, chat T3 (T7 not created yet) = 3; at 1 February 00:00:
+    # email T2 T4, chat T3 T7 (solved at that very instant: not before it) = 4 (T5 created then)
+    a, b = ("2025-01-03", "2025-01-31"), ("2025-01-31", "2025-02-01")
+    tickets_ws.refresh()
+    con = _Counting(tickets_ws.con)
+    with shared_rows():
+        row = compare(con, ["backlog"], a, b).to_pylist()[0]
+        tile = run_metrics(con, ["backlog"], start=b[0], end=b[1]).to_pylist()[0]
+    assert con.queries == 1  # both instants in one read of the tickets, the tile from it
+    assert (row["a_value"], row["b_value"], tile["value"], tile["n"]) == (3.0, 4.0, 4.0, 4)
+    by = {(r["channel"]): (r["a_value"], r["b_value"]) for r in compare(con, ["backlog"], a, b, by=["channel"]).to_pylist()}
+    assert by == {"email": (2.0, 2.0), "chat": (1.0, 2.0)}
+    chat = compare(con, ["backlog"], a, b, where={"channel": "chat"}).to_pylist()[0]
+    assert (chat["a_value"], chat["b_value"]) == (1.0, 2.0)
+
+
 def test_backlog_reopen_time_from_status_events(ws, tmp_path):
     load(ws, tmp_path, "events", """event_id,ticket_id,ts,kind,actor_type,status_to
 E1,R1,2025-01-05T10:00:00Z,created,customer,new

@@ -265,6 +265,26 @@ def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, o
     """
 
 
+def backlog_over(ref: MetricRef, by: list[str], where: dict[str, object], periods: list[tuple[Any, Any]]) -> str:
+    """`backlog` at the end of each period (`n_0`, `value_0`, `n_1`...), the tickets read once:
+    a test of change asks two instants, and each reads every ticket (at 1M tickets, a fifth of
+    an uncached overview's work). The counts are `backlog`'s without a grain, instant by instant."""
+    ask = _ask(ref, by, None, where, None, None, TICKET_DIMS)
+    counts = []
+    for i, (_, end) in enumerate(periods):
+        at = _ts(end) if end is not None else "now()"
+        counts.append(f"count(*) FILTER (created_at < {at}) - count(*) FILTER (solve_ts < {at})"
+                      f" + count(*) FILTER (reopen_ts < {at}) AS n_{i}")
+    group = " GROUP BY ALL" if ask.by else ""
+    values = ", ".join(f"CAST(c.n_{i} AS DOUBLE) AS value_{i}, CAST(c.n_{i} AS BIGINT) AS n_{i}"
+                       for i in range(len(periods)))
+    return f"""
+    WITH {_open_spans(ask)}
+    SELECT {ask.out_keys('c')}{values}
+    FROM (SELECT {ask.key_select()}, {', '.join(counts)} FROM tk{group}) c
+    """
+
+
 def cost_per_resolution(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, object], start: Any,
                         end: Any) -> str:
     """Costs whose period starts in the period / tickets whose latest solve falls in it (and
@@ -564,6 +584,7 @@ def _typed(builder: _custom.Builder) -> _custom.Builder:
     return build
 
 
+_custom.OVER_PERIODS["backlog"] = backlog_over
 _custom.BUILDERS.update({name: _typed(builder) for name, builder in {
     "backlog": backlog,
     "backlog_age": backlog_age,

@@ -73,6 +73,13 @@ def _per_ticket_mean(ref: MetricRef, by: list[str], grain: str | None, where: di
 Builder = Callable[[MetricRef, list[str], "str | None", dict[str, object], Any, Any], str]
 BUILDERS: dict[str, Builder] = {"per_ticket_mean": _per_ticket_mean}
 
+# name -> builder(ref, by, where, periods) -> SQL whose rows hold the `by` columns and, for
+# each period i, `value_i` and `n_i`: the metric of several periods in one query, for a
+# builder whose periods would each read the same rows again (backlog). A test of change uses
+# it (`run_custom_over`); the answers are those of BUILDERS' builder period by period.
+OverPeriods = Callable[[MetricRef, list[str], dict[str, object], list[tuple[Any, Any]]], str]
+OVER_PERIODS: dict[str, OverPeriods] = {}
+
 
 def _builder(ref: MetricRef) -> Builder:
     try:
@@ -95,10 +102,15 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
                end: date | datetime | str | None) -> tuple[str, list[dict[str, Any]]]:
     check_dimensions(by, where)
     sql = _builder(ref)(ref, by, grain, where, start, end)
-    out = []
     from cxmetrics.metrics._query import query_rows  # (_query imports this module)
 
-    for row in query_rows(con, sql):
+    return sql, custom_rows(ref, by, grain, query_rows(con, sql))
+
+
+def custom_rows(ref: MetricRef, by: list[str], grain: str | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The answer rows of a custom metric's query rows (its builder's columns)."""
+    out = []
+    for row in rows:
         n = int(row["n"] or 0)
         if "mean" in row:  # a mean over units (tickets...): normal interval
             value = row["mean"]
@@ -109,7 +121,26 @@ def run_custom(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str],
         if grain:
             keys["period"] = row["period"]
         out.append({**keys, "value": value, "n": n, "ci_low": lo, "ci_high": hi})
-    return sql, out
+    return out
+
+
+def run_custom_over(con: duckdb.DuckDBPyConnection, ref: MetricRef, *, by: list[str], where: dict[str, object],
+                    periods: list[tuple[Any, Any]]) -> list[tuple[str, list[dict[str, Any]]]] | None:
+    """`run_custom` of each period, in one query when the metric's builder has an
+    OVER_PERIODS form (else None): per period, the SQL `run_custom` would have run and the rows
+    its query would have given (value, n), then its answer rows."""
+    over = OVER_PERIODS.get(ref.spec.sql or "")
+    if over is None:
+        return None
+    check_dimensions(by, where)
+    from cxmetrics.metrics._query import query_rows  # (_query imports this module)
+
+    rows = query_rows(con, over(ref, by, where, periods))
+    out = []
+    for i, (a, b) in enumerate(periods):
+        raw = [{**{d: row[d] for d in by}, "value": row[f"value_{i}"], "n": row[f"n_{i}"]} for row in rows]
+        out.append((_builder(ref)(ref, by, None, where, a, b), raw))
+    return out
 
 
 from cxmetrics.metrics import _business  # noqa: F401,E402

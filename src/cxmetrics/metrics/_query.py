@@ -23,7 +23,7 @@ from cxmetrics.metrics._compile import (
     compile_queries,
     instant,
 )
-from cxmetrics.metrics._custom import run_custom
+from cxmetrics.metrics._custom import custom_rows, run_custom, run_custom_over
 from cxmetrics.metrics._registry import MetricRef, registry
 from cxmetrics.metrics._spec import Kind
 from cxmetrics.metrics._stats import mean_interval, nps_interval, quantile_interval, wilson
@@ -228,10 +228,16 @@ def aggregates_over(con: duckdb.DuckDBPyConnection, refs: list[MetricRef], *, by
                 # (the latest period's: the one a view shows its figures for, next to the test)
                 shared.setdefault(own(i, k).sql, rows)
             out[i] += _records_of(q, rows, keep_aggregates=True)
-    custom = [ref for ref in refs if ref.spec.kind is Kind.CUSTOM]  # (their builders, period by period)
-    if custom:
-        for i, (a, b) in enumerate(periods):
-            out[i] += aggregates(con, custom, by=by, where=where, start=a, end=b)
+    for ref in (r for r in refs if r.spec.kind is Kind.CUSTOM):
+        together = run_custom_over(con, ref, by=by, where=where, periods=periods)
+        if together is None:  # its builder, period by period
+            for i, (a, b) in enumerate(periods):
+                out[i] += aggregates(con, [ref], by=by, where=where, start=a, end=b)
+            continue
+        for i, (sql, rows) in enumerate(together):
+            if shared is not None and i == len(periods) - 1:
+                shared.setdefault(sql, rows)  # (as above: the view's own query of that period)
+            out[i] += [{**_finish(ref, r), "_agg": None} for r in custom_rows(ref, by, None, rows)]
     return out
 
 
