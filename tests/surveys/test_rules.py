@@ -162,6 +162,28 @@ N2,2026-03-06T10:00:00Z,email,solved,new2@example.com,2026-03-06T10:59:00Z
     assert requested(ws) == ["N1"] and r.skipped["before_start"] == 6
 
 
+def test_the_servers_runs_read_only_the_tickets_solved_since_the_start(ws, tmp_path: Path) -> None:
+    from cxmetrics.surveys import _rules
+
+    c = cfg()
+    run(ws, now=datetime(2026, 3, 6, 10, tzinfo=UTC), config=c, deliver=False, skips=False)  # first sight
+    add_csv(ws, "tickets", """ticket_id,created_at,channel,status,requester_id,solved_at
+N1,2026-03-06T10:00:00Z,email,solved,new1@example.com,2026-03-06T11:30:00Z
+N2,2026-03-06T08:00:00Z,email,solved,new2@example.com,2026-03-06T08:59:00Z
+N3,2026-03-06T10:00:00Z,email,solved,new3@example.com,2026-03-06T12:30:00Z
+""", tmp_path)
+    # at 13:00: N1 due (11:30 + 1 h), N3 waiting (until 13:30); N2 before the start minus a delay (9:00),
+    # as are the fixture's S1 S2 S3 S4 S7; all the server's run reads are N1 and N3, whose skips it counts
+    full = _rules.plan(ws.con, c, datetime(2026, 3, 6, 13, tzinfo=UTC))
+    recent = _rules.plan(ws.con, c, datetime(2026, 3, 6, 13, tzinfo=UTC), skips=False)
+    assert [r["ticket_id"] for r in recent.due] == [r["ticket_id"] for r in full.due] == ["N1"]
+    assert recent.waiting == full.waiting == 1 and recent.next_due == full.next_due == datetime(2026, 3, 6, 13, 30,
+                                                                                                    tzinfo=UTC)
+    assert full.skipped["before_start"] == 6 and "before_start" not in recent.skipped and not recent.skipped
+    r = run(ws, now=datetime(2026, 3, 6, 13, 30, tzinfo=UTC), config=c, deliver=False, skips=False)
+    assert requested(ws) == ["N1", "N3"] and r.planned == 2  # (plan() above wrote nothing)
+
+
 def test_relationship_survey_goes_once_per_cycle_to_the_segment(ws) -> None:
     c = SurveysConfig.from_dict({"surveys": [{"name": "nps", "kind": "nps", "trigger": "relationship",
                                              "every": "30d", "segment": {"tier": ["PRO"]}}]})

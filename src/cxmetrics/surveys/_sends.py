@@ -218,14 +218,16 @@ def _finish(ws: Any, config: SurveysConfig, now: datetime, report: RunReport, de
 
 
 def run(ws: Any, *, now: datetime | None = None, config: SurveysConfig | None = None,
-        deliver: bool = True) -> RunReport:
+        deliver: bool = True, skips: bool = True) -> RunReport:
     """Plan what the definitions ask for at `now`, then deliver the e-mails due (unless
     `deliver` is false) and write their survey_sends rows. When the e-mails cannot go (no
     [email], a login variable not set, no base_url), the plan is still made and
-    `report.problem` says what to set."""
+    `report.problem` says what to set. `skips=False` (the server's runs) plans the same
+    sends but counts the skips only among tickets solved since each definition started
+    (`_rules.plan`)."""
     now, config = _now(now), _config(ws, config)
     _current(ws)
-    plan, new = _plan_and_insert(ws, config, now, lambda: _rules.plan(ws.con, config, now))
+    plan, new = _plan_and_insert(ws, config, now, lambda: _rules.plan(ws.con, config, now, skips=skips))
     report = RunReport(now=now, planned=len(new), waiting=plan.waiting, skipped=dict(plan.skipped), send_ids=new,
                        next_due=plan.next_due)
     return _finish(ws, config, now, report, deliver)
