@@ -75,6 +75,26 @@ def test_filter_values_are_literals_not_sql(tickets_ws):
     assert rows[0]["value"] == 0
 
 
+def test_requests_differing_in_their_dates_share_one_compile_and_keep_their_own_dates(tickets_ws, monkeypatch):
+    from cxmetrics.metrics import _compile
+
+    compiles = []
+    real = _compile._compile
+    monkeypatch.setattr(_compile, "_compile", lambda *a, **k: compiles.append(k) or real(*a, **k))
+    monkeypatch.setattr(_compile, "_COMPILED", type(_compile._COMPILED)())
+    # the six tickets were all created on 3 March at 08:00 (UTC workspace)
+    windows = {("2025-03-03", "2025-03-04"): 6, ("2025-03-03T08:00:01Z", "2025-03-05"): 0,
+               ("2025-03-01", "2025-03-03T08:00:01Z"): 6, ("2025-03-04", "2025-03-05"): 0}
+    for (a, b), n in windows.items():
+        assert tickets_ws.metrics(["tickets"], start=a, end=b).to_pylist()[0]["value"] == n, (a, b)
+    assert len(compiles) == 1  # one shape: a start and an end
+    assert tickets_ws.metrics(["tickets"], start="2025-03-04").to_pylist()[0]["value"] == 0
+    assert len(compiles) == 2  # no end: another shape
+    # a filter value that looks like a bound slot is not taken for one
+    rows = tickets_ws.metrics(["tickets"], where={"team": "__cx_bound_0__"}, start="2025-03-03", end="2025-03-04")
+    assert rows.to_pylist()[0]["value"] == 0
+
+
 def test_cli_json_has_one_key_per_dimension_and_period(tickets_ws, tmp_path):
     res = CliRunner().invoke(main, ["--workspace", str(tickets_ws.path), "metrics", "frt,tickets", "--by", "channel",
                                     "--grain", "day", "--format", "json"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from datetime import date, datetime, timezone
 from threading import Lock
@@ -260,8 +260,9 @@ def compile_queries(
     start: date | datetime | None, end: date | datetime | None,
 ) -> list[CompiledQuery]:
     check_request(refs, by=by, grain=grain, where=where, start=start, end=end)
-    return _cached(_request_key(refs, by, grain, where, start, end),
-                   lambda: _compile(refs, by=by, grain=grain, where=where, start=start, end=end))
+    (a, b), fill = _slotted([start, end], where)
+    return _filled(_cached(_request_key(refs, by, grain, where, a, b),
+                           lambda: _compile(refs, by=by, grain=grain, where=where, start=a, end=b)), fill)
 
 
 def _cached(key: tuple[object, ...] | None, build: Callable[[], list[CompiledQuery]]) -> list[CompiledQuery]:
@@ -280,6 +281,37 @@ def _cached(key: tuple[object, ...] | None, build: Callable[[], list[CompiledQue
     return list(out)
 
 
+# A request's period bounds are compiled as these strings and written into the SQL after, so
+# that requests differing only in their dates (every view of a dashboard with its own window)
+# share one compile: the bounds reach the SQL only as string literals (`_window`, `_compile`).
+_BOUND_SLOT = "__cx_bound_{}__"
+
+
+def _slotted(bounds: list[object], where: dict[str, object]) -> tuple[list[object], dict[str, str]]:
+    """The bounds as slots (None stays None) and, for each slot's SQL literal, the bound's."""
+    if any(_BOUND_SLOT[:10] in str(v) for v in where.values()):  # (a filter value that looks like one)
+        return bounds, {}
+    slots: list[object] = []
+    fill: dict[str, str] = {}
+    for i, value in enumerate(bounds):
+        if value is None:
+            slots.append(None)
+            continue
+        slots.append(_BOUND_SLOT.format(i))
+        fill[exp.Literal.string(slots[-1]).sql(dialect="duckdb")] = exp.Literal.string(str(value)).sql(dialect="duckdb")
+    return slots, fill
+
+
+def _filled(queries: list[CompiledQuery], fill: dict[str, str]) -> list[CompiledQuery]:
+    out = []
+    for q in queries:
+        sql = q.sql
+        for slot, literal in fill.items():
+            sql = sql.replace(slot, literal)
+        out.append(replace(q, sql=sql))
+    return out
+
+
 def compile_periods(
     refs: list[MetricRef], *, by: list[str], where: dict[str, object],
     periods: list[tuple[date | datetime | str, date | datetime | str]],
@@ -290,8 +322,11 @@ def compile_periods(
     period alone."""
     for start, end in periods:
         check_request(refs, by=by, grain=None, where=where, start=start, end=end)
-    return _cached(_request_key(refs, by, "periods", where, tuple(periods), None),
-                   lambda: _compile(refs, by=by, grain=None, where=where, start=None, end=None, periods=periods))
+    slots, fill = _slotted([x for p in periods for x in p], where)
+    spans = list(zip(slots[::2], slots[1::2], strict=True))
+    return _filled(_cached(_request_key(refs, by, "periods", where, tuple(spans), None),
+                           lambda: _compile(refs, by=by, grain=None, where=where, start=None, end=None,
+                                            periods=spans)), fill)
 
 
 def _window(t: exp.Expression | str, start: object, end: object) -> str:
