@@ -69,6 +69,7 @@ def child_serve(workspace: str, port: int, cache_entries: int) -> None:
     from cxmetrics.api import create_app
 
     app = create_app(workspace, cache_entries=cache_entries)
+    app.openapi()  # as `cxmetrics serve` does before it listens
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
 
 

@@ -139,7 +139,7 @@ class RefuseUnknownParameters:
     ignored parameter misleads: `GET /metrics?channel=email` answered for every channel, and
     nothing said so (the filter is `where=channel=email`). What an endpoint takes is what the
     OpenAPI spec says it takes, read at the first request with a query (every router is in by
-    then). Paths under `skip` (a help desk's webhooks, whose senders add parameters of their
+    then; `cxmetrics serve` builds the spec, 0.4 s, before it listens). Paths under `skip` (a help desk's webhooks, whose senders add parameters of their
     own) and endpoints outside the spec (the local CLI's) are left as they are."""
 
     def __init__(self, app: Any, prefix: str, skip: tuple[str, ...] = ()) -> None:

@@ -87,6 +87,7 @@ def serve(workspace_path: str | os.PathLike[str], host: str = DEFAULT_HOST, port
     check_port(host, port)
     url = url_for(host, port)
     app = create_app(workspace_path, open_browser=open_browser, url=url)
+    app.openapi()  # built before the first request (0.4 s): the query parameter check reads it (api/_params.py)
     if prepare is not None:
         prepare(app)
     token = bootstrap_key(app.state.workspace, new_key)
