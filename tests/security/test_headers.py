@@ -114,10 +114,9 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
-def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path) -> None:
+def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path, sync_pw: Any) -> None:
     """Sign in through the form and draw a Plotly chart under the CSP: no violation, no
     console error, the chart's SVG is there."""
-    playwright = pytest.importorskip("playwright.sync_api")
     from security._hardening import make_app  # a real server is needed for a browser
     from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Console
 
@@ -141,8 +140,8 @@ def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path) -> Non
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port}"
-            with playwright.sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = sync_pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.add_init_script(_CSP_PROBE)
                 console = Console(page)
@@ -158,6 +157,7 @@ def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path) -> Non
                 assert violations == [], violations
                 assert not [e for e in console.errors if "Content Security Policy" in e], console.errors
                 assert console.errors == [], console.errors
+            finally:
                 browser.close()
         finally:
             srv.should_exit = True

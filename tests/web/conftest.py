@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import shutil
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,22 +91,15 @@ def _chromium_missing() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(sync_pw: Any) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(_chromium_missing(), pytrace=False)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is not installed: run ./scripts/test (it installs the test extras).", pytrace=False)
     SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    b = sync_pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield b
+    finally:
+        b.close()
 
 
 @pytest.fixture(scope="session")
