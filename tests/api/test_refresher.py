@@ -166,3 +166,54 @@ def test_a_client_posting_batch_after_batch_is_never_idle_long_enough_for_the_te
         time.sleep(0.02)  # the answer travels, the next batch is parsed
     assert [text for _, text in ws.calls] == [False] * 6
     refresher.close()
+
+
+def _wal(ws: Any) -> int:
+    wal = ws.path / "cxmetrics.duckdb.wal"
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def test_the_log_is_checkpointed_in_a_pause_not_in_the_middle_of_a_stream(tmp_path: Any) -> None:
+    import pyarrow as pa
+
+    import cxmetrics
+
+    def batch(i: int) -> pa.Table:
+        return pa.table({"event_id": [f"e{i}"], "ticket_id": [f"T{i}"], "ts": ["2025-03-03T08:00:00Z"],
+                         "kind": ["created"], "actor_type": ["customer"]})
+
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.05, checkpoint_idle_s=0.5)
+        try:
+            setting = ws.con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+            assert setting == "256.0 MiB"  # a commit no longer checkpoints every 16 MiB
+            # a stream: a write every 0.1 s for a second, never a pause of 0.5 s: no checkpoint
+            for i in range(10):
+                with refresher.writing():
+                    ws.import_table("events", batch(i), label=f"b{i}")
+                    ticket = refresher.wrote(["events"])
+                refresher.wait(ticket, timeout=10)
+                time.sleep(0.1)
+            assert refresher.checkpoints == 0 and _wal(ws) > 0
+            deadline = time.monotonic() + 10  # the pause: the log goes into the database file
+            while refresher.checkpoints == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert refresher.checkpoints == 1 and _wal(ws) == 0
+            # reads carry on through a checkpoint: one open across it still reads its snapshot
+            reader = ws.cursor(auto_refresh=False)
+            reader.con.execute("BEGIN TRANSACTION")
+            assert reader.con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 10
+            with refresher.writing():
+                ws.import_table("events", batch(10), label="b10")
+                ticket = refresher.wrote(["events"])
+            refresher.wait(ticket, timeout=10)
+            deadline = time.monotonic() + 10
+            while refresher.checkpoints == 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert refresher.checkpoints == 2 and _wal(ws) == 0
+            assert reader.con.execute("SELECT count(*) FROM events").fetchall()[0][0] == 10
+            reader.con.execute("COMMIT")
+            reader.close()
+            assert ws.counts()["events"] == 11
+        finally:
+            refresher.close()

@@ -167,7 +167,7 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
 
     app.state.derive_lock = threading.Lock()  # facts and SLA derivations, one at a time
     app.state.refresher = Refresher(ws, app.state.hub.publish, max_delay_s=refresh_delay_s, after=wake_watcher,
-                                    derive_lock=app.state.derive_lock)
+                                    derive_lock=app.state.derive_lock, checkpoint_idle_s=1.0)
     _errors.install(app)
     app.add_middleware(ServerTiming)
     # a query parameter an endpoint does not take is a 400, not ignored (api/_params.py)
