@@ -108,11 +108,16 @@ class _ViewsOnDemand(SparkClient):
     """A SparkClient that registers an exported table as a view when a query first names it.
     The CLI's `over_tables` registers every exported table up front (27 tables, each a small
     Spark job reading its Parquet schema: about 3 s); a scenario reads 2 to 5 of them, and runs
-    on a new export a few hundred times a run. The queries and their answers are the same."""
+    on a new export a few hundred times a run. The queries and their answers are the same.
 
-    def __init__(self, spark: Any, tables: Path) -> None:
+    `derived`: the tables a refresh on this client derives. They are never registered from the
+    export's files: a step that reads one (`reopened_at` reads `ticket_facts`, the clocks'
+    evaluation `sla_targets`) reads the view the steps before it made, and registering the
+    exported table there would replace Spark's rows with the workspace's."""
+
+    def __init__(self, spark: Any, tables: Path, derived: tuple[str, ...] = ()) -> None:
         super().__init__(spark)
-        self._tables, self._left = tables, set(read_manifest(tables)["tables"])
+        self._tables, self._left = tables, set(read_manifest(tables)["tables"]) - set(derived)
 
     def render(self, sql: str, *, pretty: bool = False) -> str:
         # (a table follows FROM or JOIN; a CTE of an exported table's name only registers it early)
@@ -169,11 +174,11 @@ class OnSpark:
         spark = self._spark.newSession()
         spark.conf.set("spark.sql.session.timeZone", read_manifest(folder)["timezone"])
         spark.conf.set("spark.sql.shuffle.partitions", "1")  # a scenario has a few rows
-        self._client = _ViewsOnDemand(spark, folder)
         if SPARK_FACTS:
-            from cxmetrics.engines._spark_facts import refresh_tables
+            from cxmetrics.engines._spark_facts import OUTPUTS, refresh_tables
 
-            refresh_tables(self._client, folder)
+            refresh_tables(_ViewsOnDemand(spark, folder, OUTPUTS), folder)
+        self._client = _ViewsOnDemand(spark, folder)
         return self._client
 
     def _expect_notimpl(self, name: str, by: list[str], grain: str | None) -> None:
