@@ -2,6 +2,10 @@
 
 Calendar-hours targets (business hours: test_sla_business.py). `3/08:00` is Monday
 2025-03-03 08:00 UTC; times in the comments are on the 3rd unless a day is given.
+
+A scenario marked `engines` runs on DuckDB and on Spark (tests/_engines.py). A refresh on Spark
+recomputes every ticket and returns how many: where a scenario asserts the count, every one of
+its tickets changed.
 """
 
 from __future__ import annotations
