@@ -220,7 +220,7 @@ class OnSpark:
 
     def built(self, table: str) -> str:
         """`table` as the last refresh on Spark wrote it: a `read_parquet` of its files, for the
-        workspace's `sql` (a table computed by DuckDB, not by the Spark being tested, reads it)."""
+        workspace's `sql` (DuckDB only reads them: the values are Spark's)."""
         if self._built is None:
             pytest.fail(f"{table} is read on Spark before any refresh on Spark (OnSpark.refresh_sla)")
         self.requests[0] += 1
