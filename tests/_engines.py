@@ -14,10 +14,11 @@ The SLA clocks: tests/sla's `refresh(ws, now)` calls `OnSpark.refresh_sla` on Sp
 exports the workspace as it stands (its facts brought up to date) and derives `sla_targets`
 from the export on Spark, as `cxmetrics --engine spark --tables DIR refresh --now` does (the
 calendar from the exported schedules.toml, the clocks under its sla.toml: `_spark_sla`), and
-writes it back; `targets(ws, ...)` then reads those Parquet files (`OnSpark.built`), and metric
-reads answer over that export. The facts under the clocks are the workspace's (the clocks do
-not read the business-time twins). What stays DuckDB's (the incremental refresh and its
-bookkeeping, which a refresh on Spark does not keep) is tested on DuckDB only, saying so.
+writes it back; `targets(ws, ...)` then reads those Parquet files (`OnSpark.built`),
+`compliance` and `breaches` a client over that export (`OnSpark.built_client`), and metric
+reads answer over it. The facts under the clocks are the workspace's (the clocks do not read
+the business-time twins). What stays DuckDB's (the incremental refresh and its bookkeeping,
+which a refresh on Spark does not keep) is tested on DuckDB only, saying so.
 
 With `CXMETRICS_TEST_SPARK_FACTS=1` the facts are derived again on Spark too (`--engine spark
 refresh`'s derivation, over the export, written back) before the metrics or the clocks read
@@ -28,8 +29,8 @@ derivation (a few dozen Spark steps) per scenario, so the default run leaves it 
 A refresh on Spark costs a few seconds (about 15 Spark steps), so the default run covers the
 SLA scenarios of a representative set, one or two per rule family (breach, policy matching,
 pause and resume, open clocks, reopen, a priority change, business hours across a clock
-change, schedule rules, the minute reference's first seed); the others are marked
-`@pytest.mark.engines(opt_in=True)` and their Spark variant runs with
+change, schedule rules, the minute reference's first seed, compliance and breaches); the
+others are marked `@pytest.mark.engines(opt_in=True)` and their Spark variant runs with
 `CXMETRICS_TEST_SPARK_SLA=1` (skipped otherwise, saying so).
 
 One SparkSession serves the whole run (local, from tests/spark's SPARK_CONF; the first test
@@ -159,6 +160,7 @@ class OnSpark:
         self._exports = itertools.count(1)
         self._client: _ViewsOnDemand | None = None
         self._built: Path | None = None  # the export the last refresh on Spark wrote its clocks to
+        self._built_client: _ViewsOnDemand | None = None  # a client over it
         self.requests = requests if requests is not None else [0]  # reads on Spark; shared with cursors
 
     def __getattr__(self, name: str) -> Any:
@@ -177,7 +179,7 @@ class OnSpark:
         cursor = OnSpark(self._ws.cursor(auto_refresh=auto_refresh), self._spark,
                          self._folder.with_name(self._folder.name + "-cursor"), self.requests)
         if not auto_refresh:
-            cursor._client, cursor._built = self._client, self._built
+            cursor._client, cursor._built, cursor._built_client = self._client, self._built, self._built_client
         self._client = None
         return cursor
 
@@ -215,8 +217,17 @@ class OnSpark:
             refresh_tables(_ViewsOnDemand(spark, folder, OUTPUTS), folder, now)
         else:
             _spark_clocks(_ViewsOnDemand(spark, folder, ("sla_targets",)), folder, now)
-        self._client, self._built = _ViewsOnDemand(spark, folder), folder
+        self._built, self._built_client = folder, _ViewsOnDemand(spark, folder)
+        self._client = self._built_client
         return int(read_manifest(folder)["rows"]["ticket_facts"])
+
+    def built_client(self) -> SparkClient:
+        """A client over the export the last refresh on Spark wrote, for the library's functions
+        that take one (`cxmetrics.sla.compliance`, `breaches`: `--engine spark sla status`)."""
+        if self._built_client is None:
+            pytest.fail("SLA clocks are read on Spark before any refresh on Spark (OnSpark.refresh_sla)")
+        self.requests[0] += 1
+        return self._built_client
 
     def built(self, table: str) -> str:
         """`table` as the last refresh on Spark wrote it: a `read_parquet` of its files, for the

@@ -102,6 +102,13 @@ def clocks(ws: cxmetrics.Workspace | OnSpark) -> str:
     return ws.built("sla_targets") if isinstance(ws, OnSpark) else "sla_targets"
 
 
+def reader(ws: cxmetrics.Workspace | OnSpark) -> Any:
+    """What `compliance` and `breaches` read the clocks through: the workspace's connection, or
+    on Spark a client over the export the last refresh on Spark wrote (as `--engine spark sla
+    status` reads one)."""
+    return ws.built_client() if isinstance(ws, OnSpark) else ws.con
+
+
 _TS_COLS = ("started_at", "due_at", "completed_at", "breached_at", "settled_at", "evaluated_at")
 
 
