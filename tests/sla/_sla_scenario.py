@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import cxmetrics
+from _engines import OnSpark
 from cxmetrics.sla import refresh_sla
 
 COLUMNS = (
@@ -85,16 +86,35 @@ def schedules(ws: cxmetrics.Workspace, text: str) -> None:
     (Path(ws.path) / "schedules.toml").write_text(text, encoding="utf-8")
 
 
-def refresh(ws: cxmetrics.Workspace, now: str) -> int:
-    """Refresh at `now` (short form, e.g. '3/12:00')."""
-    return refresh_sla(ws, now=ts(now))
+def refresh(ws: cxmetrics.Workspace | OnSpark, now: str) -> int:
+    """Refresh at `now` (short form, e.g. '3/12:00', or ISO 8601); in the `[spark]` variant of a
+    scenario marked `engines`, the clocks are derived on Spark (`OnSpark.refresh_sla`,
+    tests/_engines.py)."""
+    stamp = now if "T" in now else ts(now)
+    if isinstance(ws, OnSpark):
+        return ws.refresh_sla(stamp)
+    return refresh_sla(ws, now=stamp)
+
+
+def clocks(ws: cxmetrics.Workspace | OnSpark) -> str:
+    """The table to read the SLA clocks from with `ws.sql`: the workspace's `sla_targets`, or on
+    Spark what the last refresh on Spark wrote."""
+    return ws.built("sla_targets") if isinstance(ws, OnSpark) else "sla_targets"
+
+
+def reader(ws: cxmetrics.Workspace | OnSpark) -> Any:
+    """What `compliance` and `breaches` read the clocks through: the workspace's connection, or
+    on Spark a client over the export the last refresh on Spark wrote (as `--engine spark sla
+    status` reads one)."""
+    return ws.built_client() if isinstance(ws, OnSpark) else ws.con
 
 
 _TS_COLS = ("started_at", "due_at", "completed_at", "breached_at", "settled_at", "evaluated_at")
 
 
-def targets(ws: cxmetrics.Workspace, ticket: str, metric: str | None = None) -> list[dict[str, Any]]:
-    """A ticket's targets (timestamps as ISO text in UTC, e.g. '2025-03-03T09:00:00Z')."""
+def targets(ws: cxmetrics.Workspace | OnSpark, ticket: str, metric: str | None = None) -> list[dict[str, Any]]:
+    """A ticket's targets (timestamps as ISO text in UTC, e.g. '2025-03-03T09:00:00Z'); on Spark,
+    as the last refresh on Spark wrote them."""
     cols = ", ".join(
         f"strftime({c} AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') AS {c}" if c in _TS_COLS else c
         for c in ("ticket_id", "policy", "metric", "cycle", "priority", "business", "schedule", "target_s",
@@ -102,16 +122,16 @@ def targets(ws: cxmetrics.Workspace, ticket: str, metric: str | None = None) -> 
     )
     where = "ticket_id = ?" + (" AND metric = ?" if metric else "")
     params = [ticket, metric] if metric else [ticket]
-    return ws.sql(f"SELECT {cols} FROM sla_targets WHERE {where} ORDER BY metric, cycle", params).to_pylist()
+    return ws.sql(f"SELECT {cols} FROM {clocks(ws)} WHERE {where} ORDER BY metric, cycle", params).to_pylist()
 
 
-def one(ws: cxmetrics.Workspace, ticket: str, metric: str, cycle: int = 1) -> dict[str, Any]:
+def one(ws: cxmetrics.Workspace | OnSpark, ticket: str, metric: str, cycle: int = 1) -> dict[str, Any]:
     found = [t for t in targets(ws, ticket, metric) if t["cycle"] == cycle]
     assert len(found) == 1, (ticket, metric, cycle, targets(ws, ticket))
     return found[0]
 
 
-def brief(ws: cxmetrics.Workspace, ticket: str, metric: str, cycle: int = 1) -> tuple[Any, ...]:
+def brief(ws: cxmetrics.Workspace | OnSpark, ticket: str, metric: str, cycle: int = 1) -> tuple[Any, ...]:
     """(state, due_at, completed_at, elapsed_s, seconds_left, breached_at) of one target."""
     t = one(ws, ticket, metric, cycle)
     return t["state"], t["due_at"], t["completed_at"], t["elapsed_s"], t["seconds_left"], t["breached_at"]

@@ -5,6 +5,7 @@ March 2025: Friday the 7th, Saturday the 8th, Monday the 10th.
 
 from __future__ import annotations
 
+import pytest
 from _sla_scenario import brief, load, one, policies, refresh, schedules
 
 H = 3600.0
@@ -32,6 +33,7 @@ total_resolution = { normal = "4h", hours = "calendar" }
 """
 
 
+@pytest.mark.engines(opt_in=True)
 def test_a_4h_business_target_from_friday_16_is_due_monday_12(ws):
     schedules(ws, OFFICE)
     policies(ws, BUSINESS)
@@ -54,6 +56,7 @@ def test_a_4h_business_target_from_friday_16_is_due_monday_12(ws):
         "breached", "2025-03-10T12:00:00Z", None, 4.5 * H, -0.5 * H, "2025-03-10T12:00:00Z")
 
 
+@pytest.mark.engines(opt_in=True)
 def test_a_business_target_replied_on_monday_morning_is_achieved(ws):
     schedules(ws, OFFICE)
     policies(ws, BUSINESS)
@@ -68,6 +71,7 @@ def test_a_business_target_replied_on_monday_morning_is_achieved(ws):
         "achieved", "2025-03-10T12:00:00Z", "2025-03-10T10:00:00Z", 2 * H, 2 * H, None)
 
 
+@pytest.mark.engines
 def test_the_ticket_schedule_comes_from_the_calendar_rules_and_a_policy_may_name_one(ws):
     schedules(ws, OFFICE)
     policies(ws, """
@@ -100,6 +104,7 @@ def test_the_ticket_schedule_comes_from_the_calendar_rules_and_a_policy_may_name
         "default", "2025-03-10T10:00:00Z", 0.5 * H, "active")
 
 
+@pytest.mark.engines(opt_in=True)
 def test_pending_in_business_hours_pauses_only_the_business_time_it_covers(ws):
     schedules(ws, OFFICE)
     policies(ws, """
@@ -121,6 +126,8 @@ def test_pending_in_business_hours_pauses_only_the_business_time_it_covers(ws):
         "achieved", "2025-03-10T13:00:00Z", "2025-03-10T12:00:00Z", 3 * H, H, None)
 
 
+# DuckDB only: which tickets a schedule change recomputes is the workspace's incremental refresh
+# (a refresh on Spark recomputes every ticket, docs/spark.md)
 def test_changing_a_schedule_recomputes_only_its_tickets(ws):
     schedules(ws, OFFICE)
     policies(ws, BUSINESS)
@@ -144,6 +151,7 @@ def test_changing_a_schedule_recomputes_only_its_tickets(ws):
     assert refresh(ws, "7/16:30") == 0
 
 
+@pytest.mark.engines
 def test_a_business_target_across_the_spring_dst_change_in_berlin(ws):
     schedules(ws, '[schedules.default]\ntimezone = "Europe/Berlin"\nhours = { mon-fri = ["09:00-17:00"] }\n')
     policies(ws, '[[policy]]\nname = "B"\n[policy.targets]\nfirst_reply = { default = "4h", hours = "business" }\n')

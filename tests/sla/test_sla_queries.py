@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _sla_scenario import load, policies, refresh, ts
+from _sla_scenario import load, policies, reader, refresh, ts
 from click.testing import CliRunner
 
 from cxmetrics.cli import main
@@ -51,8 +51,10 @@ def loaded(ws):
     return ws
 
 
+@pytest.mark.engines
 def test_compliance_is_achieved_over_settled_targets(loaded):
-    row = compliance(loaded.con).to_pylist()[0]
+    con = reader(loaded)  # the workspace's connection, or Spark over its export
+    row = compliance(con).to_pylist()[0]
     # settled: 3 achieved (T1, T3, T3), 2 breached (T2, T4) -> 3 / 5 = 60 %
     assert (row["achieved"], row["breached"], row["n"], row["compliance"]) == (3, 2, 5, 60.0)
     # Wilson 95 % for 3 of 5 (z = 1.96): centre (0.6 + 1.96^2/10) / (1 + 1.96^2/5) = 0.5566,
@@ -61,48 +63,55 @@ def test_compliance_is_achieved_over_settled_targets(loaded):
     assert row["ci_high"] == pytest.approx(88.24, abs=0.01)
 
 
+@pytest.mark.engines(opt_in=True)
 def test_compliance_by_metric_team_agent_and_period(loaded):
+    con = reader(loaded)  # the workspace's connection, or Spark over its export
     by_metric = {r["metric"]: (r["achieved"], r["breached"], r["compliance"])
-                 for r in compliance(loaded.con, by=["metric"]).to_pylist()}
+                 for r in compliance(con, by=["metric"]).to_pylist()}
     # first reply: T1, T3 achieved, T2, T4 breached -> 50 %; total resolution: T3 -> 100 %
     assert by_metric == {"first_reply": (2, 2, 50.0), "total_resolution": (1, 0, 100.0)}
-    by_team = {r["team"]: (r["achieved"], r["breached"]) for r in compliance(loaded.con, by="team").to_pylist()}
+    by_team = {r["team"]: (r["achieved"], r["breached"]) for r in compliance(con, by="team").to_pylist()}
     # team A: T1 achieved, T2 breached; team B: T3 twice achieved, T4 breached
     assert by_team == {"A": (1, 1), "B": (2, 1)}
-    by_agent = {r["agent"]: (r["achieved"], r["breached"]) for r in compliance(loaded.con, by="agent").to_pylist()}
+    by_agent = {r["agent"]: (r["achieved"], r["breached"]) for r in compliance(con, by="agent").to_pylist()}
     # A1: T1, T3, T3 achieved; A2: T2, T4 breached
     assert by_agent == {"A1": (3, 0), "A2": (0, 2)}
     # settled in [09:00, 12:00): T2 (breach 09:00), T3 first reply (09:00), T3 resolution (11:00) -> 2 / 3
-    row = compliance(loaded.con, start=ts("3/09:00"), end=ts("3/12:00")).to_pylist()[0]
+    row = compliance(con, start=ts("3/09:00"), end=ts("3/12:00")).to_pylist()[0]
     assert (row["achieved"], row["breached"]) == (2, 1)
     assert row["compliance"] == pytest.approx(200 / 3)
     with pytest.raises(UnknownNameError, match="Did you mean 'team'"):
-        compliance(loaded.con, by=["teams"])
+        compliance(con, by=["teams"])
 
 
+@pytest.mark.engines(opt_in=True)
 def test_compliance_per_period_in_one_query(loaded):
+    con = reader(loaded)  # the workspace's connection, or Spark over its export
     # settled by hour: 08:30 T1 achieved; 09:00 T2 breached, T3 achieved; 11:00 T3 achieved; 12:00 T4 breached
-    rows = compliance(loaded.con, grain="hour").to_pylist()
+    rows = compliance(con, grain="hour").to_pylist()
     assert [(r["period"], r["achieved"], r["breached"]) for r in rows] == [
         ("2025-03-03T08:00", 1, 0), ("2025-03-03T09:00", 1, 1), ("2025-03-03T11:00", 1, 0),
         ("2025-03-03T12:00", 0, 1)]
     # each period's figures are those of a query over that period alone, with groups too
-    for r in compliance(loaded.con, by="team", grain="hour").to_pylist():
+    for r in compliance(con, by="team", grain="hour").to_pylist():
         hour = int(r["period"][11:13])
-        alone = {x["team"]: x for x in compliance(loaded.con, by="team", start=ts(f"3/{hour:02d}:00"),
-                                                  end=ts(f"3/{hour + 1:02d}:00")).to_pylist()}[r["team"]]
+        alone = {x["team"]: x for x in compliance(con, by="team", start=ts(f"3/{hour:02d}:00"),
+                                           end=ts(f"3/{hour + 1:02d}:00")).to_pylist()}[r["team"]]
         assert (r["achieved"], r["breached"], r["ci_low"]) == (alone["achieved"], alone["breached"], alone["ci_low"])
-    assert compliance(loaded.con, grain="week").to_pylist()[0]["period"] == "2025-03-03"  # a Monday
+    assert compliance(con, grain="week").to_pylist()[0]["period"] == "2025-03-03"  # a Monday
     with pytest.raises(UnknownNameError, match="Did you mean 'week'"):
-        compliance(loaded.con, grain="weeks")
+        compliance(con, grain="weeks")
 
 
+@pytest.mark.engines
 def test_breaches_count_by_breach_time(loaded):
-    assert breaches(loaded.con).to_pylist() == [{"breaches": 2}]        # T2 (09:00), T4 (12:00)
-    assert breaches(loaded.con, by="team").to_pylist() == [{"team": "A", "breaches": 1}, {"team": "B", "breaches": 1}]
-    assert breaches(loaded.con, start=ts("3/10:00")).to_pylist() == [{"breaches": 1}]   # only T4's
+    con = reader(loaded)  # the workspace's connection, or Spark over its export
+    assert breaches(con).to_pylist() == [{"breaches": 2}]        # T2 (09:00), T4 (12:00)
+    assert breaches(con, by="team").to_pylist() == [{"team": "A", "breaches": 1}, {"team": "B", "breaches": 1}]
+    assert breaches(con, start=ts("3/10:00")).to_pylist() == [{"breaches": 1}]   # only T4's
 
 
+# DuckDB only: `at-risk` does not run on Spark yet (docs/spark.md)
 def test_at_risk_lists_active_targets_due_soon(loaded):
     got = [(r["ticket_id"], r["metric"], r["due_in_s"]) for r in at_risk(loaded.con, ts("3/12:30"), 1800).to_pylist()]
     # T6 first reply due 13:00: 30 min = 1800 s ahead (inclusive)
@@ -130,6 +139,7 @@ def _with_sla_group():
         main.add_command(sla)
 
 
+# DuckDB only: the workspace's `sla` commands (`--engine spark sla status`: tests/spark/test_business_sla_parity.py)
 def test_cli_status_at_risk_ticket_policies_and_check(cli_ws):
     _with_sla_group()
     code, out, _ = _run(cli_ws, "status", "--by", "metric", "--now", ts("3/12:30"), "--format", "json")
@@ -164,9 +174,8 @@ def test_cli_errors_say_what_to_fix(cli_ws):
     assert code == 2 and "not a duration" in err
 
 
-@pytest.mark.engines  # the metric reads on DuckDB and on Spark, over the clocks the workspace computed
+@pytest.mark.engines  # the clocks and the metric reads on DuckDB, and on Spark
 def test_the_registry_metrics_agree_with_the_sla_queries(loaded):
-    refresh(loaded, "3/12:30")
     # (a cursor without auto refresh reads the clocks as evaluated at 3/12:30; `ws.metrics`
     # itself would re-evaluate them at the real current time first)
     with loaded.cursor(auto_refresh=False) as cur:

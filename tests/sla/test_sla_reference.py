@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 import pytest
-from _sla_scenario import load, policies, refresh_sla
+from _sla_scenario import clocks, load, policies, refresh
 
 BASE_DAY = 3  # 2025-03-03 00:00 UTC is minute 0
 DONE = ("solved", "closed")
@@ -144,7 +144,8 @@ def minutes(ts: str | None) -> int | None:
     return (day - BASE_DAY) * 1440 + int(clock[:2]) * 60 + int(clock[3:])
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.engines  # the first seed on Spark by default, the others opt-in (tests/_engines.py)
+@pytest.mark.parametrize("seed", [0, *(pytest.param(n, marks=pytest.mark.engines(opt_in=True)) for n in range(1, 6))])
 def test_sql_clocks_match_the_minute_reference(ws, seed):
     rng = random.Random(seed)
     targets = {m: rng.choice([30, 120, 240, 480, 900]) for m in RUNS_IN}
@@ -154,14 +155,14 @@ def test_sql_clocks_match_the_minute_reference(ws, seed):
     policies(ws, toml)
     load(ws, "\n".join(spec(t) for t in tickets))
     now = max([t.created for t in tickets] + [m for t in tickets for m, _, _ in t.events]) + rng.choice([0, 30, 300])
-    refresh_sla(ws, now=f"2025-03-{BASE_DAY + now // 1440:02d}T{now % 1440 // 60:02d}:{now % 60:02d}:00Z")
-    rows = ws.sql("""
+    refresh(ws, f"2025-03-{BASE_DAY + now // 1440:02d}T{now % 1440 // 60:02d}:{now % 60:02d}:00Z")
+    rows = ws.sql(f"""
         SELECT ticket_id, metric, cycle,
                strftime(started_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M') AS s,
                strftime(due_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M') AS d,
                strftime(completed_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M') AS c,
                elapsed_s, state
-        FROM sla_targets
+        FROM {clocks(ws)}
     """).to_pylist()
     got: dict[str, dict] = {}
     for r in rows:

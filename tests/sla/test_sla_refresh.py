@@ -1,5 +1,12 @@
 """Incremental SLA refresh: only tickets whose events, policy, targets or schedule changed
-are recomputed, and the refresh says how many."""
+are recomputed, and the refresh says how many.
+
+DuckDB only: the incremental path and its bookkeeping (`sla_tickets`, `sla_imports`,
+`sla_meta`), a refresh in one transaction, policies given in Python and a bare connection are
+the workspace's; a refresh on Spark recomputes every ticket from the export's `sla.toml`
+(docs/spark.md). The clocks themselves run on both engines in test_sla_clocks.py,
+test_sla_business.py and test_sla_reference.py.
+"""
 
 from __future__ import annotations
 

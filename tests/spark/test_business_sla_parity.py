@@ -228,6 +228,11 @@ CASES = {
     "microseconds added as elapsed time across a clock change": (
         "SELECT epoch_us(TIMESTAMPTZ '2026-03-27 17:00:00+00' + to_microseconds(259200000000)) AS d",
         [(int(dt.datetime(2026, 3, 30, 17, tzinfo=dt.UTC).timestamp()) * 1_000_000,)]),
+    # an hour's period (compliance per hour, --grain hour): 09:30 UTC on the day London's clocks
+    # go forward is 10:30 BST; the 'T' is text (Spark's pattern needs it quoted)
+    "strftime with a literal letter": (
+        "SELECT strftime(date_trunc('hour', TIMESTAMPTZ '2026-03-29 09:30:00+00'), '%Y-%m-%dT%H:00') AS p",
+        [("2026-03-29T10:00",)]),
     "row_number() OVER () numbers 1..n": (
         "SELECT count(DISTINCT n), min(n), max(n) FROM (SELECT row_number() OVER () AS n "
         "FROM (VALUES (1), (2), (3)) t(a))", [(3, 1, 3)]),

@@ -56,6 +56,9 @@ one place, each with why (the parity tests in tests/spark/ check every metric on
   for each distinct value of a's columns in the condition, the one row of b an ASOF join picks
   (the least `b.t` for `>=`/`>`, the greatest for `<=`/`<`), joined back on those values: Spark
   has no ASOF join. (The nearest rows carry a's values as `_cx_asof_<n>` columns beside b's.)
+- `strftime(t, '%Y-%m-%dT%H:00')` -> `date_format(t, "yyyy-MM-dd'T'HH:00")`: every letter of a
+  Spark datetime pattern is a field or reserved, so a format's literal letters go in quotes
+  (sqlglot passes them through: hour periods, `--grain hour`, failed on Spark).
 - `row_number() OVER ()` (numbers in no particular order: the SLA cycles' keys) -> ordered by
   `monotonically_increasing_id()`: Spark numbers rows only in an ordered window. Neither engine
   promises which row gets which number, so a statement with one is computed once and kept
@@ -68,6 +71,7 @@ TIMESTAMPTZ and Spark's TIMESTAMP both hold instants and both bucket (`date_trun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -188,6 +192,14 @@ def _range_frame(window: exp.Window) -> exp.Window:
     return window
 
 
+_FORMAT_TEXT = re.compile(r"%.|([A-Za-z]+)")
+
+
+def _quoted_text(fmt: str) -> str:
+    """A strftime format with its literal letters quoted for Spark: '%dT%H' -> "%d'T'%H"."""
+    return _FORMAT_TEXT.sub(lambda m: m.group(0) if m.group(1) is None else f"'{m.group(1)}'", fmt)
+
+
 def _arg_by(node: exp.Expression, skip_null: bool) -> exp.Expression:
     """DuckDB's arg_max/arg_min (skip_null: rows whose value is NULL do not count) as max_by/min_by."""
     name = "max_by" if isinstance(node, exp.ArgMax) or node.name.lower().startswith("arg_max") else "min_by"
@@ -283,6 +295,9 @@ def _map(node: exp.Expression) -> exp.Expression:
         return _arg_by(node, skip_null=False)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":  # a key: 64 bits, as DuckDB's
         return _fn("xxhash64", *node.expressions)
+    if isinstance(node, exp.TimeToStr) and isinstance(node.args.get("format"), exp.Literal):
+        node.set("format", exp.Literal.string(_quoted_text(node.args["format"].name)))
+        return node
     if isinstance(node, exp.ArrayOverlaps):
         return _fn("arrays_overlap", node.this, node.expression)
     if isinstance(node, exp.ArraySize):  # Spark's size(NULL) is -1 (legacy sizeOfNull, ANSI off), DuckDB's NULL
