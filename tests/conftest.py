@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,22 +16,6 @@ def ws(tmp_path: Path, engine: str, request: pytest.FixtureRequest):
     """A new workspace; in a test marked `engines`, its metric reads on that engine (tests/_engines.py)."""
     with cxmetrics.open(tmp_path / "ws", create=True) as workspace:
         yield on_engine(workspace, engine, request, tmp_path / "tables")
-
-
-@pytest.fixture(scope="session")
-def sync_pw() -> Iterator[Any]:
-    """The run's one Playwright, for every test that drives Chromium. Its sync API keeps an
-    event loop while it is open, so a second `sync_playwright()` started inside a first fails
-    ("using Playwright Sync API inside the asyncio loop"): tests/web's browser, held for the
-    whole run, broke tests/reports' own one when tests/web ran first."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is not installed: run ./scripts/test (it installs the test extras).", pytrace=False)
-    with sync_playwright() as p:
-        yield p
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

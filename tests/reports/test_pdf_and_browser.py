@@ -9,7 +9,6 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -56,31 +55,33 @@ def test_the_pdf_is_a4_with_a_page_per_section_and_its_pages_are_images(ws_path:
     assert all(p.stat().st_size > 3000 for p in pages)  # not blank
 
 
-def test_the_html_email_in_a_browser(ws_path: Path, week: Week, tmp_path: Path, sync_pw: Any) -> None:
+def test_the_html_email_in_a_browser(ws_path: Path, week: Week, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)", pytrace=False)
+    from playwright.sync_api import sync_playwright
 
     with cxmetrics.open(ws_path) as ws:
         built = build(ws, week, fmt="html")
     page_file = tmp_path / "weekly.html"
     page_file.write_text(built.html, encoding="utf-8")
     SHOTS.mkdir(exist_ok=True)
-    browser = sync_pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        page = browser.new_page(viewport={"width": 800, "height": 1000})
-        requests: list[str] = []
-        errors: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(page_file.as_uri())
-        page.screenshot(path=str(SHOTS / "weekly-email.png"), full_page=True)
-        headings = page.locator("h2").all_inner_texts()
-        kpi_rows = page.locator("h2:has-text('Headline KPIs') + table tr").count()
-        page.set_viewport_size({"width": 390, "height": 900})  # a phone's mail app
-        page.screenshot(path=str(SHOTS / "weekly-email-phone.png"), full_page=True)
-        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 40")
-    finally:
-        browser.close()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 1000})
+            requests: list[str] = []
+            errors: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(page_file.as_uri())
+            page.screenshot(path=str(SHOTS / "weekly-email.png"), full_page=True)
+            headings = page.locator("h2").all_inner_texts()
+            kpi_rows = page.locator("h2:has-text('Headline KPIs') + table tr").count()
+            page.set_viewport_size({"width": 390, "height": 900})  # a phone's mail app
+            page.screenshot(path=str(SHOTS / "weekly-email-phone.png"), full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 40")
+        finally:
+            browser.close()
     assert requests == [page_file.as_uri()]  # nothing loaded from anywhere else
     assert not errors
     assert headings == ["Headline KPIs", "What changed", "SLA breaches", "Top topics"]

@@ -114,9 +114,10 @@ document.addEventListener('securitypolicyviolation',
 """
 
 
-def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path, sync_pw: Any) -> None:
+def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path) -> None:
     """Sign in through the form and draw a Plotly chart under the CSP: no violation, no
     console error, the chart's SVG is there."""
+    playwright = pytest.importorskip("playwright.sync_api")
     from security._hardening import make_app  # a real server is needed for a browser
     from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Console
 
@@ -140,8 +141,8 @@ def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path, sync_p
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port}"
-            browser = sync_pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
+            with playwright.sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.add_init_script(_CSP_PROBE)
                 console = Console(page)
@@ -157,7 +158,6 @@ def test_the_csp_leaves_the_dashboard_working_in_chromium(tmp_path: Path, sync_p
                 assert violations == [], violations
                 assert not [e for e in console.errors if "Content Security Policy" in e], console.errors
                 assert console.errors == [], console.errors
-            finally:
                 browser.close()
         finally:
             srv.should_exit = True

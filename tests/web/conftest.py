@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -91,15 +92,22 @@ def _chromium_missing() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser(sync_pw: Any) -> Iterator[Any]:
+def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(_chromium_missing(), pytrace=False)
-    SCREENSHOTS.mkdir(exist_ok=True)
-    b = sync_pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     try:
-        yield b
-    finally:
-        b.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is not installed: run ./scripts/test (it installs the test extras).", pytrace=False)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture(scope="session")
