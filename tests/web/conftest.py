@@ -91,7 +91,10 @@ def _chromium_missing() -> str:
             "test command, ./scripts/test, which installs it (or: apt-get install chromium).")
 
 
-@pytest.fixture(scope="session")
+# (package scope: the browser closes when tests/web is done. Playwright's sync API runs an event
+# loop while it is open, and a browser held for the whole run broke every later test that starts
+# one of its own, tests/reports' browser test and any asyncio.run(), when tests/web ran first)
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.fail(_chromium_missing(), pytrace=False)
@@ -110,7 +113,7 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in(browser: Any, server: Server) -> Iterator[Any]:
     """A browser context at 1440x900 holding an admin session (one sign-in per session)."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
