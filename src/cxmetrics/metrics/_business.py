@@ -245,9 +245,7 @@ def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, o
         return f"""
     WITH {_open_spans(ask)}
     SELECT {ask.out_keys('c')}CAST(c.n AS DOUBLE) AS value, c.n
-    FROM (SELECT {ask.key_select()}, count(*) FILTER (created_at < {at}) - count(*) FILTER (solve_ts < {at})
-                 + count(*) FILTER (reopen_ts < {at}) AS n
-          FROM tk{group}) c
+    FROM (SELECT {ask.key_select()}, {_open_at(at)} AS n FROM tk{group}) c
     """
     return f"""
     WITH {_open_spans(ask)},
@@ -265,6 +263,13 @@ def backlog(ref: MetricRef, by: list[str], grain: str | None, where: dict[str, o
     """
 
 
+def _open_at(at: str) -> str:
+    """SQL aggregate over `tk`: the tickets open at instant `at` (every creation, solve and
+    reopen before it)."""
+    return (f"count(*) FILTER (created_at < {at}) - count(*) FILTER (solve_ts < {at})"
+            f" + count(*) FILTER (reopen_ts < {at})")
+
+
 def backlog_over(ref: MetricRef, by: list[str], where: dict[str, object], periods: list[tuple[Any, Any]]) -> str:
     """`backlog` at the end of each period (`n_0`, `value_0`, `n_1`...), the tickets read once:
     a test of change asks two instants, and each reads every ticket (at 1M tickets, a fifth of
@@ -272,9 +277,7 @@ def backlog_over(ref: MetricRef, by: list[str], where: dict[str, object], period
     ask = _ask(ref, by, None, where, None, None, TICKET_DIMS)
     counts = []
     for i, (_, end) in enumerate(periods):
-        at = _ts(end) if end is not None else "now()"
-        counts.append(f"count(*) FILTER (created_at < {at}) - count(*) FILTER (solve_ts < {at})"
-                      f" + count(*) FILTER (reopen_ts < {at}) AS n_{i}")
+        counts.append(f"{_open_at(_ts(end) if end is not None else 'now()')} AS n_{i}")
     group = " GROUP BY ALL" if ask.by else ""
     values = ", ".join(f"CAST(c.n_{i} AS DOUBLE) AS value_{i}, CAST(c.n_{i} AS BIGINT) AS n_{i}"
                        for i in range(len(periods)))
