@@ -12,7 +12,8 @@ runs in its own subprocess, which prints its wall time and its own peak memory:
   duck_refresh   `ws.refresh(full=True, text=False)`: ticket_facts, reply_intervals,
                  contacts, survey_fatigue and the business-time twins, from the events; then
                  `refresh_sla(ws, now, full=True)` (the SLA clocks) when the workspace has an
-                 sla.toml. The text layer is left out: Spark does not derive it.
+                 sla.toml (not with --no-sla: facts and twins only, on both engines).
+                 The text layer is left out: Spark does not derive it.
   export         `cxmetrics -w WS export tables DIR`: time, size of DIR, peak RSS (wait4)
   spark_refresh  `cxmetrics.engines._spark_facts.refresh_tables` on a session of its own
                  (what `cxmetrics --engine spark --tables DIR refresh --now NOW` runs): the
@@ -133,7 +134,7 @@ def child_duck_refresh(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         tickets = ws.refresh(full=True, text=False)
         t1 = time.perf_counter()
-        has_sla = (Path(args.workspace) / "sla.toml").exists()
+        has_sla = (Path(args.workspace) / "sla.toml").exists() and not args.no_sla
         if has_sla:
             refresh_sla(ws, args.now, full=True)
         t2 = time.perf_counter()
@@ -169,7 +170,7 @@ def child_spark_refresh(args: argparse.Namespace) -> dict[str, Any]:
         client = SparkClient.over_tables(args.tables, _spark_conf(args))
         t1 = time.perf_counter()
         try:
-            counts = refresh_tables(client, args.tables, args.now)
+            counts = refresh_tables(client, args.tables, args.now, sla=not args.no_sla)
         finally:
             t2 = time.perf_counter()
             jvm.read()
@@ -216,6 +217,8 @@ def run_child(name: str, args: argparse.Namespace, tables: Path, result: Path) -
            "--driver-memory", args.driver_memory]
     for item in args.spark_conf:
         cmd += ["--spark-conf", item]
+    if args.no_sla:
+        cmd.append("--no-sla")
     return _run(cmd, json_out=True)
 
 
@@ -295,6 +298,8 @@ def main() -> None:
     parser.add_argument("--driver-memory", default="8g", help="spark.driver.memory (in local mode: all of Spark)")
     parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE", help="more Spark settings")
     parser.add_argument("--now", help="the instant both refreshes evaluate the SLA clocks at (default: now)")
+    parser.add_argument("--no-sla", action="store_true",
+                        help="both refreshes derive the facts and business-time twins only, not the SLA clocks")
     parser.add_argument("--steps", default=",".join(STEPS), help=f"which steps, in order (default: {STEPS})")
     parser.add_argument("--out", type=Path, default=BENCH / "out")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -315,7 +320,8 @@ def main() -> None:
     with cxmetrics.open(args.workspace) as ws:
         counts = ws.counts()
     print(f"workspace {args.workspace}: {counts['tickets']:,} tickets, {counts['events']:,} events; "
-          f"Spark {args.spark_master}, driver memory {args.driver_memory}; SLA clocks at {args.now}; "
+          f"Spark {args.spark_master}, driver memory {args.driver_memory}; "
+          f"{'no SLA clocks' if args.no_sla else f'SLA clocks at {args.now}'}; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus", flush=True)
     load_before = os.getloadavg()
     reports: dict[str, dict[str, Any]] = {}
@@ -378,8 +384,8 @@ def main() -> None:
         print(f"{k:<48} {_fmt(v)}")
     out = {
         "tickets": counts["tickets"], "events": counts["events"], "suite": SUITE, "by": BY, "grain": GRAIN,
-        "now": args.now, "spark": {"master": args.spark_master, "driver_memory": args.driver_memory,
-                                   "conf": args.spark_conf},
+        "now": args.now, "sla_clocks": not args.no_sla,
+        "spark": {"master": args.spark_master, "driver_memory": args.driver_memory, "conf": args.spark_conf},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "memory_gib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
                     "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
@@ -387,7 +393,7 @@ def main() -> None:
         "steps": reports, "ratios": ratios, "parity": "not checked" if differ is None else differ or "identical",
     }
     args.out.mkdir(exist_ok=True)
-    target = args.out / f"spark_{counts['tickets']}.json"
+    target = args.out / f"spark_{counts['tickets']}{'_nosla' if args.no_sla else ''}.json"
     target.write_text(json.dumps(out, indent=2, default=str))
     print(f"\nwritten {target}")
 

@@ -444,9 +444,11 @@ def _spark_metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...]
                                            "(with --engine spark, always every ticket).")
 @click.option("--now", help="With --engine spark: evaluate the SLA clocks at this time (ISO 8601; default: "
                             "the current time).")
+@click.option("--no-sla", "no_sla", is_flag=True, help="With --engine spark: derive the facts only, not the SLA "
+                                                      "clocks (the export's sla_targets stay as they are).")
 @click.pass_context
 @_fail_cleanly
-def refresh_cmd(ctx: click.Context, full: bool, now: str | None) -> None:
+def refresh_cmd(ctx: click.Context, full: bool, now: str | None, no_sla: bool) -> None:
     """Bring the ticket facts up to date (queries do it too, before they run). With --engine spark:
     derive ticket_facts, reply_intervals, contacts, survey_fatigue, their business-time twins and
     the SLA clocks on Spark from the tables in --tables and write them back there (docs/spark.md,
@@ -460,13 +462,14 @@ def refresh_cmd(ctx: click.Context, full: bool, now: str | None) -> None:
                                    "catalog: run it with --tables, then register DIR's tables in the catalog "
                                    "(docs/spark.md, \"A Spark catalog as the source\").")
         conf = workspace_conf(Path(ctx.obj["workspace"]), ctx.obj["spark_conf"])
-        counts = spark_refresh(ctx.obj["tables"], conf, now=now)
+        counts = spark_refresh(ctx.obj["tables"], conf, now=now, sla=not no_sla)
         rows = ", ".join(f"{name} {n:,}" for name, n in counts.items())
         click.echo(f"facts derived on Spark and written to {ctx.obj['tables']}: {rows}")
         return
-    if now is not None:
-        raise click.UsageError("--now evaluates the SLA clocks of a refresh on Spark; on the workspace, "
-                               "use `cxmetrics sla refresh --now`.")
+    if now is not None or no_sla:
+        option = "--now" if now is not None else "--no-sla"
+        raise click.UsageError(f"{option} is for a refresh on Spark, which derives the SLA clocks too; on the "
+                               "workspace, `refresh` derives the facts only and `cxmetrics sla refresh` the clocks.")
     with _open(ctx) as ws:
         n = ws.refresh(full=full)
     click.echo(f"facts refreshed{' (full)' if full else ''}: {n:,} ticket{'' if n == 1 else 's'}")

@@ -211,6 +211,33 @@ def test_hand_worked_business_time_and_clocks_on_spark(spark: Any, spark_demo: A
     ]
 
 
+def test_refresh_on_spark_without_sla_clocks(tmp_path: Path, spark: Any, spark_demo: Any) -> None:
+    """`refresh --no-sla` derives the facts and their twins (H1's and H2's, as above) and
+    leaves the export's sla_targets as they were, file for file."""
+    ws_path, tables = tmp_path / "ws", tmp_path / "tables"
+    with cxmetrics.open(ws_path, create=True) as ws:
+        ws.configure(timezone="Europe/London")
+        (ws_path / "schedules.toml").write_text(SCHEDULES)
+        (ws_path / "sla.toml").write_text(POLICIES)
+        (tmp_path / "tickets.csv").write_text(TICKETS)
+        ws.import_file("tickets", tmp_path / "tickets.csv")
+        from cxmetrics.exports._tables import export_tables
+
+        export_tables(ws, tables)
+
+    def sla_files() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted((tables / "sla_targets").iterdir())}
+
+    exported = sla_files()  # (the export ran the workspace's SLA clocks: DuckDB's four rows)
+    result = spark_cli(spark, spark_demo, tables, "refresh", "--no-sla")
+    assert result.exit_code == 0, (result.output, str(result.exception)[:1500])
+    assert "ticket_facts_bh 2" in result.output and "sla_targets" not in result.output
+    con = duckdb.connect()
+    assert con.execute(f"SELECT ticket_id, frt_bh_s FROM read_parquet('{tables}/ticket_facts_bh/*.parquet') "
+                       "ORDER BY 1").fetchall() == [("H1", 3_600.0), ("H2", 5_400.0)]
+    assert sla_files() == exported  # (a refresh with the clocks writes the folder anew: other file names)
+
+
 # -- the renderer's mappings the SLA clocks needed, each on both engines -----------------------
 
 CASES = {

@@ -74,9 +74,11 @@ def test_export_writes_every_table_the_metrics_read(spark_demo: Any, demo_ws: An
         assert (spark_demo.tables / "_config" / name).read_text() == (spark_demo.path / name).read_text()
 
 
-def test_refresh_now_is_for_spark_only(tmp_path: Path) -> None:
-    out = CliRunner().invoke(main, ["-w", str(tmp_path), "refresh", "--now", "2026-01-01T00:00Z"])
-    assert out.exit_code == 2 and "cxmetrics sla refresh --now" in out.output
+@pytest.mark.parametrize("option", [["--now", "2026-01-01T00:00Z"], ["--no-sla"]])
+def test_refresh_now_and_no_sla_are_for_spark_only(tmp_path: Path, option: list[str]) -> None:
+    out = CliRunner().invoke(main, ["-w", str(tmp_path), "refresh", *option])
+    assert out.exit_code == 2 and f"{option[0]} is for a refresh on Spark" in out.output
+    assert "`cxmetrics sla refresh` the clocks" in out.output
 
 
 def test_cli_metrics_on_spark_prints_what_duckdb_prints(spark_demo: Any, spark: Any, tmp_path: Path) -> None:

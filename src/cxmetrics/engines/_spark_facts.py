@@ -47,11 +47,12 @@ OUTPUTS = ("ticket_facts", "reply_intervals", "contacts", "survey_fatigue", "tic
 _SET = "_cx_set"  # marks the rows of an UPDATE's source that matched
 
 
-def spark_refresh(tables: Path, conf: Mapping[str, str] | None = None, now: datetime | str | None = None
-                  ) -> dict[str, int]:
-    """Derive the facts (and SLA clocks, evaluated at `now`: default the current time) on
-    Spark from the tables of `cxmetrics export tables` in `tables` and write them back there;
-    returns rows per table written."""
+def spark_refresh(tables: Path, conf: Mapping[str, str] | None = None, now: datetime | str | None = None,
+                  *, sla: bool = True) -> dict[str, int]:
+    """Derive the facts (and SLA clocks, evaluated at `now`: default the current time; not with
+    `sla=False`, which leaves the export's `sla_targets` as they are) on Spark from the tables of
+    `cxmetrics export tables` in `tables` and write them back there; returns rows per table
+    written."""
     manifest = read_manifest(tables)
     missing = [t for t in INPUTS if t not in manifest["tables"]]
     if missing:
@@ -59,15 +60,16 @@ def spark_refresh(tables: Path, conf: Mapping[str, str] | None = None, now: date
                         f"export them again with `cxmetrics export tables {tables}`.")
     client = SparkClient.over_tables(tables, conf)
     try:
-        return refresh_tables(client, tables, now)
+        return refresh_tables(client, tables, now, sla=sla)
     finally:
         client.close()
 
 
-def refresh_tables(client: SparkClient, tables: Path, now: datetime | str | None = None) -> dict[str, int]:
+def refresh_tables(client: SparkClient, tables: Path, now: datetime | str | None = None, *,
+                   sla: bool = True) -> dict[str, int]:
     """The full refresh on `client`'s session, over the export in `tables` (its input tables
     registered as views of their names), under the schedules and SLA policies shipped with
-    it, written back there."""
+    it (the policies ignored with `sla=False`), written back there."""
     from cxmetrics.engines import _spark_business, _spark_sla
     from cxmetrics.sla._refresh import now_literal
 
@@ -75,7 +77,7 @@ def refresh_tables(client: SparkClient, tables: Path, now: datetime | str | None
     client.spark.conf.set("spark.sql.session.timeZone", str(manifest["timezone"]))
     client.register_parquet(tables, list(INPUTS))
     schedules = _spark_business.export_schedules(tables)
-    policies = _spark_sla.export_policies(tables)
+    policies = _spark_sla.export_policies(tables) if sla else None
     stamp = now_literal(now)
     if _spark_business.needs_calendar(schedules):
         _spark_business.register_calendar(client, schedules, until=stamp if policies is not None else None)
