@@ -147,6 +147,24 @@ def minutes(ts: str | None) -> int | None:
 @pytest.mark.engines  # the first seed on Spark by default, the others opt-in (tests/_engines.py)
 @pytest.mark.parametrize("seed", [0, *(pytest.param(n, marks=pytest.mark.engines(opt_in=True)) for n in range(1, 6))])
 def test_sql_clocks_match_the_minute_reference(ws, seed):
+    check_against_reference(ws, seed)
+
+
+def test_clocks_derived_in_slices_match_the_minute_reference(ws, monkeypatch):
+    """A refresh derives the clocks of at most SLICE_TICKETS tickets at a time (its memory is
+    a slice's, not the workspace's); 40 tickets in slices of at most 7 get the same clocks."""
+    from cxmetrics.sla import _refresh
+
+    derived = []
+    whole = _refresh._derive
+    monkeypatch.setattr(_refresh, "SLICE_TICKETS", 7)
+    monkeypatch.setattr(_refresh, "_derive", lambda con, *a: derived.append(
+        con.execute("SELECT count(*) FROM _sla_scope").fetchall()[0][0]) or whole(con, *a))
+    check_against_reference(ws, 1)
+    assert derived == [7, 7, 7, 7, 7, 5]
+
+
+def check_against_reference(ws, seed):
     rng = random.Random(seed)
     targets = {m: rng.choice([30, 120, 240, 480, 900]) for m in RUNS_IN}
     toml = "[[policy]]\nname = \"P\"\n[policy.targets]\n" + "".join(

@@ -44,7 +44,8 @@ TICKET_METRICS = (SlaMetric.TOTAL_RESOLUTION, SlaMetric.REQUESTER_WAIT, SlaMetri
 UPDATE_METRICS = (SlaMetric.PERIODIC_UPDATE, SlaMetric.PAUSABLE_UPDATE)
 
 TEMP_TABLES = (
-    "_sla_scope", "_sla_tk", "_sla_cfg", "_sla_tt", "_sla_fp", "_sla_sched", "_sla_ev", "_sla_iv", "_sla_cyc",
+    "_sla_scope", "_sla_scope_all", "_sla_tk", "_sla_cfg", "_sla_tt", "_sla_fp", "_sla_sched", "_sla_ev", "_sla_iv",
+    "_sla_cyc",
     "_sla_spans_raw", "_sla_spans", "_sla_new_raw", "_sla_new", "_sla_now", "_sla_open_raw", "_sla_open",
     "_sla_fresh", "_sla_changed", "_sla_imported",
 )

@@ -15,10 +15,19 @@ A ticket's targets are recomputed when:
 
 Then every target not completed is evaluated at `now` (all of them, touched or not:
 time moves for every open clock): elapsed and remaining time, and its state.
+
+The tickets to recompute are derived in slices of at most `SLICE_TICKETS`, one after the
+other in the same transaction: every clock is a ticket's own, so a slice needs nothing of
+another, and the engine's memory is bounded by a slice, not by the workspace. Derived in one
+piece, a full refresh of 300,000 demo tickets needed between 300 and 600 MB (it stopped with
+"Out of Memory" under a `memory_limit` of 300 MB, which two slices pass), and one of 10M
+tickets did not fit in 6 GB; by that measure a workspace of a few million tickets failed
+under the default `memory_limit` (1.5 GB). Slicing costs nothing measurable at 300,000.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
@@ -35,6 +44,9 @@ from cxmetrics.store._reflected import new_rows, note_imports
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
+
+#: the most tickets whose clocks are derived in one piece (see the module's docstring)
+SLICE_TICKETS = 200_000
 
 
 
@@ -152,7 +164,14 @@ def _recompute(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTi
         if stored[0][0] != config:
             _add_config_changes(con, pols, bt)
     n = _scalar(con, "SELECT count(*) FROM _sla_scope")
-    if n:
+    slices = math.ceil(n / SLICE_TICKETS)
+    if slices > 1:  # (not by rowid: rows written in a transaction number from 2**62 until it commits)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _sla_scope_all AS "
+                    f"SELECT source, ticket_id, (row_number() OVER () - 1) // {SLICE_TICKETS} AS slice FROM _sla_scope")
+    for i in range(slices):
+        if slices > 1:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _sla_scope AS "
+                        f"SELECT source, ticket_id FROM _sla_scope_all WHERE slice = {i}")
         _derive(con, pols, bt)
         con.execute(f"DELETE FROM sla_targets s USING _sla_scope k WHERE {q.keys_match('s', 'k')}")
         con.execute(f"DELETE FROM sla_tickets s USING _sla_scope k WHERE {q.keys_match('s', 'k')}")
