@@ -368,7 +368,8 @@ def main() -> None:
             f"python {_fmt(r['python_peak_rss_mb'], 0)} MB + JVM {_fmt(r['jvm_peak_rss_mb'], 0)} MB"
             if "jvm_peak_rss_mb" in r else
             f"{r['bytes'] / 2**20:,.0f} MiB written" if "bytes" in r else
-            f"facts {_fmt(r['facts_s'])} s + SLA {_fmt(r['sla_s'])} s" if "facts_s" in r else "")
+            (f"facts {_fmt(r['facts_s'])} s + SLA {_fmt(r['sla_s'])} s" if r.get("sla_s") is not None
+             else f"facts {_fmt(r['facts_s'])} s, no SLA clocks") if "facts_s" in r else "")
         print(f"{name:<14} {_fmt(r.get('seconds')):>9} {_fmt(r.get('session_s')):>8} "
               f"{_fmt(r.get('peak_rss_mb'), 0):>8}  {detail}")
     print()

@@ -162,6 +162,21 @@ def _utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
+def _hand_worked_export(tmp_path: Path) -> Path:
+    """H1 and H2 (below) in a London workspace with SCHEDULES and POLICIES, exported."""
+    from cxmetrics.exports._tables import export_tables
+
+    ws_path, tables = tmp_path / "ws", tmp_path / "tables"
+    with cxmetrics.open(ws_path, create=True) as ws:
+        ws.configure(timezone="Europe/London")
+        (ws_path / "schedules.toml").write_text(SCHEDULES)
+        (ws_path / "sla.toml").write_text(POLICIES)
+        (tmp_path / "tickets.csv").write_text(TICKETS)
+        ws.import_file("tickets", tmp_path / "tickets.csv")
+        export_tables(ws, tables)
+    return tables
+
+
 def test_hand_worked_business_time_and_clocks_on_spark(spark: Any, spark_demo: Any, tmp_path: Path) -> None:
     """Mon-Fri 09:00-17:00 London.
 
@@ -176,16 +191,7 @@ def test_hand_worked_business_time_and_clocks_on_spark(spark: Any, spark_demo: A
     on Monday, 60 on Tuesday (5,400 s). Its 1-hour target fell due Tuesday 09:30 BST (08:30
     UTC): breached there. Still open at NOW (1 April 00:00 UTC): total resolution has run 32.5
     hours (117,000 s) of its 72 and is active, due Thursday 2 April 15:30 UTC."""
-    ws_path, tables = tmp_path / "ws", tmp_path / "tables"
-    with cxmetrics.open(ws_path, create=True) as ws:
-        ws.configure(timezone="Europe/London")
-        (ws_path / "schedules.toml").write_text(SCHEDULES)
-        (ws_path / "sla.toml").write_text(POLICIES)
-        (tmp_path / "tickets.csv").write_text(TICKETS)
-        ws.import_file("tickets", tmp_path / "tickets.csv")
-        from cxmetrics.exports._tables import export_tables
-
-        export_tables(ws, tables)
+    tables = _hand_worked_export(tmp_path)
     result = spark_cli(spark, spark_demo, tables, "refresh", "--now", NOW)
     assert result.exit_code == 0, (result.output, str(result.exception)[:1500])
     con = duckdb.connect()
@@ -214,16 +220,7 @@ def test_hand_worked_business_time_and_clocks_on_spark(spark: Any, spark_demo: A
 def test_refresh_on_spark_without_sla_clocks(tmp_path: Path, spark: Any, spark_demo: Any) -> None:
     """`refresh --no-sla` derives the facts and their twins (H1's and H2's, as above) and
     leaves the export's sla_targets as they were, file for file."""
-    ws_path, tables = tmp_path / "ws", tmp_path / "tables"
-    with cxmetrics.open(ws_path, create=True) as ws:
-        ws.configure(timezone="Europe/London")
-        (ws_path / "schedules.toml").write_text(SCHEDULES)
-        (ws_path / "sla.toml").write_text(POLICIES)
-        (tmp_path / "tickets.csv").write_text(TICKETS)
-        ws.import_file("tickets", tmp_path / "tickets.csv")
-        from cxmetrics.exports._tables import export_tables
-
-        export_tables(ws, tables)
+    tables = _hand_worked_export(tmp_path)
 
     def sla_files() -> dict[str, bytes]:
         return {p.name: p.read_bytes() for p in sorted((tables / "sla_targets").iterdir())}
