@@ -80,8 +80,8 @@ def replicate(source: Path, target: Path, copies: int) -> dict[str, int]:
     and the time range are shared. The derived tables are left empty for a full refresh.
 
     This is how the benchmarks get 10M tickets: the demo generator takes about 40 minutes per
-    million tickets on two cores, this about a minute per copy. The data's shape per ticket is the
-    demo's; volume per period is `copies` times the demo's."""
+    million tickets on two cores, this about half a minute per copy of a million. The data's
+    shape per ticket is the demo's; volume per period is `copies` times the demo's."""
     import shutil
 
     import cxmetrics
