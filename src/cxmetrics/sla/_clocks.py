@@ -44,8 +44,8 @@ TICKET_METRICS = (SlaMetric.TOTAL_RESOLUTION, SlaMetric.REQUESTER_WAIT, SlaMetri
 UPDATE_METRICS = (SlaMetric.PERIODIC_UPDATE, SlaMetric.PAUSABLE_UPDATE)
 
 TEMP_TABLES = (
-    "_sla_scope", "_sla_scope_all", "_sla_tk", "_sla_cfg", "_sla_tt", "_sla_fp", "_sla_sched", "_sla_ev", "_sla_iv",
-    "_sla_cyc",
+    "_sla_scope", "_sla_scope_all", "_sla_out", "_sla_fp_out", "_sla_tk", "_sla_cfg", "_sla_tt", "_sla_fp",
+    "_sla_sched", "_sla_ev", "_sla_iv", "_sla_cyc",
     "_sla_spans_raw", "_sla_spans", "_sla_new_raw", "_sla_new", "_sla_now", "_sla_open_raw", "_sla_open",
     "_sla_fresh", "_sla_changed", "_sla_imported",
 )
@@ -380,11 +380,12 @@ def due_times(business_sql: str) -> str:
 STATE_COMPLETED = "CASE WHEN completed_at <= due_at THEN 'achieved' ELSE 'breached' END"
 
 
-def insert_targets() -> str:
-    """Write the new cycles to `sla_targets` with the dimensions of their ticket; the
-    states of completed targets are final here, open ones are set by `evaluate`."""
+def insert_targets(into: str = "sla_targets") -> str:
+    """Write the new cycles to `into` (sla_targets, or a table of its columns) with the
+    dimensions of their ticket; the states of completed targets are final here, open ones
+    are set by `evaluate`."""
     return f"""
-    INSERT INTO sla_targets BY NAME
+    INSERT INTO {into} BY NAME
     SELECT n.source, n.ticket_id, n.policy, n.metric, n.cycle, t.priority, t.channel, t.team, t.assignee_id,
            t.customer_tier, n.business, n.schedule, n.target_s, n.started_at, n.due_at, n.completed_at,
            CASE WHEN n.completed_at IS NOT NULL THEN n.banked_s END AS elapsed_s,

@@ -17,8 +17,9 @@ Then every target not completed is evaluated at `now` (all of them, touched or n
 time moves for every open clock): elapsed and remaining time, and its state.
 
 The tickets to recompute are derived in slices of at most `SLICE_TICKETS`, one after the
-other in the same transaction: every clock is a ticket's own, so a slice needs nothing of
-another, and the engine's memory is bounded by a slice, not by the workspace. Derived in one
+other, into temporary tables (every clock is a ticket's own, so a slice needs nothing of
+another), and written to the workspace's tables in one transaction at the end: the engine's
+memory and temporary disk are bounded by a slice, not by the workspace. Derived in one
 piece, a full refresh of 300,000 demo tickets needed between 300 and 600 MB (it stopped with
 "Out of Memory" under a `memory_limit` of 300 MB, which two slices pass), and one of 10M
 tickets did not fit in 6 GB; by that measure a workspace of a few million tickets failed
@@ -105,7 +106,8 @@ def refresh_sla(
     and its schedules from `schedules.toml` in the database's folder, unless `policies`
     is given). Facts are refreshed first. Only tickets whose events, policy, targets or
     schedule changed are recomputed (all with `full=True`); returns how many tickets
-    were recomputed. One transaction: a failure leaves the table as it was."""
+    were recomputed. The workspace's tables are written in one transaction, after every
+    clock is derived: a failure leaves them as they were."""
     from cxmetrics.facts import refresh_facts
 
     con, folder = resolve(target)
@@ -118,9 +120,10 @@ def refresh_sla(
     with lock, engine_errors():
         refresh_facts(con)
         try:
+            con.execute("CREATE OR REPLACE TEMP TABLE _sla_now AS SELECT CAST(? AS TIMESTAMPTZ) AS now", [stamp])
+            n, full = _recompute(con, pols, bt, config, full)  # (into temporary tables: nothing written yet)
             with _transaction(con):
-                con.execute("CREATE OR REPLACE TEMP TABLE _sla_now AS SELECT CAST(? AS TIMESTAMPTZ) AS now", [stamp])
-                n = _recompute(con, pols, bt, config, full)
+                _write(con, full)
                 con.execute(q.open_raw())
                 con.execute(q.open_targets(bt.runs_sql(con)))
                 bt.verify(con, "_sla_open", "business AND _running_since IS NOT NULL AND run_s IS NULL")
@@ -144,7 +147,16 @@ def engine_errors() -> Iterator[None]:
         raise StoreError(text.splitlines()[0] if text else type(exc).__name__) from exc
 
 
-def _recompute(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTime, config: str, full: bool) -> int:
+def _recompute(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTime, config: str,
+               full: bool) -> tuple[int, bool]:
+    """The tickets to recompute (`_sla_scope_all`) and their new targets and fingerprints
+    (`_sla_out`, `_sla_fp_out`), slice by slice; returns how many tickets, and whether all.
+
+    Only temporary tables are written, each statement committed on its own, so that a slice's
+    intermediate tables are gone once the next slice replaces them: in one transaction the
+    engine keeps every replaced version until it ends (for a rollback), and at 10M tickets
+    they filled the disk. The workspace's tables are written afterwards, in one transaction
+    (`_write`)."""
     stored = con.execute("SELECT value FROM sla_meta WHERE key = 'config'").fetchall()
     first = not stored or _scalar(con, "SELECT count(*) FROM sla_imports") == 0
     full = full or first
@@ -163,25 +175,32 @@ def _recompute(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTi
         _touched(con)
         if stored[0][0] != config:
             _add_config_changes(con, pols, bt)
-    n = _scalar(con, "SELECT count(*) FROM _sla_scope")
-    slices = math.ceil(n / SLICE_TICKETS)
-    if slices > 1:  # (not by rowid: rows written in a transaction number from 2**62 until it commits)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _sla_scope_all AS "
-                    f"SELECT source, ticket_id, (row_number() OVER () - 1) // {SLICE_TICKETS} AS slice FROM _sla_scope")
-    for i in range(slices):
-        if slices > 1:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _sla_scope AS "
-                        f"SELECT source, ticket_id FROM _sla_scope_all WHERE slice = {i}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _sla_scope_all AS "
+                f"SELECT source, ticket_id, (row_number() OVER () - 1) // {SLICE_TICKETS} AS slice FROM _sla_scope")
+    n = _scalar(con, "SELECT count(*) FROM _sla_scope_all")
+    con.execute("CREATE OR REPLACE TEMP TABLE _sla_out AS SELECT * FROM sla_targets LIMIT 0")
+    con.execute("CREATE OR REPLACE TEMP TABLE _sla_fp_out AS SELECT * FROM sla_tickets LIMIT 0")
+    for i in range(math.ceil(n / SLICE_TICKETS)):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _sla_scope AS "
+                    f"SELECT source, ticket_id FROM _sla_scope_all WHERE slice = {i}")
         _derive(con, pols, bt)
-        con.execute(f"DELETE FROM sla_targets s USING _sla_scope k WHERE {q.keys_match('s', 'k')}")
-        con.execute(f"DELETE FROM sla_tickets s USING _sla_scope k WHERE {q.keys_match('s', 'k')}")
-        con.execute(q.insert_targets())
+        con.execute(q.insert_targets("_sla_out"))
         con.execute("""
-            INSERT INTO sla_tickets
+            INSERT INTO _sla_fp_out
             SELECT source, ticket_id, policy, fingerprint, _event_rows, _ticket_row, (SELECT now FROM _sla_now)
             FROM _sla_fp
         """)
-    # the imports the table now reflects
+    return n, full
+
+
+def _write(con: duckdb.DuckDBPyConnection, full: bool) -> None:
+    """The recomputed tickets' targets and fingerprints into the workspace's tables, and the
+    imports they now reflect (in the caller's transaction)."""
+    if _scalar(con, "SELECT count(*) FROM _sla_scope_all"):
+        con.execute(f"DELETE FROM sla_targets s USING _sla_scope_all k WHERE {q.keys_match('s', 'k')}")
+        con.execute(f"DELETE FROM sla_tickets s USING _sla_scope_all k WHERE {q.keys_match('s', 'k')}")
+        con.execute("INSERT INTO sla_targets BY NAME SELECT * FROM _sla_out")
+        con.execute("INSERT INTO sla_tickets BY NAME SELECT * FROM _sla_fp_out")
     if full:
         con.execute("DELETE FROM sla_imports")
         con.execute("""
@@ -194,7 +213,6 @@ def _recompute(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTi
         con.execute("INSERT INTO sla_imports SELECT DISTINCT _import_id, now() FROM _sla_imported "
                     "WHERE _import_id IS NOT NULL")
     note_imports(con, "sla_imports")
-    return n
 
 
 def _derive(con: duckdb.DuckDBPyConnection, pols: SlaPolicies, bt: BusinessTime) -> None:
