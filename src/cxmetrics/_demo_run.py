@@ -20,6 +20,7 @@ from cxmetrics.demo._config_files import SLA_TOML, schedules_toml
 from cxmetrics.demo._trickle import DEFAULT_PER_MINUTE, attach
 from cxmetrics.errors import UserError
 from cxmetrics.model import TABLES
+from cxmetrics.store import rollback
 
 SOURCE = "demo"
 # org tables first, then what refers to them
@@ -51,7 +52,7 @@ def clear_demo(ws: Workspace) -> None:
         ws.con.execute("DELETE FROM quarantine WHERE import_id IN (SELECT import_id FROM imports WHERE source = ?)", [SOURCE])
         ws.con.execute("COMMIT")
     except BaseException:
-        ws.con.execute("ROLLBACK")
+        rollback(ws.con)
         raise
 
 

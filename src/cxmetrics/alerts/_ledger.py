@@ -23,6 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from cxmetrics.alerts._config import AlertsConfig
+from cxmetrics.store import rollback
 
 ALERT_COLUMNS = (
     "alert_id", "kind", "source", "ticket_id", "metric", "cycle", "policy", "priority", "channel", "team",
@@ -83,7 +84,7 @@ def record(con: duckdb.DuckDBPyConnection, candidates_sql: str, params: dict[str
         con.execute("DROP TABLE _al_new")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     finally:
         con.unregister("_al_dest")

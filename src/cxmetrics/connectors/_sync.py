@@ -36,6 +36,7 @@ from cxmetrics.connectors._http import Client, Retry, client_for
 from cxmetrics.connectors._plumbing import Batch, Page, land
 from cxmetrics.errors import ConnectorError
 from cxmetrics.ingest import ImportSummary
+from cxmetrics.store import rollback
 
 DEFAULT_LOOKBACK = timedelta(days=30)  # a first sync without `start` reads this far back
 LAND_EVERY = 50  # pages fetched between landings: bounds memory, and work lost to a crash
@@ -218,7 +219,7 @@ def _store(ws: Workspace, vendor: str, stream: str, step: Fetched) -> None:
             _state.set_cursor(con, vendor, stream, step.cursor)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from cxmetrics.engines._spark import read_manifest
 from cxmetrics.errors import UserError
 from cxmetrics.exports._tables import CONFIG, CONFIG_FILES
+from cxmetrics.store import rollback
 
 if TYPE_CHECKING:
     from cxmetrics._workspace import Workspace
@@ -92,7 +93,7 @@ def import_tables(ws: Workspace, folder: Path) -> dict[str, int]:
                         [fingerprint, counts.get("ticket_facts", 0)])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
     for name, path in config.items():
         shutil.copyfile(path, ws.path / name)

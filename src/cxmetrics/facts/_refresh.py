@@ -34,6 +34,7 @@ import duckdb
 
 from cxmetrics.calendar import ScheduleSet
 from cxmetrics.facts import _business, _fatigue, _sql
+from cxmetrics.store import rollback
 from cxmetrics.store._reflected import new_rows, note_imports
 
 _JOIN_FILTER_MAX = 20_000
@@ -208,7 +209,7 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     con.execute("COMMIT")
 

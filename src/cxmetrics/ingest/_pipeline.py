@@ -34,6 +34,7 @@ from cxmetrics.ingest._merge import merge, store_columns
 from cxmetrics.ingest._progress import progress
 from cxmetrics.ingest._prepare import ReadLimits
 from cxmetrics.ingest._readers import Reject, Source
+from cxmetrics.store import rollback
 
 DEFAULT_SOURCE = "default"
 
@@ -314,7 +315,7 @@ def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fi
         in_transaction = False
     except BaseException:
         if in_transaction:
-            con.execute("ROLLBACK")
+            rollback(con)
         raise
     finally:
         _drop_temp(con, "_final", "_seq", "_stage")

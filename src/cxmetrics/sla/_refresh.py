@@ -41,6 +41,7 @@ from cxmetrics.errors import StoreError, UserError
 from cxmetrics.sla import _clocks as q
 from cxmetrics.sla._business import BusinessTime, business_time
 from cxmetrics.sla._policy import POLICY_FILE, SlaMetric, SlaPolicies
+from cxmetrics.store import rollback
 from cxmetrics.store._reflected import new_rows, note_imports
 
 if TYPE_CHECKING:
@@ -297,7 +298,7 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     con.execute("COMMIT")
 

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from cxmetrics.errors import UserError
+from cxmetrics.store import rollback
 from cxmetrics.surveys import _deliver, _rules
 from cxmetrics.surveys._config import Survey, SurveysConfig, SurveysConfigError, Trigger, load_config
 from cxmetrics.surveys._deliver import DeliveryResult, write_turn
@@ -198,7 +199,7 @@ def _plan_and_insert(ws: Any, config: SurveysConfig, now: datetime, planner: Any
             new = _insert(ws, config, plan.due, now)
             ws.con.execute("COMMIT")
         except BaseException:
-            ws.con.execute("ROLLBACK")
+            rollback(ws.con)
             raise
     return plan, new
 
@@ -243,7 +244,7 @@ def preview(ws: Any, *, now: datetime | None = None, config: SurveysConfig | Non
             plan = _rules.plan(ws.con, config, now)
             due = _deliver.due(ws, now)
         finally:
-            ws.con.execute("ROLLBACK")
+            rollback(ws.con)
     surveys = {s.name: s for s in config.surveys}
     ids = [_send_id(r, now, surveys[r["survey"]]) for r in plan.due]
     report = RunReport(now=now, planned=len(ids), waiting=plan.waiting, skipped=dict(plan.skipped), send_ids=ids)
@@ -366,7 +367,7 @@ def create_send(ws: Any, survey: Survey | str, *, source: str | None, ticket_id:
                 _insert(ws, config, [row], now)
                 ws.con.execute("COMMIT")
             except BaseException:
-                ws.con.execute("ROLLBACK")
+                rollback(ws.con)
                 raise
         if delivery in ("link", "embed"):
             _deliver.sync_sends(ws)

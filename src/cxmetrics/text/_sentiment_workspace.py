@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cxmetrics.errors import UserError
+from cxmetrics.store import rollback
 from cxmetrics.text._sentiment_facts import DEFAULT
 from cxmetrics.text._sentiment_train import LABELS, SentimentModel
 from cxmetrics.text._store import TextRefresh, enabled, refresh_text, save_model
@@ -185,6 +186,6 @@ def _in_transaction(ws: Workspace, work: Any) -> Any:
             out = work()
             ws.con.execute("COMMIT")
         except BaseException:
-            ws.con.execute("ROLLBACK")
+            rollback(ws.con)
             raise
     return out

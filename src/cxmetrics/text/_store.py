@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pyarrow as pa
 
+from cxmetrics.store import rollback
 from cxmetrics.store._reflected import new_rows, note_imports
 
 if TYPE_CHECKING:
@@ -288,6 +289,6 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
         con.execute(f"DROP TABLE IF EXISTS {SCOPE}")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return done
