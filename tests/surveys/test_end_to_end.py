@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from surveys.conftest import MailServer, free_port, make_workspace, score_link, write_surveys
-from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, Console
+from web._web_helpers import Console, chromium
 
 import cxmetrics
 from cxmetrics.web import _format as fmt
@@ -110,18 +109,7 @@ def live(tmp_path: Path, smtp: MailServer) -> Iterator[Live]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run ./scripts/test (or apt-get install chromium).",
-                    pytrace=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    yield from chromium()
 
 
 def csat_text(page: Any) -> str:

@@ -17,6 +17,31 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+
+
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, for a fixture to yield from; a clear failure when
+    either is missing (the project's test command installs both)."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: the browser tests drive Debian's Chromium. Run the "
+                    "project's test command, ./scripts/test, which installs it (or: apt-get install chromium).",
+                    pytrace=False)
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is not installed: run ./scripts/test (it installs the test extras).", pytrace=False)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 # SLA policies for the test workspaces (calendar hours: no schedule needed)
 SLA_TOML = """[[policy]]
 name = "VIP"

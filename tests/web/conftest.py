@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import shutil
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 
 import cxmetrics
 from cxmetrics.demo import DemoConfig, generate
-from web._web_helpers import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, SLA_TOML, Console, Server, serving
+from web._web_helpers import SCREENSHOTS, SLA_TOML, Console, Server, chromium, serving
 
 DEMO_TICKETS = 3000
 ORDER = ("agents", "customers", "tickets", "events", "surveys", "survey_sends", "activity", "funnel", "costs",
@@ -86,31 +85,13 @@ def server(demo_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield Server(url, admin, viewer, app, path)
 
 
-def _chromium_missing() -> str:
-    return (f"Chromium is not installed at {CHROMIUM}: the browser tests drive Debian's Chromium. Run the project's "
-            "test command, ./scripts/test, which installs it (or: apt-get install chromium).")
-
-
 # (package scope: the browser closes when tests/web is done. Playwright's sync API runs an event
 # loop while it is open, and a browser held for the whole run broke every later test that starts
 # one of its own, tests/reports' browser test and any asyncio.run(), when tests/web ran first)
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(_chromium_missing(), pytrace=False)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is not installed: run ./scripts/test (it installs the test extras).", pytrace=False)
     SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    yield from chromium()
 
 
 @pytest.fixture(scope="package")
