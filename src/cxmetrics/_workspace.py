@@ -231,6 +231,13 @@ class Workspace:
                 refresh_if_enabled(self)  # once the text layer is on, new tickets' text facts too
             return n
 
+    def _refresh_text_part(self) -> bool:
+        """The text facts of the next few imports behind (text._store.refresh_part); returns
+        whether more remain. For the server's refresher, which lets writes in between."""
+        from cxmetrics.text._store import refresh_part
+
+        return refresh_part(self)
+
     def _auto_refresh(self) -> None:
         if self.auto_refresh:
             self.refresh()

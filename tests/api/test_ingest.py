@@ -202,3 +202,27 @@ def test_with_the_text_layer_on_the_answer_comes_with_the_facts_and_the_text_fac
     assert refresher.text_refreshes == text_before + 1
     scored = rows(api.ws, "SELECT label FROM message_sentiment WHERE source = 'api-test' AND ticket_id = 'TX-1'")
     assert scored == [("negative",)]
+    # and the text layer's status says so
+    status = api.get("/api/v1/text/status")
+    assert status.status_code == 200, status.text
+    body = status.json()
+    assert body["on"] is True and body["pending_tickets"] == 0
+    assert body["rows"]["message_sentiment"] == rows(api.ws, "SELECT count(*) FROM message_sentiment")[0][0]
+    assert {m["kind"]: m["model_id"] for m in body["models"]} == {"sentiment": "default", "topics": None}
+
+
+def test_the_text_status_counts_the_tickets_whose_text_facts_are_pending(fresh_api: Api) -> None:
+    from cxmetrics.text._store import refresh_text
+
+    api = fresh_api
+    assert api.get("/api/v1/text/status").json()["on"] is False  # not on yet: nothing pending
+    with api.ws.cursor(auto_refresh=False) as cur:
+        refresh_text(cur, steps=("sentiment",))
+        # two tickets written straight to the store, past the server's refresher: their text is pending
+        cur.import_table("events", __import__("pyarrow").table(
+            {k: [str(e.get(k)) if e.get(k) is not None else None for e in conversation("P-1", 60) + conversation(
+                "P-2", 60)] for k in ("event_id", "ticket_id", "ts", "kind", "actor_type", "actor_id")}),
+            source="api-test", label="direct")
+    api.app.state.hub.publish(["events"])  # (a new version: the status is not answered from the cache)
+    body = api.get("/api/v1/text/status").json()
+    assert body["on"] is True and body["pending_tickets"] == 2

@@ -27,10 +27,16 @@ class FakeWorkspace:
         return True
 
     def refresh(self, *, text: bool = True) -> int:
-        time.sleep(self.refresh_s + (self.text_s if text else 0.0))
+        assert not text  # the server's facts refreshes leave the text facts to their own passes
+        time.sleep(self.refresh_s)
         self.refreshes += 1
-        self.calls.append((time.monotonic(), text))
+        self.calls.append((time.monotonic(), False))
         return self.changed
+
+    def _refresh_text_part(self) -> bool:
+        time.sleep(self.text_s)
+        self.calls.append((time.monotonic(), True))
+        return False  # one part does it all
 
 
 def test_a_write_in_progress_holds_the_refresh_back_so_both_share_it() -> None:
@@ -126,14 +132,47 @@ def test_a_refresh_that_changed_no_ticket_leaves_no_text_facts_to_follow() -> No
     refresher.close()
 
 
+class PartedText(FakeWorkspace):
+    """A text pass of `parts` parts of `text_s` each (a long backlog, taken a few imports at a time)."""
+
+    def __init__(self, parts: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.parts_left = parts
+
+    def _refresh_text_part(self) -> bool:
+        super()._refresh_text_part()
+        self.parts_left -= 1
+        return self.parts_left > 0
+
+
+def test_a_write_during_a_long_text_pass_waits_for_one_part_of_it_not_the_whole() -> None:
+    ws = PartedText(parts=5, refresh_s=0.05, text_s=0.3, changed=3)  # a 1.5 s backlog of text facts
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.1, text_delay_s=30,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    deadline = time.monotonic() + 5
+    while not any(text for _, text in ws.calls) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the pause: the text pass has begun
+    t0 = time.monotonic()
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    assert time.monotonic() - t0 < 0.3 + 0.05 + 0.25  # the part under way and its own refresh, not 1.2 s more
+    assert ws.parts_left > 0  # answered in the middle of the pass
+    deadline = time.monotonic() + 5
+    while refresher.text_refreshes == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ws.parts_left == 0 and refresher.text_refreshes == 1  # the rest followed at the next pause
+    assert [text for _, text in ws.calls].count(True) == 5
+    refresher.close()
+
+
 class FailingText(FakeWorkspace):
     """Its first text pass fails (a broken topic model, say)."""
 
-    def refresh(self, *, text: bool = True) -> int:
-        if text and not any(t for _, t in self.calls):
+    def _refresh_text_part(self) -> bool:
+        if not any(t for _, t in self.calls):
             self.calls.append((time.monotonic(), True))
             raise RuntimeError("the text pass failed")
-        return super().refresh(text=text)
+        return super()._refresh_text_part()
 
 
 def test_a_failed_text_pass_fails_no_write_and_is_tried_again_after_the_delay() -> None:

@@ -102,6 +102,30 @@ def test_a_new_ticket_updates_the_fcr_of_its_requesters_earlier_ticket(ws, tmp_p
     assert facts(ws, "T1")["fcr"] is True
 
 
+def test_a_new_ticket_leaves_the_fcr_of_its_requesters_later_tickets_as_they_were(ws, tmp_path):
+    """An incremental refresh reads the requester's other tickets created up to 7 days around
+    the new one (a repeat looks 7 days ahead); one of them whose own repeat lies further out
+    must keep its flag, not get one computed from the tickets read."""
+    load(ws, tmp_path, """
+        A1,T1,1/08:00,created,customer,C1,,new,C1,billing,,,,,
+        A2,T1,1/09:00,message,agent,A1,,,,,,,,,
+        A3,T1,1/10:00,status,agent,A1,,solved,,,,,,,
+        F1,T6,9/08:00,created,customer,C1,,new,C1,billing,,,,,
+        F2,T6,9/09:00,message,agent,A1,,,,,,,,,
+        F3,T6,9/10:00,status,agent,A1,,solved,,,,,,,
+        G1,T7,14/08:00,created,customer,C1,,new,C1,billing,,,,,
+    """)
+    # T6's repeat is T7, 5 days later; T1's next ticket is T6, 8 days later: not a repeat
+    assert (facts(ws, "T1")["fcr"], facts(ws, "T6")["fcr"]) == (True, False)
+    import_events(ws, tmp_path / "again.csv", "D1,T4,3/08:00,created,customer,C1,,new,C1,billing,,,,,")
+    assert refresh_facts(ws.con) == 1
+    # T4 is a repeat of T1 (2 days later); T6, read as T4's neighbour, still has T7
+    assert (facts(ws, "T1")["fcr"], facts(ws, "T6")["fcr"]) == (False, False)
+    incremental = snapshot(ws)
+    refresh_facts(ws.con, full=True)
+    assert snapshot(ws) == incremental
+
+
 def test_full_and_incremental_refreshes_agree(ws, tmp_path):
     rng = random.Random(7)
     lines = synthetic(rng, tickets=60)

@@ -417,3 +417,35 @@ def test_banking77_in_a_workspace_matches_the_library(tmp_path: Path) -> None:
     assert sum(a == b for a, b in zip(ours, library, strict=True)) >= 0.95 * len(rows)
     truth = [r["category"] for r in rows]
     assert normalized_mutual_info_score(truth, ours) >= 0.64  # the library reaches 0.667
+
+
+def test_the_server_takes_the_text_facts_in_parts_of_a_few_imports(eighteen: cxmetrics.Workspace,
+                                                                    tmp_path: Path) -> None:
+    """The server's text pass goes a few imports at a time (`refresh_part`), so that writes get
+    in between (api/_refresher.py): each part scores the tickets of the oldest imports the facts
+    already reflect, notes only those, and says whether more are behind."""
+    from cxmetrics.text._store import refresh_part
+
+    discover_tickets(eighteen, k=3)
+    name_of = {THEME_OF[t]: n for t, n in _topic_of(eighteen).items()}
+    batches = {p: _tickets(p, "2025-03-04", {"parcel": 1, "lost": 1, "stolen": 1}) for p in "ABC"}
+    for p, tickets in batches.items():
+        _import(eighteen, tmp_path / f"{p}.csv", tickets)  # 6 rows each: 3 tickets x created, message
+    eighteen.refresh(text=False)  # the facts, as the server's refresh after each write
+    _import(eighteen, tmp_path / "D.csv", _tickets("D", "2025-03-04", {"parcel": 1}))  # facts not refreshed yet
+
+    def topics() -> dict[str, str | None]:  # (read without the refresh a query would do first)
+        return dict(eighteen.con.execute("SELECT ticket_id, discovered_topic FROM ticket_facts "
+                                         "WHERE ticket_id[1] IN ('A', 'B', 'C', 'D')").fetchall())
+
+    assert set(topics().values()) == {None}
+    want = {tid: name_of[theme] for tickets in batches.values() for tid, _, theme, _ in tickets}
+    assert refresh_part(eighteen, max_rows=6) is True  # A's import alone: two more behind
+    assert {t: n for t, n in topics().items() if n} == {t: n for t, n in want.items() if t[0] == "A"}
+    assert refresh_part(eighteen, max_rows=12) is False  # B's and C's (12 rows); D waits for its facts
+    assert topics() == want
+    eighteen.refresh(text=False)
+    assert refresh_part(eighteen) is False and topics()["D000"] == name_of["parcel"]
+    pending = eighteen.con.execute("SELECT count(*) FROM imports WHERE import_id NOT IN "
+                                   "(SELECT import_id FROM text_state)").fetchall()[0][0]
+    assert pending == 0

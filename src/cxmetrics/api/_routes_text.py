@@ -16,6 +16,7 @@ from cxmetrics.api._auth import api_viewer
 from cxmetrics.api._errors import COMMON_ERRORS, JSON
 from cxmetrics.api._params import FromQuery, ToQuery, answer, check_period, parse_instant
 from cxmetrics.text._consistency_facts import answers_apart, scores, topic_source
+from cxmetrics.text._status import status
 from cxmetrics.text._store import enabled
 
 router = APIRouter(dependencies=[Depends(api_viewer)], responses=COMMON_ERRORS, tags=["text"])
@@ -45,6 +46,24 @@ class AnswerApart(BaseModel):
     usual_answer: str | None
 
 
+class TextModelOut(BaseModel):
+    kind: str = Field(description="sentiment or topics")
+    model_id: str | None = Field(description="The model in use ('default': the shipped sentiment model; "
+                                             "None: no topic model discovered)")
+    created_at: str | None
+    params: dict[str, Any]
+
+
+class TextStatusOut(BaseModel):
+    on: bool = Field(description="Whether the text layer is on (`cxmetrics text refresh` turns it on)")
+    last_refresh: str | None = Field(description="When the text facts were last refreshed (ISO 8601)")
+    pending_tickets: int = Field(description="Tickets written since whose text facts are not in yet (the server "
+                                             "brings them in when writes pause, at most 10 s behind a stream)")
+    models: list[TextModelOut]
+    rows: dict[str, int] = Field(description="Rows of each text table")
+    version: int
+
+
 class ConsistencyOut(BaseModel):
     request: dict[str, Any]
     enabled: bool = Field(description="Whether the text layer is on (`cxmetrics text refresh` turns it on)")
@@ -54,6 +73,15 @@ class ConsistencyOut(BaseModel):
     agents: list[ConsistencyScore] = Field(description="Per agent, least consistent first")
     apart: list[AnswerApart] = Field(description="The answers apart, most apart first, at most `limit`")
     version: int
+
+
+@router.get("/text/status", response_model=TextStatusOut,
+            summary="Whether the text layer is on, its models, and how many tickets' text facts are pending")
+async def get_text_status(request: Request) -> JSON:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        return {**status(ws).as_dict(), "version": request.app.state.hub.version}
+
+    return JSON(await answer(request, "text_status", {}, compute))
 
 
 @router.get("/text/consistency", response_model=ConsistencyOut,

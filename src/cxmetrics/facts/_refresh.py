@@ -115,7 +115,7 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
     if n:
         key = _derive(con, scoped=True)
         con.execute(_sql.repeat_groups())
-        con.execute(_sql.repeat_flags(scoped=True))
+        con.execute(_sql.repeat_flags(scoped=True, span=_repeat_span(con)))
         con.execute(f"DELETE FROM ticket_facts f USING _fx_targets k WHERE {_sql.keys_match('f', 'k')}")
         con.execute(_sql.insert_facts())
         con.execute(_sql.reopened_at(scoped=True))
@@ -158,6 +158,22 @@ def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> str:
         con.execute(_sql.early_reply_fixup(scoped))
     con.execute(_sql.fact_view())
     return key
+
+
+def _repeat_span(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
+    """The first and last creation (epoch seconds, floor and ceiling) of the tickets in scope
+    with a repeat group, as derived now and as stored; None when one has no creation time
+    (then every stored ticket of their groups is read, as a full refresh would)."""
+    lo, hi, undated = con.execute(f"""
+        SELECT floor(min(epoch_us(created_at)) / 1e6)::BIGINT, ceil(max(epoch_us(created_at)) / 1e6)::BIGINT,
+               count(*) FILTER (WHERE created_at IS NULL)
+        FROM (
+            SELECT created_at FROM _fx_tk WHERE requester_id IS NOT NULL AND topic IS NOT NULL
+            UNION ALL
+            SELECT f.created_at FROM ticket_facts f SEMI JOIN _fx_targets k ON {_sql.keys_match('f', 'k')}
+            WHERE f.requester_id IS NOT NULL AND f.topic IS NOT NULL
+        )""").fetchall()[0]
+    return None if undated or lo is None else (int(lo), int(hi))
 
 
 def _rows_went_missing(con: duckdb.DuckDBPyConnection) -> bool:

@@ -427,21 +427,37 @@ def repeat_groups() -> str:
     """
 
 
-def repeat_flags(scoped: bool) -> str:
+def repeat_flags(scoped: bool, span: tuple[int, int] | None = None) -> str:
     """Step 4b: `_fx_repeat`: for each ticket of a group, whether another (not excluded,
     customer-created) ticket of the group was created within FCR_REPEAT_DAYS after it. `in_scope` marks
-    the tickets being refreshed; the others are stored facts whose fcr may change."""
+    the tickets being refreshed; the others are stored facts whose fcr may change: those with
+    `affected`, see `update_neighbour_fcr`.
+
+    `span` (epoch seconds, incremental only): the first and last creation of the tickets in
+    scope, before and after. A flag looks FCR_REPEAT_DAYS ahead, so only the stored tickets
+    created from that long before the span to its end can change (`affected`), and their flags
+    need the group's tickets up to that long after it: the neighbours read are those, found
+    by time first (the facts' row groups follow creation, so most are skipped) rather than
+    every stored ticket of the groups."""
+    window, affected = "", "true"
+    if span is not None:
+        # whole seconds, widened by one: the constants are exact and the bounds stay consistent
+        lo, hi = f"to_timestamp({span[0] - 1})", f"to_timestamp({span[1] + 1})"
+        days = f"INTERVAL {FCR_REPEAT_DAYS * 24} HOUR"  # as the window's frame: hours, whatever the time zone
+        window = f"WHERE f.created_at BETWEEN {lo} - {days} AND {hi} + {days}"
+        affected = f"f.created_at <= {hi}"
     neighbours = f"""
         UNION ALL
         SELECT f.source, f.ticket_id, f.requester_id, f.topic, f.created_at,
-               NOT f.excluded AND f.created_by = 'customer', false
+               NOT f.excluded AND f.created_by = 'customer', false, {affected}
         FROM ticket_facts f
         SEMI JOIN _fx_groups g ON f.source = g.source AND f.requester_id = g.requester_id AND f.topic = g.topic
         ANTI JOIN _fx_targets k ON {keys_match('f', 'k')}
+        {window}
     """ if scoped else ""
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_repeat AS
-    SELECT source, ticket_id, in_scope,
+    SELECT source, ticket_id, in_scope, affected,
            count(CASE WHEN contact THEN 1 END) OVER (
                PARTITION BY source, requester_id, topic ORDER BY created_at
                RANGE BETWEEN INTERVAL 1 MICROSECOND FOLLOWING AND INTERVAL {FCR_REPEAT_DAYS * 24} HOUR FOLLOWING
@@ -449,7 +465,7 @@ def repeat_flags(scoped: bool) -> str:
     FROM (
         -- a repeat contact is a new ticket the customer opened (not an outbound one)
         SELECT source, ticket_id, requester_id, topic, created_at,
-               NOT excluded AND created_by = 'customer' AS contact, true AS in_scope
+               NOT excluded AND created_by = 'customer' AS contact, true AS in_scope, true AS affected
         FROM _fx_tk WHERE requester_id IS NOT NULL AND topic IS NOT NULL
         {neighbours}
     )
@@ -524,7 +540,7 @@ def update_neighbour_fcr() -> str:
     return f"""
     UPDATE ticket_facts AS f SET fcr = {fcr}
     FROM _fx_repeat r
-    WHERE NOT r.in_scope AND {keys_match('f', 'r')} AND f.fcr IS DISTINCT FROM ({fcr})
+    WHERE NOT r.in_scope AND r.affected AND {keys_match('f', 'r')} AND f.fcr IS DISTINCT FROM ({fcr})
     """
 
 
