@@ -287,14 +287,7 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
     try:
         if imports is not None:
             # the ids listed, as new_rows does: the engine then skips the row groups of other imports
-            listed = "_import_id IN (" + ", ".join("'" + i.replace("'", "''") + "'" for i in imports) + ")"
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE {SCOPE} AS
-                SELECT DISTINCT source, ticket_id FROM (
-                    SELECT source, ticket_id FROM events WHERE ticket_id IS NOT NULL AND {listed}
-                    UNION ALL
-                    SELECT source, ticket_id FROM tickets WHERE {listed}
-                )""")
+            _scope_of_rows(con, "_import_id IN (" + ", ".join("'" + i.replace("'", "''") + "'" for i in imports) + ")")
         elif full:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {SCOPE} AS SELECT source, ticket_id FROM ticket_facts")
             # tickets gone from the facts leave no text facts behind
@@ -302,14 +295,7 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
                 con.execute(f"DELETE FROM {table} x WHERE NOT EXISTS (SELECT 1 FROM ticket_facts f "
                             f"WHERE f.source = x.source AND f.ticket_id = x.ticket_id)")
         else:
-            new = new_rows(con, "text_state")
-            con.execute(f"""
-                CREATE OR REPLACE TEMP TABLE {SCOPE} AS
-                SELECT DISTINCT source, ticket_id FROM (
-                    SELECT source, ticket_id FROM events WHERE ticket_id IS NOT NULL AND {new}
-                    UNION ALL
-                    SELECT source, ticket_id FROM tickets WHERE {new}
-                )""")
+            _scope_of_rows(con, new_rows(con, "text_state"))
         done.tickets = con.execute(f"SELECT count(*) FROM {SCOPE}").fetchall()[0][0]
         if done.tickets:
             # (the scope's rows found first: an anti join hashes its right side, every ticket's row)
@@ -333,6 +319,17 @@ def _refresh(ws: Workspace, *, full: bool, steps: tuple[str, ...] | None,
         rollback(con)
         raise
     return done
+
+
+def _scope_of_rows(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """The scope: the tickets with an event or tickets row matching the filter `rows`."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {SCOPE} AS
+        SELECT DISTINCT source, ticket_id FROM (
+            SELECT source, ticket_id FROM events WHERE ticket_id IS NOT NULL AND {rows}
+            UNION ALL
+            SELECT source, ticket_id FROM tickets WHERE {rows}
+        )""")
 
 
 def _note_all(con: duckdb.DuckDBPyConnection, full: bool) -> None:
