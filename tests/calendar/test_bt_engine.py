@@ -231,3 +231,39 @@ def test_data_range() -> None:
                 "CAST(NULL AS TIMESTAMPTZ) AS b UNION ALL SELECT NULL, TIMESTAMPTZ '2026-07-08 09:10:11Z'")
     assert data_range(con, "t", ["a", "b"]) == (utc(2025, 2, 3, 4, 5, 6), utc(2026, 7, 8, 9, 10, 11))
     assert data_range(con, "SELECT * FROM t WHERE false", ["a"]) is None
+
+
+def test_a_slice_of_the_calendar_answers_every_timestamp_of_its_span_as_the_whole_calendar() -> None:
+    """An incremental facts refresh looks its timestamps up in a slice of the calendar
+    (`calendar_slice_sql`): for every timestamp of the span, under every schedule, B must be
+    what the whole calendar gives (the reference); outside the calendar's range, the row of
+    key -1 (NULL) as before. The slice holds a small part of the calendar."""
+    import random
+
+    from cxmetrics.calendar._engine import calendar_slice_sql
+
+    two = ScheduleSet.from_toml(
+        '[schedules.default]\ntimezone = "UTC"\nhours = { mon-fri = ["09:00-17:00"] }\n'
+        '[schedules.berlin]\ntimezone = "Europe/Berlin"\nhours = { mon-fri = ["08:30-18:00"], sat = ["10:00-14:00"] }\n')
+    con = duckdb.connect()
+    ensure_calendar(con, two, utc(2026, 1, 1), utc(2026, 12, 31))
+    lo, hi = utc(2026, 3, 27, 13, 5), utc(2026, 3, 30, 7, 59, 59)  # across a weekend and a clock change
+    rng = random.Random(3)
+    span_us = int((hi - lo).total_seconds() * 1e6)
+    times = [lo, hi] + [datetime.fromtimestamp((lo.timestamp() * 1e6 + rng.randrange(span_us + 1)) / 1e6, UTC)
+                        for _ in range(300)]
+    con.execute("CREATE TABLE t (sched VARCHAR, ts TIMESTAMPTZ)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [(s, ts) for ts in times for s in ("default", "berlin")]
+                    + [("default", utc(2031, 1, 1))])  # past the calendar: NULL either way
+    rows = con.execute("SELECT key_base, range_start_us, range_end_us, bucket_us FROM business_schedules "
+                       "WHERE key_base IS NOT NULL").fetchall()
+    con.execute(f"CREATE TABLE cal_slice AS {calendar_slice_sql(int(lo.timestamp() * 1e6), int(hi.timestamp() * 1e6), rows)}")
+    whole = with_business_times("t", {"b": "ts"}, "sched", schedule_set=two)
+    sliced = with_business_times("t", {"b": "ts"}, "sched", schedule_set=two, calendar="cal_slice")
+    want = con.execute(f"SELECT sched, ts, b FROM ({whole}) ORDER BY ALL").fetchall()
+    got = con.execute(f"SELECT sched, ts, b FROM ({sliced}) ORDER BY ALL").fetchall()
+    assert len(want) == 2 * len(times) + 1 and got == want
+    assert want[-1][1].year == 2031 and want[-1][2] is None  # the lookup outside the calendar: key -1
+    kept, total = con.execute("SELECT (SELECT count(*) FROM cal_slice), (SELECT count(*) FROM business_calendar)"
+                              ).fetchall()[0]
+    assert kept < total / 50
