@@ -98,10 +98,12 @@ def last_refresh(con: duckdb.DuckDBPyConnection) -> BusinessRefresh | None:
     return BusinessRefresh(fp, datetime.fromisoformat(at), tickets, changed, every)
 
 
-def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, scoped: bool, key: str) -> int:
+def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, scoped: bool, key: str,
+                     stored: bool = True) -> int:
     """Recompute the twins of the tickets in `_fx_tk` (after the facts refresh wrote
     theirs; `key` is the key `_fx_tk._k` was derived with) and record the pass.
-    Returns how many tickets' twins changed."""
+    `stored=False`: none of them has stored twins (new tickets: nothing to compare or
+    delete). Returns how many tickets' twins changed."""
     if all(s.is_always for s in schedules.schedules):
         for statement in calendar_copies(schedules, scoped):
             con.execute(statement)
@@ -121,18 +123,21 @@ def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, 
             con.execute(ticket_twins(schedules))
             calendar = "business_calendar"
         con.execute(reply_twins(schedules, calendar))
-    tickets, stored = con.execute("SELECT (SELECT count(*) FROM _bh_new), (SELECT count(*) FROM ticket_facts_bh)"
-                                  ).fetchall()[0]
-    if stored or scoped:
+    tickets, stored_rows = con.execute("SELECT (SELECT count(*) FROM _bh_new), (SELECT count(*) FROM ticket_facts_bh)"
+                                       ).fetchall()[0]
+    fresh = scoped and not stored  # the tickets in scope have no twins stored
+    if (stored_rows or scoped) and not fresh:
         con.execute(_differing(scoped))
-    else:  # nothing stored yet (a first refresh): every ticket's twins are new
+    else:  # nothing stored yet (a first refresh, new tickets): every ticket's twins are new
         con.execute("CREATE OR REPLACE TEMP TABLE _bh_diff AS SELECT source, ticket_id FROM _bh_new")
     changed = con.execute("SELECT count(*) FROM _bh_diff").fetchall()[0][0]
     # only the tickets whose twins changed are rewritten; when most did, whole tables
-    wholesale = not scoped and 2 * changed > stored
+    wholesale = not scoped and 2 * changed > stored_rows
     for table, new in (("ticket_facts_bh", "_bh_new"), ("reply_intervals_bh", "_bh_replies")):
         if wholesale:
             con.execute(f"DELETE FROM {table}")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}")
+        elif fresh:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}")
         elif changed:
             con.execute(f"DELETE FROM {table} b USING _bh_diff d WHERE {keys_match('b', 'd')}")

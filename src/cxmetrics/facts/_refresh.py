@@ -109,25 +109,32 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _fx_targets AS SELECT DISTINCT source, ticket_id FROM _fx_fresh")
     n = _scope(con)
-    if _rows_went_missing(con):
+    missing, stored = _rows_went_missing(con)
+    if missing:
         _add_tickets_that_lost_rows(con)
         n = _scope(con)
+        stored = n
     if n:
         key = _derive(con, scoped=True)
         con.execute(_sql.repeat_groups())
         con.execute(_sql.repeat_flags(scoped=True, span=_repeat_span(con)))
-        con.execute(f"DELETE FROM ticket_facts f USING _fx_targets k WHERE {_sql.keys_match('f', 'k')}")
+        # (tickets new to the facts, as most of a live batch's are, have no rows to delete: a
+        # ticket's reply intervals, contacts and twins are written with its facts row)
+        if stored:
+            con.execute(f"DELETE FROM ticket_facts f USING _fx_targets k WHERE {_sql.keys_match('f', 'k')}")
         con.execute(_sql.insert_facts())
         con.execute(_sql.reopened_at(scoped=True))
         con.execute(_sql.waiting_since(scoped=True))
         con.execute(_sql.update_neighbour_fcr())
         con.execute(_sql.reply_intervals(scoped=True, key=key))
-        con.execute(f"DELETE FROM reply_intervals r USING _fx_targets k WHERE {_sql.keys_match('r', 'k')}")
+        if stored:
+            con.execute(f"DELETE FROM reply_intervals r USING _fx_targets k WHERE {_sql.keys_match('r', 'k')}")
         con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
         con.execute(_sql.contacts(scoped=True, key=key))
-        con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
+        if stored:
+            con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
         con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
-        _business.refresh_business(con, schedules, scoped=True, key=key)
+        _business.refresh_business(con, schedules, scoped=True, key=key, stored=bool(stored))
     # the sends' ordinals: new sends, and the customer-less sends of the tickets just refreshed
     _fatigue.refresh(con, new=new)
     con.execute("""
@@ -176,24 +183,28 @@ def _repeat_span(con: duckdb.DuckDBPyConnection) -> tuple[int, int] | None:
     return None if undated or lo is None else (int(lo), int(hi))
 
 
-def _rows_went_missing(con: duckdb.DuckDBPyConnection) -> bool:
+def _rows_went_missing(con: duckdb.DuckDBPyConnection) -> tuple[bool, int]:
     """Whether a ticket out of scope lost an event or its tickets row since its facts were
-    derived (see the module docstring for why comparing totals is exact)."""
+    derived (see the module docstring for why comparing totals is exact); and how many
+    tickets in scope have stored facts (none: new tickets, whose old rows need no deleting)."""
     in_scope = f"SEMI JOIN _fx_targets k ON {_sql.keys_match('{t}', 'k')}"
-    (events_now, tickets_now, events_stored, tickets_stored, events_stored_scoped, tickets_stored_scoped,
+    (events_now, tickets_now, events_stored, tickets_stored, stored_scoped,
      events_scoped, tickets_scoped) = con.execute(f"""
         SELECT (SELECT count(*) FROM events WHERE ticket_id IS NOT NULL),
                (SELECT count(*) FROM tickets),
                (SELECT coalesce(sum(_event_rows), 0) FROM ticket_facts),
                (SELECT count(*) FILTER (WHERE _ticket_row) FROM ticket_facts),
-               (SELECT coalesce(sum(_event_rows), 0) FROM ticket_facts f {in_scope.format(t='f')}),
-               (SELECT count(*) FILTER (WHERE _ticket_row) FROM ticket_facts f {in_scope.format(t='f')}),
+               -- the scope's stored facts, read once: [events, tickets rows, tickets]
+               (SELECT [coalesce(sum(_event_rows), 0)::BIGINT, count(*) FILTER (WHERE _ticket_row), count(*)]
+                FROM ticket_facts f {in_scope.format(t='f')}),
                (SELECT count(*) FROM _fx_ev),
                (SELECT count(*) FROM tickets t {in_scope.format(t='t')})
     """).fetchall()[0]
+    events_stored_scoped, tickets_stored_scoped, facts_scoped = stored_scoped
     events_kept = events_stored - events_stored_scoped
     tickets_kept = tickets_stored - tickets_stored_scoped
-    return events_now != events_kept + events_scoped or tickets_now != tickets_kept + tickets_scoped
+    missing = events_now != events_kept + events_scoped or tickets_now != tickets_kept + tickets_scoped
+    return missing, int(facts_scoped)
 
 
 def _add_tickets_that_lost_rows(con: duckdb.DuckDBPyConnection) -> None:
