@@ -115,8 +115,8 @@ def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, 
         con.execute(ticket_view(schedules))
         con.execute(status_sums(scoped, key, schedules, calendar))
         con.execute(ticket_twins(schedules, calendar))
-        if calendar != "business_calendar" and _scalar(con, "SELECT count(*) FROM _bh_tk") != _scalar(
-                con, "SELECT count(*) FROM _bh_new"):  # (never expected: every point lies in the span)
+        if calendar != "business_calendar" and con.execute(  # (never expected: every point lies in the span)
+                "SELECT (SELECT count(*) FROM _bh_tk) <> (SELECT count(*) FROM _bh_new)").fetchall()[0][0]:
             log.warning("a business-time lookup fell outside the span of its tickets' timestamps; "
                         "their twins were computed on the whole calendar")
             con.execute(status_sums(scoped, key, schedules))
@@ -200,9 +200,6 @@ def _calendar_slice(con: duckdb.DuckDBPyConnection, lo_us: int, hi_us: int) -> s
     con.execute(f"CREATE OR REPLACE TEMP TABLE _bh_cal AS {calendar_slice_sql(lo_us, hi_us, schedules)}")
     return "_bh_cal"
 
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return int(con.execute(sql).fetchall()[0][0])
 
 
 def _from_us(us: int) -> datetime:
