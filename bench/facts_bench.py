@@ -55,7 +55,9 @@ def lower_bound_s(con: duckdb.DuckDBPyConnection) -> float:
         con.execute(f"SET preserve_insertion_order = {str(old).lower()}")
 
 TICKETS = """
-INSERT INTO tickets
+INSERT INTO tickets (source, ticket_id, created_at, channel, priority, status, requester_id, assignee_id,
+                     agent_type, team, topic, tags, product, customer_tier, region, created_by, subject,
+                     reopens_reported, replies_reported, handle_s_reported, _hash, _import_id)
 SELECT 'bench', 'T' || i,
        TIMESTAMPTZ '2025-01-01' + to_seconds((hash(i, 1) % 31536000)::BIGINT),
        ['chat', 'email', 'phone', 'messaging'][1 + (hash(i, 2) % 4)::BIGINT],
@@ -71,7 +73,7 @@ FROM range({n}) r(i)
 
 # one row per (ticket, slot); a slot becomes an event when its condition holds
 EVENTS = """
-INSERT INTO events
+INSERT INTO events_stored
 WITH t AS (
     SELECT hash(ticket_id) AS i, ticket_id, created_at, channel, 'A' || (hash(i, 9) % 300) AS agent,
            (hash(i, 10) % 1000) / 1000.0 AS u1, (hash(i, 11) % 1000) / 1000.0 AS u2,
@@ -124,7 +126,7 @@ FROM e
 """
 
 MORE = """
-INSERT INTO events
+INSERT INTO events_stored
 SELECT source, ticket_id || ':more', ticket_id, ts + INTERVAL 30 DAY, 'message', 'customer', NULL, true, NULL, NULL,
        'one more thing', NULL, NULL, NULL, NULL, NULL, 'events', hash(ticket_id, 'more'), '{imp}'
 FROM events WHERE source = 'bench' AND kind = 'created' AND hash(ticket_id) % 100 = 0

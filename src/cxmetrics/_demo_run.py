@@ -47,8 +47,8 @@ def clear_demo(ws: Workspace) -> None:
     """Remove earlier demo rows (only source 'demo'), in one transaction."""
     ws.con.execute("BEGIN TRANSACTION")
     try:
-        for name in TABLES:
-            ws.con.execute(f"DELETE FROM {name} WHERE source = ?", [SOURCE])
+        for table in TABLES.values():
+            ws.con.execute(f"DELETE FROM {table.write_name} WHERE source = ?", [SOURCE])
         ws.con.execute("DELETE FROM quarantine WHERE import_id IN (SELECT import_id FROM imports WHERE source = ?)", [SOURCE])
         ws.con.execute("COMMIT")
     except BaseException:

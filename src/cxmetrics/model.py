@@ -82,9 +82,19 @@ class Table:
     columns: tuple[Column, ...]
     doc: str
     extra_sql: tuple[str, ...] = field(default=())  # columns kept by the store only
+    # columns the store keeps for what the rows imply (a flat ticket's events and answers):
+    # written by the import, not content of their own (the inputs they come from are hashed)
+    implied: tuple[Column, ...] = field(default=())
+    # the table the rows given are written to, when `name` is a view that adds implied rows
+    stored: str | None = None
+
+    @property
+    def write_name(self) -> str:
+        """Where imports write: the table itself, or the stored rows behind its view."""
+        return self.stored or self.name
 
     def column(self, name: str) -> Column:
-        for col in self.columns:
+        for col in (*self.columns, *self.implied):
             if col.name == name:
                 return col
         raise KeyError(name)
@@ -133,6 +143,14 @@ _table(
         C("handle_s_reported", T.NUMBER, min=0, doc="handle seconds as the source counted them"),
     ),
     "one row per ticket or conversation",
+    # a flat ticket's times and scores: the events and surveys views derive from them its
+    # created, first-reply and solved events and its survey answers (origin 'tickets')
+    implied=(
+        C("first_reply_at", T.TIMESTAMP), C("solved_at", T.TIMESTAMP),
+        C("csat_score", T.NUMBER), C("csat_scale"), C("csat_min", T.NUMBER), C("csat_max", T.NUMBER),
+        C("ces_score", T.NUMBER), C("ces_scale"), C("ces_min", T.NUMBER), C("ces_max", T.NUMBER),
+        C("nps", T.NUMBER), C("_flat", T.BOOLEAN, doc="imported as a flat ticket: its implied rows are derived"),
+    ),
 )
 
 _table(
@@ -157,6 +175,7 @@ _table(
         C("origin", doc="`events` when imported as events, `tickets` when implied by a flat ticket, `calls` by a call log row"),
     ),
     "one row per thing that happened to a ticket",
+    stored="events_stored",
 )
 
 _table(
@@ -180,6 +199,7 @@ _table(
                          "collected by cxmetrics (docs/surveys.md) always carry it"),
     ),
     "one row per survey answer",
+    stored="surveys_stored",
 )
 
 _table(

@@ -72,10 +72,10 @@ def test_an_updated_event_is_a_change(ws, tmp_path):
 def test_rows_deleted_without_a_new_import_are_found(ws, tmp_path):
     load(ws, tmp_path, THREE)
     # (what replacing a demo or deleting a source does: no new row, so no new import id)
-    ws.con.execute("DELETE FROM events WHERE event_id = 'A3'")
+    ws.con.execute("DELETE FROM events_stored WHERE event_id = 'A3'")
     assert refresh_facts(ws.con) == 1
     assert facts(ws, "T1")["solved"] is False
-    ws.con.execute("DELETE FROM events WHERE ticket_id = 'T3'")
+    ws.con.execute("DELETE FROM events_stored WHERE ticket_id = 'T3'")
     ws.con.execute("DELETE FROM tickets WHERE ticket_id = 'T3'")
     assert refresh_facts(ws.con) == 1
     assert ws.sql("SELECT ticket_id FROM ticket_facts ORDER BY 1").column("ticket_id").to_pylist() == ["T1", "T2"]

@@ -145,13 +145,18 @@ def test_a_new_workspace_is_owner_only(tmp_path: Path, umask_022: None) -> None:
 
 def _make_old_workspace(path: Path, secret_hex: str) -> None:
     """A workspace as versions before 0009 left it: the secret in api_secrets, 0755/0644."""
-    with cxmetrics.Workspace(path) as ws:
-        ws.con.execute("DROP TABLE IF EXISTS api_sessions")
-        ws.con.execute("CREATE TABLE IF NOT EXISTS api_secrets "
-                       "(name VARCHAR NOT NULL, value VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)")
-        ws.con.execute("DELETE FROM api_secrets")
-        ws.con.execute("INSERT INTO api_secrets VALUES ('session', ?, now())", [secret_hex])
-        ws.con.execute("DELETE FROM schema_migrations WHERE version >= 9")
+    from cxmetrics.store import _migrations
+
+    shipped = _migrations.available
+    _migrations.available = lambda: [m for m in shipped() if m[0] < 9]  # type: ignore[method-assign]
+    try:
+        with cxmetrics.Workspace(path) as ws:
+            ws.con.execute("CREATE TABLE IF NOT EXISTS api_secrets "
+                           "(name VARCHAR NOT NULL, value VARCHAR NOT NULL, created_at TIMESTAMPTZ NOT NULL)")
+            ws.con.execute("DELETE FROM api_secrets")
+            ws.con.execute("INSERT INTO api_secrets VALUES ('session', ?, now())", [secret_hex])
+    finally:
+        _migrations.available = shipped  # type: ignore[method-assign]
     (path / "session.key").unlink(missing_ok=True)
     os.chmod(path, 0o755)
     for entry in path.iterdir():

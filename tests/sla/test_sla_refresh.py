@@ -101,7 +101,7 @@ def test_a_ticket_that_lost_events_without_a_new_row_is_recomputed(ws):
     refresh(ws, "3/09:00")
     assert one(ws, "T4", "first_reply")["state"] == "achieved"
     # the reply is deleted from the store (no import): the facts see it, and so must the SLA
-    ws.con.execute("DELETE FROM events WHERE ticket_id = 'T4' AND kind = 'message'")
+    ws.con.execute("DELETE FROM events_stored WHERE ticket_id = 'T4' AND kind = 'message'")
     assert refresh(ws, "3/09:00") == 1
     # T4 normal 4 h from 08:00: active again, 1 h elapsed
     t = one(ws, "T4", "first_reply")

@@ -30,7 +30,7 @@ def test_a_row_no_logged_import_wrote_is_still_found(ws, tmp_path) -> None:
                                    "a2,T1,2025-03-03T09:00:00Z,message,agent\n"))
     ws.refresh()
     # a reply written behind the importer's back (no import log row): the row counts differ
-    ws.con.execute("""INSERT INTO events (source, event_id, ticket_id, ts, kind, actor_type, _hash, _import_id)
+    ws.con.execute("""INSERT INTO events_stored (source, event_id, ticket_id, ts, kind, actor_type, _hash, _import_id)
                       SELECT source, 'a3', ticket_id, ts + INTERVAL 1 HOUR, 'message', 'agent', 0, 'unlogged'
                       FROM events WHERE event_id = 'a2'""")
     ws.refresh()

@@ -141,7 +141,7 @@ def test_time_to_answer_counts_the_first_answer_not_the_last_edit(ws: Any) -> No
     # responded_at moves to the edit, its time to answer stays 2 h (survey_answers' first answer)
     ws.con.execute("INSERT INTO survey_answers VALUES ('default', 'S5', '2025-03-01T14:00:00Z', "
                    "'2025-03-02T14:00:00Z', 2)")
-    ws.con.execute("UPDATE surveys SET responded_at = '2025-03-02T14:00:00Z' WHERE response_id = 'A2'")
+    ws.con.execute("UPDATE surveys_stored SET responded_at = '2025-03-02T14:00:00Z' WHERE response_id = 'A2'")
     r = one(ws, "survey_time_to_answer")
     assert (r["value"], r["n"]) == (pytest.approx(9000.0), 8)
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from cxmetrics.engines._spark import read_manifest
 from cxmetrics.errors import UserError
 from cxmetrics.exports._tables import CONFIG, CONFIG_FILES
+from cxmetrics.model import TABLES
 from cxmetrics.store import rollback
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 #: tables whose rows carry the import they came from (`_import_id`), which the facts refresh reads
 _IMPORTED = ("tickets", "events")
+#: the key of the rows a flat ticket implies, in the views that derive them
+_IMPLIED_KEY = {"events": "event_id", "surveys": "response_id"}
 
 
 def _sql_path(path: Path) -> str:
@@ -65,20 +68,28 @@ def import_tables(ws: Workspace, folder: Path) -> dict[str, int]:
     with ws._write_lock:
         con.execute("BEGIN TRANSACTION")
         try:
-            for name in manifest["tables"]:
+            # the tickets first: the rows their flat ones imply are the events and surveys views'
+            # own, and an export holds them as rows (left out below, or they would count twice)
+            for name in sorted(manifest["tables"], key=lambda n: n != "tickets"):
                 files = f"'{_sql_path(folder / name)}/*.parquet'"
-                if name in present:
-                    columns = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+                table = TABLES[name].write_name if name in TABLES else name
+                if table in present:
+                    columns = {r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
                     given = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({files})").fetchall()]
                     shared = ", ".join(f'"{c}"' for c in given if c in columns)
-                    con.execute(f'INSERT INTO "{name}" ({shared}) SELECT {shared} FROM read_parquet({files})')
+                    implied = _IMPLIED_KEY.get(name)
+                    where = "" if implied is None or "origin" not in given else (
+                        f"WHERE p.origin IS DISTINCT FROM 'tickets' OR NOT EXISTS (SELECT 1 FROM \"{name}\" v "
+                        f"WHERE v.origin = 'tickets' AND v.source = p.source AND v.{implied} = p.{implied})")
+                    con.execute(f'INSERT INTO "{table}" ({shared}) SELECT {shared} FROM read_parquet({files}) p {where}')
                 else:  # a table the workspace makes when a layer is on (the text layer's)
                     con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({files})')
                 counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
             rows = sum(counts.get(t, 0) for t in _IMPORTED)
             for name in _IMPORTED:  # a lakehouse's rows name no import: they are this load's
                 if name in counts:
-                    con.execute(f"UPDATE {name} SET _import_id = ? WHERE _import_id IS NULL", [load_id])
+                    con.execute(f"UPDATE {TABLES[name].write_name} SET _import_id = ? WHERE _import_id IS NULL",
+                                [load_id])
             con.execute("INSERT INTO imports (import_id, kind, file, format, source, started_at, finished_at, "
                         "\"read\", inserted, updated, unchanged, quarantined) "
                         "VALUES (?, 'tables', ?, 'parquet', NULL, ?, now(), ?, ?, 0, 0, 0)",

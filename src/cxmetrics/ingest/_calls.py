@@ -140,7 +140,7 @@ def implied(con: duckdb.DuckDBPyConnection, import_id: str, currency: str) -> No
     ids = ", ".join(f"c.call_id || ':{s}'" for s in _IMPLIED)
     # a changed call's events are rebuilt: a time removed from the file removes its event
     con.execute(f"""
-        DELETE FROM events e USING (SELECT source, call_id FROM _final WHERE _action = 'update') c
+        DELETE FROM events_stored e USING (SELECT source, call_id FROM _final WHERE _action = 'update') c
         WHERE e.origin = 'calls' AND e.source = c.source AND e.event_id IN ({ids})
     """)
     base = ("source, ticket_id, NULL::BOOLEAN AS public, NULL AS status_from, NULL AS status_to, NULL AS body, "
@@ -180,7 +180,8 @@ def implied(con: duckdb.DuckDBPyConnection, import_id: str, currency: str) -> No
                {pick('channel')}, {pick('priority')}, {pick('status')}, {pick('requester_id')},
                {pick('assignee_id')}, {pick('agent_type')}, {pick('team')}, {pick('topic')},
                t.tags, t.product, t.customer_tier, t.region, {pick('created_by')}, t.subject,
-               t.reopens_reported, t.replies_reported, t.handle_s_reported
+               t.reopens_reported, t.replies_reported, t.handle_s_reported,
+               {", ".join(f"t.{c.name}" for c in TABLES["tickets"].implied)}
         FROM (
             SELECT source, ticket_id, bool_and(c_owned) AS owned, min(arrived_at) AS created_at,
                    arg_min(channel, arrived_at) AS channel, arg_min(priority, arrived_at) AS priority,

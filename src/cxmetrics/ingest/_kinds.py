@@ -100,6 +100,10 @@ _FLAT_TICKET_TARGET = {
     "replies_reported": "replies",
     "handle_s_reported": "handle_seconds",
     "created_by": "coalesce(created_by, 'customer')",
+    # what the ticket implies (the events and surveys views derive its rows from these)
+    "csat_score": "csat_score", "csat_scale": "csat_scale_n", "csat_min": "csat_min", "csat_max": "csat_max",
+    "ces_score": "ces_score", "ces_scale": "ces_scale_n", "ces_min": "ces_min", "ces_max": "ces_max",
+    "_flat": "true",
 }
 
 _EVENT_INPUTS = tuple(c for c in TABLES["events"].columns if c.name != "origin") + tuple(
@@ -123,7 +127,6 @@ KINDS: dict[str, ImportKind] = {
                 "CASE WHEN nps <> round(nps) THEN 'nps ' || nps || ' is not a whole point of 0-10' END",
             ),
             target=_FLAT_TICKET_TARGET,
-            post=_derive.flat_ticket_events,
             doc="flat tickets: one row per ticket; becomes a ticket, its implied events and survey answers",
         ),
         ImportKind(

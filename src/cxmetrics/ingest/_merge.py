@@ -18,16 +18,20 @@ from cxmetrics.model import Table
 
 
 def store_columns(table: Table) -> list[str]:
-    """Every column of the stored table in order, bookkeeping last."""
+    """Every column of the stored table in order (the implied ones after the declared),
+    bookkeeping last."""
     names = list(table.names)
     if "period" in names:
         i = names.index("period") + 1
         names[i:i] = ["period_start", "period_end"]
-    return names
+    return names + [c.name for c in table.implied]
 
 
 def content_columns(table: Table) -> list[str]:
-    return [c for c in store_columns(table) if c not in table.key]
+    """The columns a row's hash covers: all but the key and the implied ones (which come from
+    inputs the hash covers as `extra`)."""
+    implied = {c.name for c in table.implied}
+    return [c for c in store_columns(table) if c not in table.key and c not in implied]
 
 
 def hash_sql(table: Table, alias: str = "", extra: tuple[str, ...] = ()) -> str:
@@ -62,7 +66,7 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _seq AS
         SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, t._hash AS _stored_hash
-        FROM ({valid}) v LEFT JOIN {table.name} t ON {join}
+        FROM ({valid}) v LEFT JOIN {table.write_name} t ON {join}
     """)
     dupes = con.execute(f"SELECT count(*) - count(DISTINCT ({key})) FROM _seq").fetchall()[0][0]
     action = (
@@ -97,9 +101,9 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
         """).fetchall()[0]
         con.execute(f"CREATE OR REPLACE TEMP VIEW _final AS SELECT *, {action} AS _action FROM _seq")
     if con.execute("SELECT count(*) FROM _final WHERE _action = 'update'").fetchall()[0][0]:
-        con.execute(f"DELETE FROM {table.name} t USING _final v WHERE v._action = 'update' AND {join}")
+        con.execute(f"DELETE FROM {table.write_name} t USING _final v WHERE v._action = 'update' AND {join}")
     con.execute(f"""
-        INSERT INTO {table.name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
+        INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
         SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _final WHERE _action <> 'none'
     """, [import_id])
     return MergeCounts(inserted, updated, unchanged)
@@ -110,9 +114,9 @@ def _first_rows(con: duckdb.DuckDBPyConnection, table: Table, valid: str) -> boo
     nothing can then be an update or unchanged, and the join with what is stored is
     skipped. Without a source column, when the table is empty."""
     if "source" not in table.key:
-        return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.name})").fetchall()[0][0]
+        return not con.execute(f"SELECT EXISTS (SELECT 1 FROM {table.write_name})").fetchall()[0][0]
     return not con.execute(f"""
-        SELECT EXISTS (SELECT 1 FROM {table.name} WHERE source IN (SELECT DISTINCT source FROM ({valid})))
+        SELECT EXISTS (SELECT 1 FROM {table.write_name} WHERE source IN (SELECT DISTINCT source FROM ({valid})))
     """).fetchall()[0][0]
 
 
@@ -130,7 +134,7 @@ def _insert_all(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import
         CREATE OR REPLACE TEMP VIEW _final AS
         SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, 'insert' AS _action FROM ({valid}) v
     """)
-    con.execute(f"INSERT INTO {table.name} ({cols}, _hash, _import_id) SELECT {cols}, _hash, ? FROM _final",
+    con.execute(f"INSERT INTO {table.write_name} ({cols}, _hash, _import_id) SELECT {cols}, _hash, ? FROM _final",
                 [import_id])
     return MergeCounts(rows, 0, 0)
 
@@ -140,7 +144,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, imp
     implied rows whose earlier versions were deleted just before."""
     cols = ", ".join(ident(c) for c in store_columns(table))
     con.execute(f"""
-        INSERT INTO {table.name} ({cols}, _hash, _import_id)
+        INSERT INTO {table.write_name} ({cols}, _hash, _import_id)
         SELECT {cols}, {hash_sql(table, 'n')}, ? FROM ({rows_sql}) n
     """, [import_id])
 
@@ -157,12 +161,12 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, imp
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _implied AS
-        SELECT n.* FROM _implied n LEFT JOIN {table.name} t ON {key}
+        SELECT n.* FROM _implied n LEFT JOIN {table.write_name} t ON {key}
         WHERE t._hash IS NULL OR t._hash <> n._hash
     """)
-    con.execute(f"DELETE FROM {table.name} t USING _implied n WHERE {key}")
+    con.execute(f"DELETE FROM {table.write_name} t USING _implied n WHERE {key}")
     written = con.execute(f"""
-        INSERT INTO {table.name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
+        INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
         SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _implied
     """, [import_id]).fetchall()[0][0]
     con.execute("DROP TABLE _implied")

@@ -207,7 +207,7 @@ def valid_sql(kind: ImportKind, currency: str) -> str:
         else:
             exprs.append(f"NULL AS {ident(c)}")
     extra = [ident(c.name) for c in kind.inputs if c.name not in cols]
-    extra += [ident(n) for n, _ in kind.derived]
+    extra += [ident(n) for n, _ in kind.derived if n not in cols]
     return (
         f"SELECT {', '.join(exprs + extra)}, rowid AS _ord "
         "FROM _stage WHERE _reason IS NULL AND NOT _blank"
@@ -293,8 +293,10 @@ def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fi
                 [(import_id, kind.name, file_label, r.line, r.raw, r.reason) for r in rejects],
             )
         with progress(con, "merging", enabled=show_progress):
-            stored = set(store_columns(kind.table))
-            extra = tuple(c.name for c in kind.inputs if c.name not in stored)
+            # inputs the stored row does not hold as content: the hash covers them too (the
+            # implied columns come from them)
+            content = set(store_columns(kind.table)) - {c.name for c in kind.table.implied}
+            extra = tuple(c.name for c in kind.inputs if c.name not in content)
             counts = merge(con, kind.table, valid_sql(kind, currency), import_id, extra)
             if kind.post is not None:
                 kind.post(con, import_id, currency)

@@ -1,0 +1,148 @@
+-- 0021: what a flat ticket implies is derived when read, not stored.
+-- A flat ticket row (`import tickets`) implies its created, first-reply and solved events and
+-- its survey answers (csat, ces, nps). They were written as rows of events and surveys (origin
+-- 'tickets'), 2.8 rows per ticket on average, most of a flat import's time. The ticket now
+-- keeps the values they are made of (first_reply_at, solved_at, the scores and their scales,
+-- and _flat: the row came from a flat import), and `events` and `surveys` become views: the
+-- rows given (tables events_stored and surveys_stored, which every write goes to) and the
+-- rows the flat tickets imply, computed as the import computed them. Readers see the same
+-- rows as before. The tickets' content hashes are unchanged (the new columns are not content
+-- of their own: they come from the flat row's inputs, which the hash covered already).
+-- Implied rows that a flat ticket no longer reproduces (none is expected) stay stored.
+-- Frozen: later changes go in new numbered files, never here.
+CREATE TABLE _tickets_0021 (
+    source VARCHAR NOT NULL,
+    ticket_id VARCHAR NOT NULL,
+    created_at TIMESTAMPTZ,
+    channel VARCHAR,
+    priority VARCHAR,
+    status VARCHAR,
+    requester_id VARCHAR,
+    assignee_id VARCHAR,
+    agent_type VARCHAR,
+    team VARCHAR,
+    topic VARCHAR,
+    tags VARCHAR[],
+    product VARCHAR,
+    customer_tier VARCHAR,
+    region VARCHAR,
+    created_by VARCHAR,
+    subject VARCHAR,
+    reopens_reported BIGINT,
+    replies_reported BIGINT,
+    handle_s_reported DOUBLE,
+    first_reply_at TIMESTAMPTZ,
+    solved_at TIMESTAMPTZ,
+    csat_score DOUBLE,
+    csat_scale VARCHAR,
+    csat_min DOUBLE,
+    csat_max DOUBLE,
+    ces_score DOUBLE,
+    ces_scale VARCHAR,
+    ces_min DOUBLE,
+    ces_max DOUBLE,
+    nps DOUBLE,
+    _flat BOOLEAN,
+    _hash UBIGINT NOT NULL,
+    _import_id VARCHAR
+);  -- key: (source, ticket_id)
+
+INSERT INTO _tickets_0021
+SELECT t.source, t.ticket_id, t.created_at, t.channel, t.priority, t.status, t.requester_id, t.assignee_id,
+       t.agent_type, t.team, t.topic, t.tags, t.product, t.customer_tier, t.region, t.created_by, t.subject,
+       t.reopens_reported, t.replies_reported, t.handle_s_reported,
+       e.first_reply_at, e.solved_at,
+       s.csat_score, s.csat_scale, s.csat_min, s.csat_max, s.ces_score, s.ces_scale, s.ces_min, s.ces_max, s.nps,
+       coalesce(e.flat, false), t._hash, t._import_id
+FROM tickets t
+LEFT JOIN (
+    SELECT source, ticket_id,
+           max(ts) FILTER (WHERE event_id = ticket_id || ':first_reply') AS first_reply_at,
+           max(ts) FILTER (WHERE event_id = ticket_id || ':solved') AS solved_at,
+           bool_or(event_id = ticket_id || ':created') AS flat
+    FROM events WHERE origin = 'tickets' GROUP BY source, ticket_id
+) e ON e.source = t.source AND e.ticket_id = t.ticket_id
+LEFT JOIN (
+    SELECT source, ticket_id,
+           max(score) FILTER (WHERE response_id = ticket_id || ':csat') AS csat_score,
+           max(scale) FILTER (WHERE response_id = ticket_id || ':csat') AS csat_scale,
+           max(scale_min) FILTER (WHERE response_id = ticket_id || ':csat') AS csat_min,
+           max(scale_max) FILTER (WHERE response_id = ticket_id || ':csat') AS csat_max,
+           max(score) FILTER (WHERE response_id = ticket_id || ':ces') AS ces_score,
+           max(scale) FILTER (WHERE response_id = ticket_id || ':ces') AS ces_scale,
+           max(scale_min) FILTER (WHERE response_id = ticket_id || ':ces') AS ces_min,
+           max(scale_max) FILTER (WHERE response_id = ticket_id || ':ces') AS ces_max,
+           max(score) FILTER (WHERE response_id = ticket_id || ':nps') AS nps
+    FROM surveys WHERE origin = 'tickets' GROUP BY source, ticket_id
+) s ON s.source = t.source AND s.ticket_id = t.ticket_id;
+DROP TABLE tickets;
+ALTER TABLE _tickets_0021 RENAME TO tickets;
+
+-- the implied rows the views now give (a flat ticket's own ids), and nothing else
+DELETE FROM events e USING tickets t
+WHERE e.origin = 'tickets' AND t._flat AND e.source = t.source AND e.ticket_id = t.ticket_id
+  AND e.event_id IN (t.ticket_id || ':created', t.ticket_id || ':first_reply', t.ticket_id || ':solved');
+DELETE FROM surveys s USING tickets t
+WHERE s.origin = 'tickets' AND t._flat AND s.source = t.source AND s.ticket_id = t.ticket_id
+  AND s.response_id IN (t.ticket_id || ':csat', t.ticket_id || ':ces', t.ticket_id || ':nps');
+ALTER TABLE events RENAME TO events_stored;
+ALTER TABLE surveys RENAME TO surveys_stored;
+
+-- The columns of each branch in the tables' order; the implied rows' _hash is the one their
+-- insert computed (hash of every column but the key and the bookkeeping), so they compare
+-- equal to the rows they replace.
+CREATE VIEW events AS
+SELECT source, event_id, ticket_id, ts, kind, actor_type, actor_id, public, status_from, status_to, body,
+       channel, duration_s, assignee_id, team, priority, origin, _hash, _import_id
+FROM events_stored
+UNION ALL
+SELECT source, event_id, ticket_id, ts, kind, actor_type, actor_id, public, status_from, status_to, body,
+       channel, duration_s, assignee_id, team, priority, origin,
+       hash(ticket_id, ts, kind, actor_type, actor_id, public, status_from, status_to, body, channel,
+            duration_s, assignee_id, team, priority, origin), _import_id
+FROM (
+    SELECT source, ticket_id || ':created' AS event_id, ticket_id, created_at AS ts, 'created' AS kind,
+           CASE created_by WHEN 'agent' THEN 'agent' WHEN 'system' THEN 'system' ELSE 'customer' END AS actor_type,
+           CASE WHEN created_by = 'agent' THEN assignee_id ELSE requester_id END AS actor_id,
+           NULL::BOOLEAN AS public, NULL::VARCHAR AS status_from, 'new' AS status_to, NULL::VARCHAR AS body,
+           channel, NULL::DOUBLE AS duration_s, NULL::VARCHAR AS assignee_id, team, priority,
+           'tickets' AS origin, _import_id
+    FROM tickets WHERE _flat
+    UNION ALL
+    SELECT source, ticket_id || ':first_reply', ticket_id, first_reply_at, 'message',
+           CASE WHEN agent_type = 'bot' THEN 'bot' ELSE 'agent' END, assignee_id,
+           true, NULL, NULL, NULL, channel, NULL, NULL, NULL, NULL, 'tickets', _import_id
+    FROM tickets WHERE _flat AND first_reply_at IS NOT NULL
+    UNION ALL
+    SELECT source, ticket_id || ':solved', ticket_id, solved_at, 'status',
+           CASE WHEN agent_type = 'bot' THEN 'bot' ELSE 'agent' END, assignee_id,
+           NULL, NULL, 'solved', NULL, channel, NULL, NULL, NULL, NULL, 'tickets', _import_id
+    FROM tickets WHERE _flat AND solved_at IS NOT NULL
+);
+
+CREATE VIEW surveys AS
+SELECT source, response_id, ticket_id, customer_id, agent_id, kind, scale, scale_min, scale_max, score,
+       comment, sent_at, responded_at, origin, send_id, _hash, _import_id
+FROM surveys_stored
+UNION ALL
+SELECT source, response_id, ticket_id, customer_id, agent_id, kind, scale, scale_min, scale_max, score,
+       comment, sent_at, responded_at, origin, send_id,
+       hash(ticket_id, customer_id, agent_id, kind, scale, scale_min, scale_max, score, comment, sent_at,
+            responded_at, origin, send_id), _import_id
+FROM (
+    SELECT source, ticket_id || ':csat' AS response_id, ticket_id, requester_id AS customer_id,
+           assignee_id AS agent_id, 'csat' AS kind, csat_scale AS scale, csat_min AS scale_min,
+           csat_max AS scale_max, csat_score AS score, NULL::VARCHAR AS comment, NULL::TIMESTAMPTZ AS sent_at,
+           coalesce(solved_at, first_reply_at, created_at) AS responded_at, 'tickets' AS origin,
+           NULL::VARCHAR AS send_id, _import_id
+    FROM tickets WHERE _flat AND csat_score IS NOT NULL
+    UNION ALL
+    SELECT source, ticket_id || ':ces', ticket_id, requester_id, assignee_id, 'ces', ces_scale, ces_min,
+           ces_max, ces_score, NULL, NULL, coalesce(solved_at, first_reply_at, created_at), 'tickets', NULL,
+           _import_id
+    FROM tickets WHERE _flat AND ces_score IS NOT NULL
+    UNION ALL
+    SELECT source, ticket_id || ':nps', ticket_id, requester_id, assignee_id, 'nps', '0-10', 0, 10, nps,
+           NULL, NULL, coalesce(solved_at, first_reply_at, created_at), 'tickets', NULL, _import_id
+    FROM tickets WHERE _flat AND nps IS NOT NULL
+);
