@@ -147,8 +147,7 @@ _table(
     # created, first-reply and solved events and its survey answers (origin 'tickets')
     implied=(
         C("first_reply_at", T.TIMESTAMP), C("solved_at", T.TIMESTAMP),
-        C("csat_score", T.NUMBER), C("csat_scale"), C("csat_min", T.NUMBER), C("csat_max", T.NUMBER),
-        C("ces_score", T.NUMBER), C("ces_scale"), C("ces_min", T.NUMBER), C("ces_max", T.NUMBER),
+        C("csat_score", T.NUMBER), C("csat_scale"), C("ces_score", T.NUMBER), C("ces_scale"),
         C("nps", T.NUMBER), C("_flat", T.BOOLEAN, doc="imported as a flat ticket: its implied rows are derived"),
     ),
 )

@@ -31,6 +31,20 @@ def test_empty_strings_are_nulls(ws, tmp_path):
     assert rows(ws, "SELECT channel, team, reopens_reported FROM tickets") == [(None, None, None)]
 
 
+def test_values_lose_surrounding_spaces_unicode_ones_too_but_keep_tabs(ws, tmp_path):
+    # spaces, no-break spaces (a spreadsheet's), ideographic and em spaces are cut; a tab or a
+    # space inside the value is kept; a value of spaces only is none
+    text = (HEADER + "\n"
+            " T1 ,2025-03-03T08:00:00Z, Email ,a b\n"
+            "\u00a0T2\u00a0,2025-03-03T08:00:00Z,chat\u3000,\u2003x\n"
+            "T3,2025-03-03T08:00:00Z,\u00a0,\"\ty \"\n"
+            "T4\u00e9 ,2025-03-03T08:00:00Z,  ,caf\u00e9\n")
+    s = ws.import_file("tickets", write(tmp_path / "spaces.csv", text))
+    assert (s.read, s.inserted, s.quarantined) == (4, 4, 0)
+    assert rows(ws, "SELECT ticket_id, channel, subject FROM tickets ORDER BY 1") == [
+        ("T1", "email", "a b"), ("T2", "chat", "x"), ("T3", None, "\ty"), ("T4\u00e9", None, "caf\u00e9")]
+
+
 def test_naive_timestamps_are_read_in_the_workspace_zone_and_offsets_are_kept(tmp_path):
     with cxmetrics.open(tmp_path / "w", create=True) as ws:
         ws.configure(timezone="Europe/Berlin")

@@ -7,6 +7,7 @@ loops over rows: the expressions are vectorised by the engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from cxmetrics.ingest._mapping import Mapping
@@ -38,8 +39,32 @@ class ColumnSQL:
     reason: str | None  # expression: NULL when fine, else why the value is unusable
 
 
+# the engine's number types as a file's schema names them (DECIMAL(18,3), UBIGINT, FLOAT...)
+_NUMERIC = re.compile(r"U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)|FLOAT|DOUBLE|DECIMAL\(\d+, ?\d+\)")
+_WHOLE = re.compile(r"U?(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT)")
+
+
+#: a reference the import's stage has trimmed already (`trimmed_ref`): text_value is the ref itself
+_TRIMMED = re.compile(r"_t\d+")
+
+
+def trimmed_ref(i: int) -> str:
+    """The name of the stage's column holding raw text column `i` trimmed, '' as NULL: the
+    stage computes it once, where each typed value and check would trim it again (a third
+    of a flat import's stage time went to trimming the same values)."""
+    return f"_t{i}"
+
+
 def text_value(raw: str, raw_type: str) -> str:
     """The raw value as trimmed text, with empty strings as NULL."""
+    if _TRIMMED.fullmatch(raw):
+        return raw
+    if raw_type == "VARCHAR" and re.fullmatch(r"_r\d+", raw):
+        # trim copies every value, and most have nothing to cut: only a value that starts or ends
+        # with a space, or holds a non-ASCII character (trim cuts Unicode spaces too), is trimmed
+        # (a flat import's stage: 0.84 -> 0.54 s at 1M rows)
+        return (f"nullif(CASE WHEN {raw} LIKE ' %' OR {raw} LIKE '% ' OR strlen({raw}) <> length({raw}) "
+                f"THEN trim({raw}) ELSE {raw} END, '')")
     as_text = raw if raw_type == "VARCHAR" else f"CAST({raw} AS VARCHAR)"
     return f"nullif(trim({as_text}), '')"
 
@@ -96,14 +121,19 @@ def column_sql(col: Column, raw: str | None, raw_type: str, mapping: Mapping, re
                     f"in column {mapping.date_column}, nor {hint}").replace("'", "''")
         return ColumnSQL(typed, f"CASE WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {hint}' END")
     if col.type in (ColType.INTEGER, ColType.NUMBER):
-        num = f"try_cast({v} AS DOUBLE)"
+        # a number the file types as one (Parquet, Arrow) is not read back from its text
+        typed_raw = _NUMERIC.fullmatch(raw_type) is not None and not mapping.values.get(col.name)
+        whole_raw = typed_raw and _WHOLE.fullmatch(raw_type) is not None
+        num = f"CAST({raw} AS DOUBLE)" if typed_raw else f"try_cast({v} AS DOUBLE)"
         if col.type is ColType.INTEGER:
-            typed = f"CAST(CASE WHEN {num} = round({num}) THEN {num} END AS BIGINT)"
+            typed = (f"try_cast({raw} AS BIGINT)" if whole_raw
+                     else f"CAST(CASE WHEN {num} = round({num}) THEN {num} END AS BIGINT)")
             what = "a whole number"
         else:
-            typed = f"CASE WHEN isfinite({num}) THEN {num} END"
+            typed = num if whole_raw else f"CASE WHEN isfinite({num}) THEN {num} END"
             what = "a number"
-        parts = [f"WHEN {v} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {what}'"]
+        given = raw if typed_raw else v
+        parts = [f"WHEN {given} IS NOT NULL AND {ref or typed} IS NULL THEN '{name} ''' || {_shown(v)} || ''' is not {what}'"]
         if col.min is not None:
             parts.append(f"WHEN {ref or typed} < {col.min} THEN '{name} ' || {v} || ' is below {col.min:g}'")
         if col.max is not None:

@@ -101,8 +101,7 @@ _FLAT_TICKET_TARGET = {
     "handle_s_reported": "handle_seconds",
     "created_by": "coalesce(created_by, 'customer')",
     # what the ticket implies (the events and surveys views derive its rows from these)
-    "csat_score": "csat_score", "csat_scale": "csat_scale_n", "csat_min": "csat_min", "csat_max": "csat_max",
-    "ces_score": "ces_score", "ces_scale": "ces_scale_n", "ces_min": "ces_min", "ces_max": "ces_max",
+    "csat_score": "csat_score", "csat_scale": "csat_scale_n", "ces_score": "ces_score", "ces_scale": "ces_scale_n",
     "_flat": "true",
 }
 

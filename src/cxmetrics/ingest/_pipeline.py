@@ -27,6 +27,7 @@ from cxmetrics.ingest._columns import (
     period_end_sql,
     period_start_sql,
     text_value,
+    trimmed_ref,
 )
 from cxmetrics.ingest._kinds import ImportKind
 from cxmetrics.ingest._mapping import Mapping
@@ -154,9 +155,10 @@ def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feed
               mapping: Mapping, default_source: str) -> str:
     typed, reasons = [], []
     day = _day_sql(raw, feeds, mapping)
+    texts = [i for i, (_, rtype) in enumerate(raw) if rtype == "VARCHAR"]
     for col in kind.inputs:
         i = feeds.get(col.name)
-        ref = None if i is None else f"_r{i}"
+        ref = None if i is None else trimmed_ref(i) if i in texts else f"_r{i}"
         rtype = "VARCHAR" if i is None else raw[i][1]
         if col.name in mapping.combine:
             parts = [f"CAST(_r{raw_index(raw, p)} AS VARCHAR)" for p in mapping.combine[col.name]]
@@ -185,7 +187,10 @@ def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feed
         FROM (
             SELECT *, {reason} AS _reason FROM (
                 SELECT *{', ' + derived if derived else ''} FROM (
-                    SELECT *, {", ".join(typed)} FROM (SELECT *{position} FROM ({source.select_sql(raw)}))
+                    SELECT *, {", ".join(typed)} FROM (
+                        SELECT *{"".join(f", {text_value(f'_r{i}', 'VARCHAR')} AS {trimmed_ref(i)}" for i in texts)}
+                        FROM (SELECT *{position} FROM ({source.select_sql(raw)}))
+                    )
                 )
             )
         )
