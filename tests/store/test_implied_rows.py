@@ -107,3 +107,25 @@ def test_a_workspace_that_stored_implied_rows_reads_the_same_after_migrating(tmp
         assert ws.con.execute("SELECT ticket_id, _flat, csat_score, csat_scale FROM tickets ORDER BY ticket_id"
                               ).fetchall() == [("E1", False, None, None), ("T1", True, 4.0, "1-5")]
         assert ws.con.execute("SELECT ticket_id, _hash FROM tickets ORDER BY ticket_id").fetchall() == hashes
+
+
+def test_an_export_of_flat_tickets_imports_without_doubling_their_implied_rows(tmp_path):
+    from cxmetrics.exports._import_tables import import_tables
+    from cxmetrics.exports._tables import export_tables
+
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        ws.import_file("tickets", write(tmp_path / "flat.csv", FLAT))
+        ws.import_file("events", write(tmp_path / "ev.csv", "event_id,ticket_id,ts,kind,actor_type\n"
+                                                            "m1,T2,2025-03-03T10:05:00Z,message,agent\n"))
+        counts = export_tables(ws, tmp_path / "tables")
+        events, surveys = _rows(ws.con, "events"), _rows(ws.con, "surveys")
+        facts = _rows(ws.con, "ticket_facts")
+    assert (counts["events"], counts["surveys"]) == (5, 2)  # the export holds the implied rows as rows
+    with cxmetrics.open(tmp_path / "new", create=True) as ws:
+        import_tables(ws, tmp_path / "tables")
+        assert _rows(ws.con, "events") == events
+        assert _rows(ws.con, "surveys") == surveys
+        assert [r[0] for r in ws.con.execute("SELECT event_id FROM events_stored").fetchall()] == ["m1"]
+        assert ws.con.execute("SELECT count(*) FROM surveys_stored").fetchall() == [(0,)]
+        assert ws.refresh() == 0
+        assert _rows(ws.con, "ticket_facts") == facts
