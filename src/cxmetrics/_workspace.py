@@ -36,6 +36,7 @@ from cxmetrics.metrics._topics import top_topics
 from cxmetrics.model import TABLES
 from cxmetrics.settings import Settings
 from cxmetrics.store import _migrations
+from cxmetrics.store._implied import ensure_views
 
 DEFAULT_PATH = Path("cxmetrics-workspace")
 DB_FILE = "cxmetrics.duckdb"
@@ -83,6 +84,7 @@ class Workspace:
             self._configure()
             if not read_only:
                 _migrations.migrate(self.con)
+                ensure_views(self.con)  # the events and surveys views fit the tickets stored
         self._owns_files = not read_only  # a cursor (made without __init__) leaves modes to its workspace
         if not read_only:
             tighten(self.path)  # a workspace made before 0009 was 0755/0644

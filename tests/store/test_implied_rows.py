@@ -129,3 +129,23 @@ def test_an_export_of_flat_tickets_imports_without_doubling_their_implied_rows(t
         assert ws.con.execute("SELECT count(*) FROM surveys_stored").fetchall() == [(0,)]
         assert ws.refresh() == 0
         assert _rows(ws.con, "ticket_facts") == facts
+
+
+def test_the_views_derive_only_once_a_flat_ticket_is_stored(tmp_path):
+    # each metric query reads them: without a flat ticket they are the stored rows alone
+    from cxmetrics.store._implied import derives
+
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        assert derives(ws.con) is False
+        ws.import_file("events", write(tmp_path / "ev.csv", "event_id,ticket_id,ts,kind\n"
+                                                            "e1,E1,2025-03-03T10:00:00Z,created\n"))
+        assert derives(ws.con) is False
+        ws.import_file("tickets", write(tmp_path / "flat.csv", FLAT))
+        assert derives(ws.con) is True
+        assert ws.con.execute("SELECT count(*) FROM events").fetchall() == [(5,)]
+    with cxmetrics.open(tmp_path / "ws") as ws:  # kept as they are at the next open
+        assert derives(ws.con) is True
+        ws.con.execute("DELETE FROM tickets WHERE _flat")
+    with cxmetrics.open(tmp_path / "ws") as ws:  # and plain again when no flat ticket is left
+        assert derives(ws.con) is False
+        assert ws.con.execute("SELECT event_id FROM events").fetchall() == [("e1",)]

@@ -28,6 +28,7 @@ from cxmetrics.engines._spark import read_manifest
 from cxmetrics.errors import UserError
 from cxmetrics.exports._tables import CONFIG, CONFIG_FILES
 from cxmetrics.model import TABLES
+from cxmetrics.store._implied import ensure_views
 from cxmetrics.store import rollback
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def import_tables(ws: Workspace, folder: Path) -> dict[str, int]:
                     con.execute(f'INSERT INTO "{table}" ({shared}) SELECT {shared} FROM read_parquet({files}) p {where}')
                 else:  # a table the workspace makes when a layer is on (the text layer's)
                     con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM read_parquet({files})')
+                if name == "tickets":
+                    ensure_views(con)  # the views derive what its flat tickets imply (left out of the rest)
                 counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
             rows = sum(counts.get(t, 0) for t in _IMPORTED)
             for name in _IMPORTED:  # a lakehouse's rows name no import: they are this load's

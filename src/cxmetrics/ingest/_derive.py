@@ -4,7 +4,7 @@
   score columns, so flat exports and event streams meet in one model. They are not written:
   the ticket keeps the values they are made of (`Table.implied`: first_reply_at, solved_at,
   the scores, `_flat`) and the `events` and `surveys` views derive them (`origin =
-  'tickets'`; migration 0021), so they change with their ticket and cost an import nothing.
+  'tickets'`; `store._implied`), so they change with their ticket and cost an import nothing.
 - A `created` event implies its ticket, with the dimensions the event carries (below).
 
 It reads temp table `_final` (the merged rows, see `_merge.merge`).
@@ -16,8 +16,14 @@ import duckdb
 
 from cxmetrics.ingest._merge import upsert_rows
 from cxmetrics.model import TABLES
+from cxmetrics.store._implied import ensure_views
 
 _CHANGED = "_final WHERE _action <> 'none'"
+
+
+def flat_tickets(con: duckdb.DuckDBPyConnection, import_id: str, currency: str) -> None:
+    # the first flat ticket makes the events and surveys views derive what it implies
+    ensure_views(con)
 
 
 def tickets_from_created_events(con: duckdb.DuckDBPyConnection, import_id: str, currency: str) -> None:

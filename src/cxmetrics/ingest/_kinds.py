@@ -126,6 +126,7 @@ KINDS: dict[str, ImportKind] = {
                 "CASE WHEN nps <> round(nps) THEN 'nps ' || nps || ' is not a whole point of 0-10' END",
             ),
             target=_FLAT_TICKET_TARGET,
+            post=_derive.flat_tickets,
             doc="flat tickets: one row per ticket; becomes a ticket, its implied events and survey answers",
         ),
         ImportKind(

@@ -5,7 +5,8 @@
 -- ticket now keeps the values they are made of (first_reply_at, solved_at, the scores and their
 -- scales, and _flat: the row came from a flat import), and `events` and `surveys` become views: the
 -- rows given (tables events_stored and surveys_stored, which every write goes to) and the
--- rows the flat tickets imply, computed as the import computed them. Readers see the same
+-- rows the flat tickets imply, computed as the import computed them (cxmetrics.store._implied
+-- defines them, at the first open after this migration). Readers see the same
 -- rows as before. The tickets' content hashes are unchanged (the new columns are not content
 -- of their own: they come from the flat row's inputs, which the hash covered already).
 -- Implied rows that a flat ticket no longer reproduces (none is expected) stay stored.
@@ -80,64 +81,14 @@ WHERE s.origin = 'tickets' AND t._flat AND s.source = t.source AND s.ticket_id =
 ALTER TABLE events RENAME TO events_stored;
 ALTER TABLE surveys RENAME TO surveys_stored;
 
--- The columns of each branch in the tables' order; the implied rows' _hash is the one their
--- insert computed (hash of every column but the key and the bookkeeping), so they compare
--- equal to the rows they replace.
+-- The views as a workspace without flat tickets has them: the rows given. Opening the
+-- workspace makes them derive the implied rows when a flat ticket is stored
+-- (cxmetrics.store._implied, which owns their definition).
 CREATE VIEW events AS
 SELECT source, event_id, ticket_id, ts, kind, actor_type, actor_id, public, status_from, status_to, body,
        channel, duration_s, assignee_id, team, priority, origin, _hash, _import_id
-FROM events_stored
-UNION ALL
-SELECT source, event_id, ticket_id, ts, kind, actor_type, actor_id, public, status_from, status_to, body,
-       channel, duration_s, assignee_id, team, priority, origin,
-       hash(ticket_id, ts, kind, actor_type, actor_id, public, status_from, status_to, body, channel,
-            duration_s, assignee_id, team, priority, origin), _import_id
-FROM (
-    SELECT source, ticket_id || ':created' AS event_id, ticket_id, created_at AS ts, 'created' AS kind,
-           CASE created_by WHEN 'agent' THEN 'agent' WHEN 'system' THEN 'system' ELSE 'customer' END AS actor_type,
-           CASE WHEN created_by = 'agent' THEN assignee_id ELSE requester_id END AS actor_id,
-           NULL::BOOLEAN AS public, NULL::VARCHAR AS status_from, 'new' AS status_to, NULL::VARCHAR AS body,
-           channel, NULL::DOUBLE AS duration_s, NULL::VARCHAR AS assignee_id, team, priority,
-           'tickets' AS origin, _import_id
-    FROM tickets WHERE _flat
-    UNION ALL
-    SELECT source, ticket_id || ':first_reply', ticket_id, first_reply_at, 'message',
-           CASE WHEN agent_type = 'bot' THEN 'bot' ELSE 'agent' END, assignee_id,
-           true, NULL, NULL, NULL, channel, NULL, NULL, NULL, NULL, 'tickets', _import_id
-    FROM tickets WHERE _flat AND first_reply_at IS NOT NULL
-    UNION ALL
-    SELECT source, ticket_id || ':solved', ticket_id, solved_at, 'status',
-           CASE WHEN agent_type = 'bot' THEN 'bot' ELSE 'agent' END, assignee_id,
-           NULL, NULL, 'solved', NULL, channel, NULL, NULL, NULL, NULL, 'tickets', _import_id
-    FROM tickets WHERE _flat AND solved_at IS NOT NULL
-);
-
+FROM events_stored;
 CREATE VIEW surveys AS
 SELECT source, response_id, ticket_id, customer_id, agent_id, kind, scale, scale_min, scale_max, score,
        comment, sent_at, responded_at, origin, send_id, _hash, _import_id
-FROM surveys_stored
-UNION ALL
-SELECT source, response_id, ticket_id, customer_id, agent_id, kind, scale, scale_min, scale_max, score,
-       comment, sent_at, responded_at, origin, send_id,
-       hash(ticket_id, customer_id, agent_id, kind, scale, scale_min, scale_max, score, comment, sent_at,
-            responded_at, origin, send_id), _import_id
-FROM (
-    SELECT source, ticket_id || ':csat' AS response_id, ticket_id, requester_id AS customer_id,
-           assignee_id AS agent_id, 'csat' AS kind, csat_scale AS scale,
-           CASE csat_scale WHEN 'good/bad' THEN 0 ELSE TRY_CAST(split_part(csat_scale, '-', 1) AS DOUBLE) END AS scale_min,
-           CASE csat_scale WHEN 'good/bad' THEN 1 ELSE TRY_CAST(split_part(csat_scale, '-', 2) AS DOUBLE) END AS scale_max,
-           csat_score AS score, NULL::VARCHAR AS comment, NULL::TIMESTAMPTZ AS sent_at,
-           coalesce(solved_at, first_reply_at, created_at) AS responded_at, 'tickets' AS origin,
-           NULL::VARCHAR AS send_id, _import_id
-    FROM tickets WHERE _flat AND csat_score IS NOT NULL
-    UNION ALL
-    SELECT source, ticket_id || ':ces', ticket_id, requester_id, assignee_id, 'ces', ces_scale,
-           CASE ces_scale WHEN 'good/bad' THEN 0 ELSE TRY_CAST(split_part(ces_scale, '-', 1) AS DOUBLE) END,
-           CASE ces_scale WHEN 'good/bad' THEN 1 ELSE TRY_CAST(split_part(ces_scale, '-', 2) AS DOUBLE) END,
-           ces_score, NULL, NULL, coalesce(solved_at, first_reply_at, created_at), 'tickets', NULL, _import_id
-    FROM tickets WHERE _flat AND ces_score IS NOT NULL
-    UNION ALL
-    SELECT source, ticket_id || ':nps', ticket_id, requester_id, assignee_id, 'nps', '0-10', 0, 10, nps,
-           NULL, NULL, coalesce(solved_at, first_reply_at, created_at), 'tickets', NULL, _import_id
-    FROM tickets WHERE _flat AND nps IS NOT NULL
-);
+FROM surveys_stored;
