@@ -89,9 +89,9 @@ def view_sql(name: str, derive: bool) -> str:
 
 def derives(con: duckdb.DuckDBPyConnection) -> bool | None:
     """Whether the views derive implied rows now (None: no views, a schema before 0021)."""
-    row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'events' AND schema_name = 'main' "
-                      "AND NOT temporary AND database_name = current_database()").fetchone()
-    return None if row is None else _MARK in row[0]
+    rows = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'events' AND schema_name = 'main' "
+                       "AND NOT temporary AND database_name = current_database()").fetchall()
+    return None if not rows else _MARK in rows[0][0]
 
 
 def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,7 +100,7 @@ def ensure_views(con: duckdb.DuckDBPyConnection) -> None:
     now = derives(con)
     if now is None:
         return
-    derive = bool(con.execute("SELECT EXISTS (SELECT 1 FROM tickets WHERE _flat)").fetchone()[0])
+    derive = bool(con.execute("SELECT EXISTS (SELECT 1 FROM tickets WHERE _flat)").fetchall()[0][0])
     if now != derive:
         for name in _VIEWS:
             con.execute(view_sql(name, derive))
