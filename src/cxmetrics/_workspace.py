@@ -201,7 +201,7 @@ class Workspace:
             self.con.register(name, table)
             try:
                 return _pipeline.run(
-                    self.con, spec, RelationSource(name), file_label=label, path=None,
+                    self.con, spec, RelationSource(name, getattr(table, "num_rows", None)), file_label=label, path=None,
                     mapping=mapping or Mapping(), default_source=source,
                     timezone_name=self.settings.timezone, currency=self.settings.currency,
                 )

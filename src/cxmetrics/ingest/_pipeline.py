@@ -28,6 +28,7 @@ from cxmetrics.ingest._columns import (
     period_start_sql,
     text_value,
     trimmed_ref,
+    trimmed_sql,
 )
 from cxmetrics.ingest._kinds import ImportKind
 from cxmetrics.ingest._mapping import Mapping
@@ -38,6 +39,7 @@ from cxmetrics.ingest._readers import Reject, Source
 from cxmetrics.store import rollback
 
 DEFAULT_SOURCE = "default"
+_SHARED_TRIM_ROWS = 20_000  # rows from which the stage trims each text column once (stage_sql)
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,11 @@ def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feed
               mapping: Mapping, default_source: str) -> str:
     typed, reasons = [], []
     day = _day_sql(raw, feeds, mapping)
-    texts = [i for i, (_, rtype) in enumerate(raw) if rtype == "VARCHAR"]
+    # text columns trimmed once, in a level of their own (`trimmed_ref`), unless the rows are
+    # known to be few: the longer statement then costs more to plan than it saves (a POST of
+    # 1,000 events: 14 -> 18 ms)
+    many = source.rows is None or source.rows >= _SHARED_TRIM_ROWS
+    texts = [i for i, (_, rtype) in enumerate(raw) if rtype == "VARCHAR"] if many else []
     for col in kind.inputs:
         i = feeds.get(col.name)
         ref = None if i is None else trimmed_ref(i) if i in texts else f"_r{i}"
@@ -188,7 +194,7 @@ def stage_sql(kind: ImportKind, source: Source, raw: list[tuple[str, str]], feed
             SELECT *, {reason} AS _reason FROM (
                 SELECT *{', ' + derived if derived else ''} FROM (
                     SELECT *, {", ".join(typed)} FROM (
-                        SELECT *{"".join(f", {text_value(f'_r{i}', 'VARCHAR')} AS {trimmed_ref(i)}" for i in texts)}
+                        SELECT *{"".join(f", {trimmed_sql(f'_r{i}')} AS {trimmed_ref(i)}" for i in texts)}
                         FROM (SELECT *{position} FROM ({source.select_sql(raw)}))
                     )
                 )

@@ -76,6 +76,7 @@ class Source(ABC):
     position_word = "line"
     needs_positions = False  # True when a row's line is not simply its position + 1
     checksum: str | None = None  # the file's SHA-256 when prepare() computed it while reading
+    rows: int | None = None  # how many rows, when known before reading (a table in memory)
 
     @abstractmethod
     def from_sql(self) -> str:
@@ -378,8 +379,9 @@ class RelationSource(Source):
     format = "arrow"
     position_word = "row"
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, rows: int | None = None) -> None:
         self.name = name
+        self.rows = rows
 
     def from_sql(self) -> str:
         return ident(self.name)
