@@ -94,3 +94,15 @@ def test_t_quantile_against_the_table():
     # two-sided 5% critical values from a printed t table
     for df, value in ((1, 12.7062), (2, 4.3027), (5, 2.5706), (10, 2.2281), (30, 2.0423), (120, 1.9799)):
         assert t_quantile(0.975, df) == pytest.approx(value, abs=1e-4)
+
+
+def test_t_quantile_agrees_with_scipy_to_nine_digits():
+    # the quantile is found by Newton's method from an approximation; scipy's ppf is an
+    # independent implementation (Boost's), exact to about 1e-15 here
+    stats = pytest.importorskip("scipy.stats")
+    from cxmetrics.metrics._stats import t_quantile
+
+    for q in (0.51, 0.9, 0.975, 0.97500210485178, 0.995, 0.9995):
+        for df in (*range(1, 60), 75, 99, 100, 150, 500, 1000, 4999, 10**5, 0.5, 1.5, 2.5):
+            expected = stats.t.ppf(q, df)
+            assert t_quantile(q, df) == pytest.approx(expected, rel=1e-9), (q, df)

@@ -85,3 +85,13 @@ def test_a_name_from_the_dashboard_or_another_tool_suggests_our_metric():
     assert info.value.suggestion is None and "Did you mean" not in str(info.value)
     # the table only names metrics that exist
     assert {target for target in _KNOWN_AS.values()} <= set(reg.names())
+
+
+def test_a_yaml_error_shows_the_line_and_where_on_it():
+    # the fast parser (libyaml) reads the files; an error is reported as PyYAML's own parser
+    # words it, with the offending line and a caret under the place
+    with pytest.raises(RegistryError) as info:
+        load({"a.yaml": GOOD.replace("unit: percent", "unit: [percent")})
+    (issue,) = info.value.issues
+    assert issue.startswith("a.yaml: not valid YAML:")
+    assert "unit: [percent" in issue and "^" in issue

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cxmetrics import _yaml
 from cxmetrics.errors import CxError, UnknownNameError
 
 __all__ = ["KEYS", "SEGMENTS", "SOURCE_KINDS", "STATISTICS", "BenchmarkDataError", "Reference", "load", "references",
@@ -169,7 +170,7 @@ class Reference(BaseModel):
 def load(text: str, name: str = _FILE) -> tuple[Reference, ...]:
     """Parse and validate reference entries from YAML text; every problem is reported at once."""
     try:
-        items: Any = yaml.safe_load(text) or []
+        items: Any = _yaml.safe_load(text) or []
     except yaml.YAMLError as exc:
         raise BenchmarkDataError([f"{name}: not valid YAML: {exc}"]) from None
     if not isinstance(items, list):

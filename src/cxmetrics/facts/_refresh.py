@@ -74,10 +74,9 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedul
 def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     key = _derive(con, scoped=False)
     con.execute(_sql.repeat_flags(scoped=False))
+    con.execute(_sql.open_tickets(scoped=False))
     con.execute("DELETE FROM ticket_facts")
     con.execute(_sql.insert_facts())
-    con.execute(_sql.reopened_at(scoped=False))
-    con.execute(_sql.waiting_since(scoped=False))
     con.execute(_sql.reply_intervals(scoped=False, key=key))
     con.execute("DELETE FROM reply_intervals")
     con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
@@ -122,9 +121,8 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
         # ticket's reply intervals, contacts and twins are written with its facts row)
         if stored:
             con.execute(f"DELETE FROM ticket_facts f USING _fx_targets k WHERE {_sql.keys_match('f', 'k')}")
+        con.execute(_sql.open_tickets(scoped=True))
         con.execute(_sql.insert_facts())
-        con.execute(_sql.reopened_at(scoped=True))
-        con.execute(_sql.waiting_since(scoped=True))
         con.execute(_sql.update_neighbour_fcr())
         con.execute(_sql.reply_intervals(scoped=True, key=key))
         if stored:

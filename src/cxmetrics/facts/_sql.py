@@ -48,7 +48,8 @@ PUBLIC_MESSAGE = "e.kind = 'message' AND coalesce(e.public, true)"
 HASH_KEY = f"hash(e.source, e.ticket_id, {STREAM})"
 STRUCT_KEY = f"struct_pack(s := e.source, t := e.ticket_id, m := {STREAM})"
 TEMP_TABLES = (
-    "_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_replies", "_fx_contacts",
+    "_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_open", "_fx_replies",
+    "_fx_contacts",
 )
 TEMP_VIEWS = ("_fx_new",)
 # the columns of `events` the facts read (not body: texts are long)
@@ -473,65 +474,61 @@ def repeat_flags(scoped: bool, span: tuple[int, int] | None = None) -> str:
 
 
 def insert_facts() -> str:
-    """Step 6: the new facts, with the fcr flag and the ticket's discovered topic (the text
+    """Step 6: the new facts, with the fcr flag, when open tickets were reopened and since
+    when their customers wait (`_fx_open`), and the ticket's discovered topic (the text
     layer's dimension, kept in ticket_text, carried over so a refresh never drops it)."""
     fcr = FCR.format(f="n.", r="r.")
     return f"""
     INSERT INTO ticket_facts BY NAME
-    SELECT n.* EXCLUDE (fcr, _stream), {fcr} AS fcr, x.discovered_topic
+    SELECT n.* EXCLUDE (fcr, _stream), {fcr} AS fcr, o.reopened_at, o.waiting_since, x.discovered_topic
     FROM _fx_new n LEFT JOIN _fx_repeat r ON {keys_match('n', 'r')}
+    LEFT JOIN _fx_open o ON {keys_match('n', 'o')}
     LEFT JOIN ticket_text x ON {keys_match('n', 'x')}
     """
 
 
-def reopened_at(scoped: bool) -> str:
-    """Step 6b: when each ticket open now, although solved before, was reopened: its first
-    status event back to an open status after its latest solve (what the backlog counts it
-    open from; NULL for every other ticket, and for a flat import that carries no reopen)."""
-    scope = f"SEMI JOIN _fx_targets k ON {keys_match('f', 'k')}" if scoped else ""
+def open_tickets(scoped: bool) -> str:
+    """Step 5b: `_fx_open`, for the tickets of `_fx_tk` open now (computed before their facts
+    are written, not updated into them after: an update of rows just written costs the
+    commit a rewrite of their columns):
+
+    - `reopened_at`: when a ticket open now, although solved before, was reopened: its first
+      status event back to an open status after its latest solve (what the backlog counts
+      it open from; NULL for every other ticket, and for a flat import that carries no reopen);
+    - `waiting_since`: since when its customer waits for a reply: their first public message
+      after the last public agent reply (bot messages and private notes do not end a wait; a
+      ticket its customer created waits from its creation until the first reply); NULL when
+      nobody waits. The live queue reads it instead of every open ticket's messages on each
+      request."""
+    ev = events(scoped)
     return f"""
-    UPDATE ticket_facts AS f SET reopened_at = r.reopened_at
-    FROM (
+    CREATE OR REPLACE TEMP TABLE _fx_open AS
+    WITH c AS (
+        SELECT source, ticket_id, created_at, created_by, first_solved_at, last_solved_at FROM _fx_tk
+        WHERE status NOT IN {DONE_STATUSES}
+    ), reopened AS (
         SELECT c.source, c.ticket_id, min(e.ts) AS reopened_at
-        FROM (SELECT f.source, f.ticket_id, f.last_solved_at FROM ticket_facts f {scope}
-              WHERE f.status NOT IN ('solved', 'closed') AND f.first_solved_at IS NOT NULL) c
-        JOIN {events(scoped)} e ON e.source = c.source AND e.ticket_id = c.ticket_id
-        WHERE e.kind = 'status' AND e.status_to IN ('new', 'open', 'pending', 'on-hold')
-          AND e.ts > c.last_solved_at
+        FROM c JOIN {ev} e ON {keys_match('e', 'c')}
+        WHERE c.first_solved_at IS NOT NULL
+          AND e.kind = 'status' AND e.status_to IN {OPEN_STATUSES} AND e.ts > c.last_solved_at
         GROUP BY ALL
-    ) r
-    WHERE {keys_match('f', 'r')}
-    """
-
-
-def waiting_since(scoped: bool) -> str:
-    """Step 6c: since when the customer of each ticket open now waits for a reply: their first
-    public message after the last public agent reply (bot messages and private notes do not
-    end a wait; a ticket its customer created waits from its creation until the first reply);
-    NULL when nobody waits, and for every done ticket. The live queue reads it instead of
-    every open ticket's messages on each request."""
-    scope = f"SEMI JOIN _fx_targets k ON {keys_match('f', 'k')}" if scoped else ""
-    return f"""
-    UPDATE ticket_facts AS f SET waiting_since = w.since
-    FROM (
-        WITH c AS (
-            SELECT f.source, f.ticket_id, f.created_at, f.created_by FROM ticket_facts f {scope}
-            WHERE f.status NOT IN ('solved', 'closed')
-        ),
-        m AS (
-            SELECT e.source, e.ticket_id, e.ts, e.actor_type = 'agent' AS agent
-            FROM {events(scoped)} e JOIN c ON e.source = c.source AND e.ticket_id = c.ticket_id
-            WHERE e.kind = 'message' AND coalesce(e.public, true) AND e.actor_type IN ('customer', 'agent')
-            UNION ALL
-            SELECT source, ticket_id, created_at, false FROM c WHERE created_by = 'customer'
-        ),
-        r AS (SELECT source, ticket_id, max(ts) FILTER (agent) AS last_reply FROM m GROUP BY ALL)
-        SELECT m.source, m.ticket_id, min(m.ts) AS since
-        FROM m JOIN r ON r.source = m.source AND r.ticket_id = m.ticket_id
+    ), m AS (
+        SELECT e.source, e.ticket_id, e.ts, e.actor_type = 'agent' AS agent
+        FROM {ev} e JOIN c ON {keys_match('e', 'c')}
+        WHERE {PUBLIC_MESSAGE} AND e.actor_type IN ('customer', 'agent')
+        UNION ALL
+        SELECT source, ticket_id, created_at, false FROM c WHERE created_by = 'customer'
+    ), r AS (
+        SELECT source, ticket_id, max(ts) FILTER (agent) AS last_reply FROM m GROUP BY ALL
+    ), waiting AS (
+        SELECT m.source, m.ticket_id, min(m.ts) AS waiting_since
+        FROM m JOIN r ON {keys_match('m', 'r')}
         WHERE NOT m.agent AND (r.last_reply IS NULL OR m.ts > r.last_reply)
         GROUP BY ALL
-    ) w
-    WHERE {keys_match('f', 'w')}
+    )
+    SELECT coalesce(o.source, w.source) AS source, coalesce(o.ticket_id, w.ticket_id) AS ticket_id,
+           o.reopened_at, w.waiting_since
+    FROM reopened o FULL JOIN waiting w ON {keys_match('o', 'w')}
     """
 
 

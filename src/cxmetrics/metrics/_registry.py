@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
+from cxmetrics import _yaml
 from cxmetrics.errors import CxError, UnknownNameError
 from cxmetrics.metrics._sources import BUSINESS_SOURCES, DIMENSIONS, SOURCES
 from cxmetrics.metrics._spec import Kind, MetricSpec
@@ -235,7 +236,7 @@ def load(texts: dict[str, str]) -> Registry:
     specs, issues, seen = [], [], {}
     for file, text in sorted(texts.items()):
         try:
-            items: Any = yaml.safe_load(text) or []
+            items: Any = _yaml.safe_load(text) or []
         except yaml.YAMLError as exc:
             issues.append(f"{file}: not valid YAML: {exc}")
             continue

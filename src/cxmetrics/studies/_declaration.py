@@ -29,8 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from cxmetrics import _yaml
 from cxmetrics.errors import SettingsError
 from cxmetrics.sla._policy import format_duration, parse_duration
 
@@ -104,7 +104,7 @@ class SpiDeclaration:
 
 def _shipped() -> SpiDeclaration:
     text = resources.files("cxmetrics.studies").joinpath("spi.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = _yaml.safe_load(text)
     base = SpiDeclaration({}, {OTHER: (3600.0, 86400.0)}, {})
     found = _apply(base, data, "spi.yaml")
     missing = [c for c in COMPONENTS if c not in found.weights] + [c for c in CRITERIA if c not in found.text_signals]
