@@ -6,7 +6,7 @@ A ticket's schedule is the first rule of `schedules.toml` its current dimensions
 Business time uses B(t), the business seconds from a fixed origin to t under that
 schedule, looked up in the materialised calendar by one equi-join per timestamp
 (`cxmetrics.calendar.with_business_times`). Then, with the calendar definitions of
-`_sql.fact_view` unchanged:
+`_sql.fact_select` unchanged:
 
 - a span (frt, first touch, first and full resolution, FRT after a hand-off, a reply
   interval) is B(end) - B(start): the business seconds in [start, end);
@@ -51,7 +51,7 @@ TEMP_TABLES = ("_bh_st", "_bh_new", "_bh_replies", "_bh_diff", "_bh_cal")
 # a ticket's timestamps whose B is looked up: one join each
 _POINTS = ("created_at", "first_reply_at", "first_touch_at", "first_solved_at", "last_solved_at", "handoff_at",
            "reply_after_handoff_at")
-# time in status: twin -> the statuses it sums (as _sql.fact_view's in_status)
+# time in status: twin -> the statuses it sums (as _sql.fact_select's in_status)
 _IN_STATUS = {
     "requester_wait_bh_s": "('new', 'open', 'on-hold')",
     "agent_wait_bh_s": "('pending')",
@@ -115,8 +115,9 @@ def refresh_business(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, *, 
         con.execute(ticket_view(schedules))
         con.execute(status_sums(scoped, key, schedules, calendar))
         con.execute(ticket_twins(schedules, calendar))
-        if calendar != "business_calendar" and con.execute(  # (never expected: every point lies in the span)
-                "SELECT (SELECT count(*) FROM _bh_tk) <> (SELECT count(*) FROM _bh_new)").fetchall()[0][0]:
+        # (never expected: every point lies in the span; _bh_tk is a view of _fx_tk's rows)
+        if calendar != "business_calendar" and con.execute(
+                "SELECT (SELECT count(*) FROM _fx_tk) <> (SELECT count(*) FROM _bh_new)").fetchall()[0][0]:
             log.warning("a business-time lookup fell outside the span of its tickets' timestamps; "
                         "their twins were computed on the whole calendar")
             con.execute(status_sums(scoped, key, schedules))

@@ -64,8 +64,6 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedul
             full = True  # new schedules (or none recorded): every ticket's business time changes
         n = _refresh_all(con, schedules) if full else _refresh_changed(con, schedules)
         # (a rollback drops them too)
-        for name in _sql.TEMP_VIEWS:
-            con.execute(f"DROP VIEW IF EXISTS {name}")
         for name in _sql.TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         return n
@@ -161,7 +159,6 @@ def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> str:
     con.execute(_sql.ticket_rows(scoped))
     if _scalar(con, "SELECT count(*) FROM _fx_tk WHERE first_touch_at < created_at OR first_reply_at < created_at"):
         con.execute(_sql.early_reply_fixup(scoped))
-    con.execute(_sql.fact_view())
     return key
 
 

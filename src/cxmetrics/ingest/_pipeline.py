@@ -358,12 +358,15 @@ def _quarantine_stage(con: duckdb.DuckDBPyConnection, source: Source, rejects: l
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop the temp tables and views of these names that exist, in the order given (one
+    look in the catalog)."""
+    found = dict(con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables WHERE table_name IN ? AND table_schema = 'main' "
+        "AND table_catalog = 'temp'", [list(names)]
+    ).fetchall())
     for name in names:
-        for (kind,) in con.execute(
-            "SELECT table_type FROM information_schema.tables WHERE table_name = ? AND table_schema = 'main' "
-            "AND table_catalog = 'temp'", [name]
-        ).fetchall():
-            con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
+        if name in found:
+            con.execute(f"DROP {'VIEW' if found[name] == 'VIEW' else 'TABLE'} {name}")
 
 
 def _sha256(path: Path) -> str:
