@@ -34,6 +34,7 @@ import duckdb
 
 from cxmetrics.calendar import ScheduleSet
 from cxmetrics.facts import _business, _fatigue, _sql
+from cxmetrics.facts._write import write_changed
 from cxmetrics.store import rollback
 from cxmetrics.store._reflected import new_rows, note_imports
 
@@ -73,14 +74,15 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     key = _derive(con, scoped=False)
     con.execute(_sql.repeat_flags(scoped=False))
     con.execute(_sql.open_tickets(scoped=False))
-    con.execute("DELETE FROM ticket_facts")
-    con.execute(_sql.insert_facts())
+    if _scalar(con, "SELECT count(*) FROM ticket_facts"):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_facts AS {_sql.fact_rows()}")
+        write_changed(con, "ticket_facts", "_fx_facts")
+    else:  # a first refresh: every row is new
+        con.execute(_sql.insert_facts())
     con.execute(_sql.reply_intervals(scoped=False, key=key))
-    con.execute("DELETE FROM reply_intervals")
-    con.execute("INSERT INTO reply_intervals BY NAME SELECT * FROM _fx_replies")
+    write_changed(con, "reply_intervals", "_fx_replies", one_row=False)
     con.execute(_sql.contacts(scoped=False, key=key))
-    con.execute("DELETE FROM contacts")
-    con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
+    write_changed(con, "contacts", "_fx_contacts", one_row=False)
     _business.refresh_business(con, schedules, scoped=False, key=key)
     _fatigue.refresh(con, new=None)
     con.execute("DELETE FROM facts_state")

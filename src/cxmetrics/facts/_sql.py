@@ -49,7 +49,7 @@ HASH_KEY = f"hash(e.source, e.ticket_id, {STREAM})"
 STRUCT_KEY = f"struct_pack(s := e.source, t := e.ticket_id, m := {STREAM})"
 TEMP_TABLES = (
     "_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_open", "_fx_replies",
-    "_fx_contacts",
+    "_fx_contacts", "_fx_facts",
 )
 # the columns of `events` the facts read (not body: texts are long)
 EVENT_COLUMNS = (
@@ -478,12 +478,16 @@ def repeat_flags(scoped: bool, span: tuple[int, int] | None = None) -> str:
 
 
 def insert_facts() -> str:
-    """Step 6: the new facts, with the fcr flag, when open tickets were reopened and since
+    """Step 6: the new facts written to ticket_facts (`fact_rows`)."""
+    return f"INSERT INTO ticket_facts BY NAME {fact_rows()}"
+
+
+def fact_rows() -> str:
+    """The new facts' rows: with the fcr flag, when open tickets were reopened and since
     when their customers wait (`_fx_open`), and the ticket's discovered topic (the text
     layer's dimension, kept in ticket_text, carried over so a refresh never drops it)."""
     fcr = FCR.format(f="n.", r="r.")
     return f"""
-    INSERT INTO ticket_facts BY NAME
     SELECT n.* EXCLUDE (fcr, _stream), {fcr} AS fcr, o.reopened_at, o.waiting_since, x.discovered_topic
     FROM ({fact_select()}) n LEFT JOIN _fx_repeat r ON {keys_match('n', 'r')}
     LEFT JOIN _fx_open o ON {keys_match('n', 'o')}
