@@ -51,6 +51,9 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedul
     when the ticket is gone (`last_business_refresh(con)` says how many tickets' twins
     changed).
 
+    A full refresh derives every ticket again but writes only the rows that changed
+    (`_write.write_changed`): after a schedule change or an upgrade most come out as stored.
+
     One transaction: a failure leaves the facts as they were."""
     if schedules is None:
         schedules = _business.workspace_schedules(con)
