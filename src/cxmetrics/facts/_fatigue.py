@@ -23,7 +23,6 @@ from cxmetrics.facts._write import write_changed
 TABLE = "survey_fatigue"
 _CUSTOMERS = "_fx_fatigue_customers"
 _TOUCHED = "_fx_fatigue_sends"
-_ALL = "_fx_fatigue_all"
 
 # every send with the customer it counts for (NULL when it names none and its ticket has no requester)
 _RESOLVED = """
@@ -48,9 +47,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new: str | None) -> None:
     sends from the imports `new` selects (SQL over survey_sends rows, `new_rows`), and the
     customer-less sends of the tickets in `_fx_targets`, touch."""
     if new is None:  # every ordinal again; only those that changed are written
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_ALL} AS {_ordinals()}")
-        write_changed(con, TABLE, _ALL, key=("source", "send_id"))
-        con.execute(f"DROP TABLE {_ALL}")
+        write_changed(con, TABLE, _ordinals(), key=("source", "send_id"))
         return
     # (a live trickle of events imports no sends: their table is not scanned for new ones then)
     sends = con.execute("SELECT EXISTS (SELECT 1 FROM imports WHERE kind = 'survey_sends' AND import_id NOT IN "

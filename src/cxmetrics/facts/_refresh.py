@@ -77,11 +77,7 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     key = _derive(con, scoped=False)
     con.execute(_sql.repeat_flags(scoped=False))
     con.execute(_sql.open_tickets(scoped=False))
-    if _scalar(con, "SELECT count(*) FROM ticket_facts"):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _fx_facts AS {_sql.fact_rows()}")
-        write_changed(con, "ticket_facts", "_fx_facts")
-    else:  # a first refresh: every row is new
-        con.execute(_sql.insert_facts())
+    write_changed(con, "ticket_facts", _sql.fact_rows())
     con.execute(_sql.reply_intervals(scoped=False, key=key))
     write_changed(con, "reply_intervals", "_fx_replies", one_row=False)
     con.execute(_sql.contacts(scoped=False, key=key))

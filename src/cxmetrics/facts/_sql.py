@@ -49,7 +49,7 @@ HASH_KEY = f"hash(e.source, e.ticket_id, {STREAM})"
 STRUCT_KEY = f"struct_pack(s := e.source, t := e.ticket_id, m := {STREAM})"
 TEMP_TABLES = (
     "_fx_fresh", "_fx_targets", "_fx_ev", "_fx_agg", "_fx_tk", "_fx_groups", "_fx_repeat", "_fx_open", "_fx_replies",
-    "_fx_contacts", "_fx_facts",
+    "_fx_contacts", "_fx_changed",
 )
 # the columns of `events` the facts read (not body: texts are long)
 EVENT_COLUMNS = (
