@@ -449,7 +449,8 @@ def _spark_metrics(ctx: click.Context, ids: tuple[str, ...], by: tuple[str, ...]
 @click.pass_context
 @_fail_cleanly
 def refresh_cmd(ctx: click.Context, full: bool, now: str | None, no_sla: bool) -> None:
-    """Bring the ticket facts up to date (queries do it too, before they run). With --engine spark:
+    """Bring the ticket facts up to date (queries do it too, before they run). A full refresh derives
+    every ticket again, rewrites only the rows that differ and says how many tickets' did. With --engine spark:
     derive ticket_facts, reply_intervals, contacts, survey_fatigue, their business-time twins and
     the SLA clocks on Spark from the tables in --tables and write them back there (docs/spark.md,
     "Facts on Spark")."""
@@ -470,9 +471,24 @@ def refresh_cmd(ctx: click.Context, full: bool, now: str | None, no_sla: bool) -
         option = "--now" if now is not None else "--no-sla"
         raise click.UsageError(f"{option} is for a refresh on Spark, which derives the SLA clocks too; on the "
                                "workspace, `refresh` derives the facts only and `cxmetrics sla refresh` the clocks.")
+    from cxmetrics.facts import last_business_refresh, last_full_refresh
+
     with _open(ctx) as ws:
+        before = last_full_refresh(ws.con)
         n = ws.refresh(full=full)
-    click.echo(f"facts refreshed{' (full)' if full else ''}: {n:,} ticket{'' if n == 1 else 's'}")
+        done = last_full_refresh(ws.con)
+        business = last_business_refresh(ws.con)
+    if done is None or done == before:  # only the touched tickets: every one of them rewritten
+        click.echo(f"facts refreshed: {n:,} ticket{'' if n == 1 else 's'}")
+        return
+    # every ticket derived again (asked for, the first refresh, or new schedules): what changed
+    click.echo(f"facts refreshed (full): {n:,} ticket{'' if n == 1 else 's'}")
+    if done.first:
+        click.echo("  every ticket's facts are new (nothing was stored before)")
+        return
+    twins = f", business time {business.changed:,}" if business is not None and business.recomputed_all else ""
+    click.echo(f"  changed (tickets): facts {done.facts_changed:,}, reply intervals {done.replies_changed:,}, "
+               f"contacts {done.contacts_changed:,}{twins}; survey sends' fatigue ordinals: {done.sends_changed:,}")
 
 
 @main.command()

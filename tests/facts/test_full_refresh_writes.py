@@ -82,3 +82,78 @@ def test_a_full_refresh_rewrites_only_the_rows_that_changed(tmp_path: Path) -> N
     assert after["reply_intervals"]["T3"] != before["reply_intervals"]["T3"]
     assert after["contacts"]["T4"] == before["contacts"]["T4"]
     assert fatigue_after == fatigue_before  # no send's ordinal changed
+
+
+def _rows_by_ticket(ws: cxmetrics.Workspace, table: str) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for row in ws.con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall():
+        out.setdefault(row[1], []).append(row)  # (source, ticket_id, ...)
+    return out
+
+
+def _differing(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> int:
+    return sum(a.get(k) != b.get(k) for k in set(a) | set(b))
+
+
+def test_a_full_refresh_says_how_many_tickets_rows_changed(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cxmetrics.cli import main
+    from cxmetrics.facts import last_full_refresh
+
+    (tmp_path / "sends.csv").write_text(SENDS, encoding="utf-8")
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        assert last_full_refresh(ws.con) is None
+        import_events(ws, tmp_path / "a.csv", EVENTS)
+        ws.import_file("survey_sends", tmp_path / "sends.csv")
+        refresh_facts(ws.con)  # the first: every row new
+        first = last_full_refresh(ws.con)
+        assert first is not None and first.first and first.tickets == 10 and first.facts_changed == 10
+        assert (first.replies_changed, first.contacts_changed, first.sends_changed) == (
+            len(_rows_by_ticket(ws, "reply_intervals")), len(_rows_by_ticket(ws, "contacts")), 2)
+        tables = ("ticket_facts", "reply_intervals", "contacts")
+        before = {t: _rows_by_ticket(ws, t) for t in tables}
+        import_events(ws, tmp_path / "b.csv", CHANGES)
+        ws.con.execute("DELETE FROM events_stored WHERE ticket_id = 'T2'")
+        ws.con.execute("DELETE FROM tickets WHERE ticket_id = 'T2'")
+        refresh_facts(ws.con, full=True)
+        done = last_full_refresh(ws.con)
+        after = {t: _rows_by_ticket(ws, t) for t in tables}
+        # counted here by comparing every row before and after
+        expected = tuple(_differing(before[t], after[t]) for t in tables)
+        assert expected[0] >= 4  # T1 reopened, T3 edited, T2 gone, T5 new (and any neighbour's fcr)
+        assert done is not None and not done.first and done.tickets == 10
+        assert (done.facts_changed, done.replies_changed, done.contacts_changed, done.sends_changed) == (*expected, 0)
+        refresh_facts(ws.con, full=True)  # nothing changed since
+        again = last_full_refresh(ws.con)
+        assert (again.facts_changed, again.replies_changed, again.contacts_changed, again.sends_changed) == (0, 0, 0, 0)
+    out = CliRunner().invoke(main, ["--workspace", str(tmp_path / "ws"), "refresh", "--full"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines() == [
+        "facts refreshed (full): 10 tickets",
+        "  changed (tickets): facts 0, reply intervals 0, contacts 0, business time 0; "
+        "survey sends' fatigue ordinals: 0",
+    ]
+    out = CliRunner().invoke(main, ["--workspace", str(tmp_path / "ws"), "refresh"], catch_exceptions=False)
+    assert out.output == "facts refreshed: 0 tickets\n"
+
+
+# open 0.1 s, pending 4.9 s, open 0.2 s, then solved: 0.1 + 0.2 in floating point is 0.30000000000000004
+EXACT = """
+    X1,T9,2025-03-03T08:00:00.000Z,created,customer,C9,,new,C9,billing,,,,,
+    X2,T9,2025-03-03T08:00:00.000Z,status,agent,A1,,open,,,,,,,
+    X3,T9,2025-03-03T08:00:00.100Z,status,agent,A1,,pending,,,,,,,
+    X4,T9,2025-03-03T08:00:05.000Z,status,customer,C9,,open,,,,,,,
+    X5,T9,2025-03-03T08:00:05.200Z,status,agent,A1,,solved,,,,,,,
+"""
+
+
+def test_time_in_status_is_summed_exactly_so_the_same_events_give_the_same_bits(tmp_path: Path) -> None:
+    """Its intervals are summed in whole microseconds (a sum of DOUBLE seconds depends on the
+    engine's order of addition, which varies between runs of a full refresh)."""
+    with cxmetrics.open(tmp_path / "ws", create=True) as ws:
+        import_events(ws, tmp_path / "x.csv", EXACT)
+        refresh_facts(ws.con)
+        got = ws.con.execute("SELECT agent_work_s, requester_wait_s, agent_wait_s FROM ticket_facts "
+                             "WHERE ticket_id = 'T9'").fetchall()[0]
+    assert got == (0.3, 0.3, 4.9)

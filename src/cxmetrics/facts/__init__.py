@@ -45,7 +45,7 @@ from cxmetrics.facts._columns import (
     REPLY_INTERVAL_BH_COLUMNS,
     REPLY_INTERVAL_COLUMNS,
 )
-from cxmetrics.facts._refresh import refresh_facts
+from cxmetrics.facts._refresh import FullRefresh, last_full_refresh, refresh_facts
 
 __all__ = [
     "BUSINESS_FACT_COLUMNS",
@@ -57,6 +57,8 @@ __all__ = [
     "REPLY_INTERVAL_BH_COLUMNS",
     "REPLY_INTERVAL_COLUMNS",
     "BusinessRefresh",
+    "FullRefresh",
     "last_business_refresh",
+    "last_full_refresh",
     "refresh_facts",
 ]

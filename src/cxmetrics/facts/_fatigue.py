@@ -42,13 +42,13 @@ def _ordinals(customers: str | None = None) -> str:
     WHERE customer IS NOT NULL"""
 
 
-def refresh(con: duckdb.DuckDBPyConnection, *, new: str | None) -> None:
+def refresh(con: duckdb.DuckDBPyConnection, *, new: str | None) -> int | None:
     """Bring `survey_fatigue` up to date: all of it without `new`; else for the customers that
     sends from the imports `new` selects (SQL over survey_sends rows, `new_rows`), and the
-    customer-less sends of the tickets in `_fx_targets`, touch."""
+    customer-less sends of the tickets in `_fx_targets`, touch. Without `new`, returns how many
+    sends' ordinals changed (None otherwise)."""
     if new is None:  # every ordinal again; only those that changed are written
-        write_changed(con, TABLE, _ordinals(), key=("source", "send_id"))
-        return
+        return write_changed(con, TABLE, _ordinals(), key=("source", "send_id"))
     # (a live trickle of events imports no sends: their table is not scanned for new ones then)
     sends = con.execute("SELECT EXISTS (SELECT 1 FROM imports WHERE kind = 'survey_sends' AND import_id NOT IN "
                         "(SELECT import_id FROM facts_state))").fetchall()[0][0]
@@ -60,11 +60,11 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new: str | None) -> None:
         SEMI JOIN _fx_targets k ON k.source = s.source AND k.ticket_id = s.ticket_id
         WHERE s.customer_id IS NULL""")
     if not parts:
-        return
+        return None
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_TOUCHED} AS {' UNION ALL '.join(parts)}")
     if not con.execute(f"SELECT count(*) FROM {_TOUCHED}").fetchall()[0][0]:
         con.execute(f"DROP TABLE {_TOUCHED}")
-        return
+        return None
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {_CUSTOMERS} AS
         SELECT DISTINCT source, customer FROM (
@@ -77,8 +77,9 @@ def refresh(con: duckdb.DuckDBPyConnection, *, new: str | None) -> None:
     con.execute(f"DROP TABLE {_TOUCHED}")
     try:
         if not con.execute(f"SELECT count(*) FROM {_CUSTOMERS}").fetchall()[0][0]:
-            return
+            return None
         con.execute(f"DELETE FROM {TABLE} z USING {_CUSTOMERS} c WHERE z.source = c.source AND z.customer = c.customer")
         con.execute(f"INSERT INTO {TABLE} BY NAME {_ordinals(_CUSTOMERS)}")
+        return None
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_CUSTOMERS}")

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 
@@ -74,16 +76,21 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedul
 
 
 def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
+    first = _scalar(con, "SELECT count(*) FROM ticket_facts") == 0
     key = _derive(con, scoped=False)
     con.execute(_sql.repeat_flags(scoped=False))
     con.execute(_sql.open_tickets(scoped=False))
-    write_changed(con, "ticket_facts", _sql.fact_rows())
+    facts = write_changed(con, "ticket_facts", _sql.fact_rows())
     con.execute(_sql.reply_intervals(scoped=False, key=key))
-    write_changed(con, "reply_intervals", "_fx_replies", one_row=False)
+    replies = write_changed(con, "reply_intervals", "_fx_replies", one_row=False)
     con.execute(_sql.contacts(scoped=False, key=key))
-    write_changed(con, "contacts", "_fx_contacts", one_row=False)
+    contacts = write_changed(con, "contacts", "_fx_contacts", one_row=False)
     _business.refresh_business(con, schedules, scoped=False, key=key)
-    _fatigue.refresh(con, new=None)
+    sends = _fatigue.refresh(con, new=None) or 0
+    tickets = _scalar(con, "SELECT count(*) FROM _fx_tk")
+    con.execute("DELETE FROM facts_full_refresh")
+    con.execute("INSERT INTO facts_full_refresh VALUES (now(), ?, ?, ?, ?, ?, ?)",
+                [tickets, facts, replies, contacts, sends, first])
     con.execute("DELETE FROM facts_state")
     con.execute("""
         INSERT INTO facts_state
@@ -92,7 +99,32 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
         ) WHERE _import_id IS NOT NULL
     """)
     note_imports(con, "facts_state")
-    return _scalar(con, "SELECT count(*) FROM _fx_tk")
+    return tickets
+
+
+@dataclass(frozen=True)
+class FullRefresh:
+    """What the last full facts refresh changed (`facts_full_refresh`): it derives every ticket
+    again and rewrites only the rows that differ from the stored ones."""
+
+    refreshed_at: datetime
+    tickets: int  # tickets derived
+    facts_changed: int  # tickets whose ticket_facts row is new, gone or has other values
+    replies_changed: int  # tickets whose reply intervals differ
+    contacts_changed: int  # tickets whose contacts differ
+    sends_changed: int  # survey sends whose fatigue ordinal differs
+    first: bool  # nothing was stored before: every row is new
+
+
+def last_full_refresh(con: duckdb.DuckDBPyConnection) -> FullRefresh | None:
+    """What the last full refresh changed (see `FullRefresh`), or None if there was none. The
+    business-time twins say their own (`last_business_refresh`)."""
+    rows = con.execute("SELECT refreshed_at::VARCHAR, tickets, facts_changed, replies_changed, contacts_changed, "
+                       "sends_changed, first FROM facts_full_refresh").fetchall()
+    if not rows:
+        return None
+    at, *counts, first = rows[0]
+    return FullRefresh(datetime.fromisoformat(at), *(int(c) for c in counts), bool(first))
 
 
 def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:

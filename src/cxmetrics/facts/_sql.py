@@ -154,10 +154,13 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
             arg_max(st, rn) AS last_status,
             min(ts) AS first_status_at,
             count(*) FILTER (st IN {OPEN_STATUSES} AND coalesce(prev_st, status_from) IN {DONE_STATUSES}) AS reopens,
-            sum(span_s) FILTER (prev_st IN ('new', 'open', 'on-hold')) AS requester_wait_tail_s,
-            sum(span_s) FILTER (prev_st = 'pending') AS agent_wait_tail_s,
-            sum(span_s) FILTER (prev_st = 'on-hold') AS on_hold_tail_s,
-            sum(span_s) FILTER (prev_st IN ('new', 'open')) AS agent_work_tail_s
+            -- summed in whole microseconds: exact, so the same events always give the same bits
+            -- (seconds summed as DOUBLEs came out in the engine's order of addition, which
+            -- varies between runs: a full refresh found a ticket or two differing in the last bit)
+            sum(span_us) FILTER (prev_st IN ('new', 'open', 'on-hold')) / 1e6 AS requester_wait_tail_s,
+            sum(span_us) FILTER (prev_st = 'pending') / 1e6 AS agent_wait_tail_s,
+            sum(span_us) FILTER (prev_st = 'on-hold') / 1e6 AS on_hold_tail_s,
+            sum(span_us) FILTER (prev_st IN ('new', 'open')) / 1e6 AS agent_work_tail_s
         FROM (
             SELECT *,
                 -- a solve: a move to solved (or straight to closed) from a status that was not
@@ -165,7 +168,7 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
                 st IN {DONE_STATUSES} AND coalesce(prev_st, '') NOT IN {DONE_STATUSES} AS solve,
                 -- the status interval that ends at this status event, if it ends by the last
                 -- solve (intervals after the last solve but before done_ts are in solved/closed)
-                CASE WHEN ts <= done_ts THEN {secs('prev_ts', 'ts')} END AS span_s
+                CASE WHEN ts <= done_ts THEN epoch_us(ts) - epoch_us(prev_ts) END AS span_us
             FROM (
                 SELECT {key} AS _k, e.ts, e.status_to AS st, e.status_from, e.actor_id,
                     row_number() OVER w AS rn,

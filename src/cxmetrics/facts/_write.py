@@ -20,20 +20,24 @@ _CHANGED = "_fx_changed"
 
 
 def write_changed(con: duckdb.DuckDBPyConnection, table: str, rows: str, *,
-                  key: tuple[str, ...] = ("source", "ticket_id"), one_row: bool = True) -> None:
+                  key: tuple[str, ...] = ("source", "ticket_id"), one_row: bool = True) -> int:
     """Make `table` hold `rows` (a SELECT, or a temp table's name; every column of `table`
     that the rows lack NULL, as an insert BY NAME leaves it), rewriting only the keys whose
     rows differ: a row new, gone or with other values, found by a hash of the values (with
     `one_row=False` a key may have several rows, compared by the xor of their hashes; a
     change goes unseen with odds of 2^-64). When nothing is stored, or most keys differ, the
     whole table is written. A SELECT is run once to compare and once more for the rows that
-    differ, if any: it must give the same rows both times (no random or clock values)."""
+    differ, if any: it must give the same rows both times (no random or clock values).
+    Returns how many keys' rows differed (every key's when nothing was stored)."""
     if not rows.lstrip().upper().startswith(("SELECT", "WITH", "(")):
         rows = f"SELECT * FROM {rows}"
     stored = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     if not stored:
-        con.execute(f"INSERT INTO {table} BY NAME {rows}")
-        return
+        inserted = con.execute(f"INSERT INTO {table} BY NAME {rows}").fetchall()[0][0]
+        if one_row:
+            return int(inserted)
+        keys = ", ".join(key)
+        return int(con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {keys} FROM {table})").fetchall()[0][0])
     names = [d[0] for d in con.execute(f"SELECT * FROM ({rows}) LIMIT 0").description]
     kept = [r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
@@ -68,5 +72,6 @@ def write_changed(con: duckdb.DuckDBPyConnection, table: str, rows: str, *,
             con.execute(f"DELETE FROM {table} t USING {_CHANGED} c WHERE {match('t', 'c')}")
             con.execute(f"INSERT INTO {table} BY NAME SELECT n.* FROM ({rows}) n SEMI JOIN {_CHANGED} c "
                         f"ON {match('n', 'c')}")
+        return int(changed)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {_CHANGED}")
