@@ -6,10 +6,11 @@ again cost more than comparing them: at 300k tickets the facts' insert took 0.5 
 commit's disk writes 0.2-0.6 s, the comparison 0.1 s; and an unchanged row left in place
 keeps the store's blocks as they were.
 
-The new rows are hashed as the query yields them, never held: holding the 300k new facts
-in a temp table to compare them cost 0.14 s and, at a million tickets, 0.4 GB of peak
-memory. The few rows that differ are selected again, the engine reading only their
-tickets (the join with the differing keys filters the scans below it).
+The new rows are hashed as the query yields them, never held: with the 300k new facts held
+in a temp table first, writing and comparing them took 0.57 s, against 0.23 s now, and a
+million tickets' peaked at 2.9 GB, against 2.4 GB now. The few rows that differ are selected
+again, the engine reading only their tickets (the join with the differing keys filters the
+scans below it).
 """
 
 from __future__ import annotations
