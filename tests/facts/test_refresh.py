@@ -247,3 +247,40 @@ def test_tickets_sharing_a_hash_are_still_kept_apart(ws, tmp_path, monkeypatch):
     monkeypatch.undo()
     refresh_facts(ws.con, full=True)
     assert snapshot(ws) == incremental
+
+
+def test_a_small_incremental_refresh_joins_in_written_order_and_leaves_the_settings_as_they_were(
+        ws, tmp_path, monkeypatch):
+    """Up to _WRITTEN_ORDER_MAX tickets in scope the engine skips its join-order search (issue
+    17: a live batch's refresh is many small statements); the session's settings, a user's
+    own disabled optimizers among them, come back after the refresh, and the facts are those
+    of the usual plans."""
+    from cxmetrics.facts import _refresh
+
+    load(ws, tmp_path, THREE)
+    ws.con.execute("SET disabled_optimizers = 'top_n'")
+    import_events(ws, tmp_path / "more.csv", """
+        B3,T2,3/09:00,message,customer,C2,,,,,,,,,
+        B4,T2,3/09:20,message,agent,A2,,,,,,,,,
+        B5,T2,3/09:30,status,agent,A2,,solved,,,,,,,
+    """)
+    seen: list[str] = []
+    real = _refresh._rederive
+
+    def spy(con, *args, **kwargs):  # noqa: ANN001, ANN202
+        seen.append(con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0])
+        return real(con, *args, **kwargs)
+
+    monkeypatch.setattr(_refresh, "_rederive", spy)
+    assert refresh_facts(ws.con) == 1
+    assert [set(s.split(",")) for s in seen] == [{"top_n", "join_order"}]
+    assert ws.con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0] == "top_n"
+    f = facts(ws, "T2")
+    assert (f["solved"], f["public_agent_replies"], f["full_resolution_s"]) == (True, 2, 5400.0)
+    # above the bound, the engine orders the joins itself
+    monkeypatch.setattr(_refresh, "_WRITTEN_ORDER_MAX", 0)
+    import_events(ws, tmp_path / "more2.csv", """
+        C2,T3,3/09:00,message,agent,A2,,,,,,,,,
+    """)
+    assert refresh_facts(ws.con) == 1
+    assert seen[-1] == "top_n"

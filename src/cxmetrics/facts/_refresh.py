@@ -28,7 +28,7 @@ a refreshed ticket, before or after, is recomputed too.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +41,12 @@ from cxmetrics.store import rollback
 from cxmetrics.store._reflected import new_rows, note_imports
 
 _JOIN_FILTER_MAX = 20_000
+# Up to this many tickets in scope, the engine joins in the order the statements are written
+# rather than searching for the best order: a live batch's statements are many and small, and
+# the search cost more than it found (at a million tickets, 250 new tickets' refresh 8-11%
+# faster in alternating runs, 197 against 209-220 ms; 20,000 tickets' as fast either way). The
+# statements are written with the tickets in scope on the side that drives the joins.
+_WRITTEN_ORDER_MAX = 20_000
 
 
 def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedules: ScheduleSet | None = None) -> int:
@@ -144,6 +150,21 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
         _add_tickets_that_lost_rows(con)
         n = _scope(con)
         stored = n
+    with _written_join_order(con) if 0 < n <= _WRITTEN_ORDER_MAX else nullcontext():
+        _rederive(con, schedules, n, stored)
+    # the sends' ordinals: new sends, and the customer-less sends of the tickets just refreshed
+    _fatigue.refresh(con, new=new)
+    con.execute("""
+        INSERT INTO facts_state
+        SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL
+    """)
+    note_imports(con, "facts_state")
+    return n
+
+
+def _rederive(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, n: int, stored: int) -> None:
+    """Derive and write again the facts of the `n` tickets in `_fx_targets` (`stored` of
+    them have facts stored)."""
     if n:
         key = _derive(con, scoped=True)
         con.execute(_sql.repeat_groups())
@@ -164,14 +185,6 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
             con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
         con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
         _business.refresh_business(con, schedules, scoped=True, key=key, stored=bool(stored))
-    # the sends' ordinals: new sends, and the customer-less sends of the tickets just refreshed
-    _fatigue.refresh(con, new=new)
-    con.execute("""
-        INSERT INTO facts_state
-        SELECT DISTINCT _import_id, now() FROM _fx_fresh WHERE _import_id IS NOT NULL
-    """)
-    note_imports(con, "facts_state")
-    return n
 
 
 def _scope(con: duckdb.DuckDBPyConnection) -> int:
@@ -267,6 +280,15 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         rollback(con)
         raise
     con.execute("COMMIT")
+
+
+@contextmanager
+def _written_join_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Joins in the order written for the block (see `_WRITTEN_ORDER_MAX`)."""
+    old = str(_scalar(con, "SELECT current_setting('disabled_optimizers')"))
+    names = [n.strip() for n in old.split(",") if n.strip()]
+    with _settings(con, disabled_optimizers=repr(",".join([*names, "join_order"]))):
+        yield
 
 
 @contextmanager
