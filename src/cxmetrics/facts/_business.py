@@ -229,7 +229,7 @@ def status_sums(scoped: bool, key: str, schedules: ScheduleSet, calendar: str = 
         FROM {ev} e JOIN _bh_tk t ON {key} = t._k
         -- Time in status counts only for tickets solved now. Their last status event is a
         -- solve or a close (the current status is the last event's), so every status
-        -- interval ends by the last solved/closed event, and `s`'s cut-off there is moot.
+        -- interval ends by the last solved/closed event (as in `s`: none is cut off).
         WHERE e.ticket_id IS NOT NULL AND e.kind = 'status' AND e.status_to IS NOT NULL
           AND t.solved AND t.last_solved_at IS NOT NULL
     """
