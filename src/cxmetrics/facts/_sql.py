@@ -114,6 +114,20 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     bot_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'bot'"
     win = f"WINDOW w AS (PARTITION BY {key} ORDER BY {event_order('e')})"
     tie_key = "(length(e.event_id), e.event_id)"
+    # Time in status, summed in whole microseconds (exact: the same events always give the same
+    # bits; seconds summed as DOUBLEs came out in the engine's order of addition, which varies
+    # between runs). It counts only for a ticket solved now, whose last status event is a
+    # solve or a close, so every interval ends by the last status event and the time in the
+    # statuses S telescopes: the sum over the intervals in S of (end - start) is the sum over
+    # the events of t * ([the status before is in S] - [the event's status is in S]) (the
+    # last event's status is done, never in S). So no window carries the time of the event
+    # before, nor of the last solve (at 300k, this pass 0.69-0.74 s with both, 0.66 without).
+    def tail(statuses: str, name: str) -> str:
+        into, out = f"coalesce(prev_st IN {statuses}, false)", f"(st IN {statuses})"
+        return f"sum((CAST({into} AS BIGINT) - CAST({out} AS BIGINT)) * us) FILTER ({into} OR {out}) / 1e6 AS {name}"
+    tails = ",\n            ".join(tail(statuses, name) for statuses, name in (
+        ("('new', 'open', 'on-hold')", "requester_wait_tail_s"), ("('pending')", "agent_wait_tail_s"),
+        ("('on-hold')", "on_hold_tail_s"), ("('new', 'open')", "agent_work_tail_s")))
     order_key = "(e.ts, length(e.event_id), e.event_id)"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_agg AS
@@ -153,28 +167,17 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
             arg_max(st, rn) AS last_status,
             min(ts) AS first_status_at,
             count(*) FILTER (st IN {OPEN_STATUSES} AND coalesce(prev_st, status_from) IN {DONE_STATUSES}) AS reopens,
-            -- summed in whole microseconds: exact, so the same events always give the same bits
-            -- (seconds summed as DOUBLEs came out in the engine's order of addition, which
-            -- varies between runs: a full refresh found a ticket or two differing in the last bit)
-            sum(span_us) FILTER (prev_st IN ('new', 'open', 'on-hold')) / 1e6 AS requester_wait_tail_s,
-            sum(span_us) FILTER (prev_st = 'pending') / 1e6 AS agent_wait_tail_s,
-            sum(span_us) FILTER (prev_st = 'on-hold') / 1e6 AS on_hold_tail_s,
-            sum(span_us) FILTER (prev_st IN ('new', 'open')) / 1e6 AS agent_work_tail_s
+            {tails}
         FROM (
             SELECT *,
                 -- a solve: a move to solved (or straight to closed) from a status that was not
                 -- done; solved -> closed, or a repeated solved, is no new solve
                 st IN {DONE_STATUSES} AND coalesce(prev_st, '') NOT IN {DONE_STATUSES} AS solve,
-                -- the status interval that ends at this status event. (Time in status counts
-                -- only for a ticket solved now, whose last status event is a solve or a close:
-                -- every interval ends by then, so none needs cutting off; a window for the
-                -- last solve's time cost a tenth of this pass: 0.66 against 0.60 s at 300k.)
-                epoch_us(ts) - epoch_us(prev_ts) AS span_us
+                epoch_us(ts) AS us
             FROM (
                 SELECT {key} AS _k, e.ts, e.status_to AS st, e.status_from, e.actor_id,
                     row_number() OVER w AS rn,
-                    lag(e.status_to) OVER w AS prev_st,
-                    lag(e.ts) OVER w AS prev_ts
+                    lag(e.status_to) OVER w AS prev_st
                 FROM {ev} e
                 WHERE e.ticket_id IS NOT NULL AND e.kind = 'status' AND e.status_to IS NOT NULL
                 {win}
