@@ -256,3 +256,23 @@ def test_the_log_is_checkpointed_in_a_pause_not_in_the_middle_of_a_stream(tmp_pa
             assert ws.counts()["events"] == 11
         finally:
             refresher.close()
+
+
+def test_quiet_is_zero_while_a_write_is_under_way_or_its_facts_pending_then_counts_the_pause() -> None:
+    ws = FakeWorkspace(refresh_s=0.3)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.05)
+    try:
+        time.sleep(0.05)
+        assert refresher.quiet_s() > 0  # nothing written yet
+        seen: list[float] = []
+        with refresher.writing():
+            seen.append(refresher.quiet_s())  # importing
+            ticket = refresher.wrote(["events"])
+        seen.append(refresher.quiet_s())  # registered, its facts not in yet (the refresh takes 0.3 s)
+        refresher.wait(ticket, timeout=10)
+        time.sleep(0.2)
+        after = refresher.quiet_s()
+        assert seen == [0.0, 0.0]
+        assert 0.15 <= after < 1.0, after  # the pause since its facts came in
+    finally:
+        refresher.close()

@@ -204,3 +204,56 @@ def test_a_stream_of_new_facts_does_not_keep_the_sender_busy(tmp_path: Path) -> 
         sched.stop()
     # 100 ms of work then 400 ms of rest: about 3 runs in 1.2 s, not 10 back to back
     assert 2 <= runs <= 5, runs
+
+
+class _Counting(SurveyScheduler):
+    """A sender whose runs only count (and note when they began), woken only by notices."""
+
+    def __init__(self, path: Path, **kw: Any) -> None:
+        from types import SimpleNamespace
+
+        super().__init__(SimpleNamespace(path=path), **kw)
+        self.began: list[float] = []
+
+    def step(self) -> None:  # type: ignore[override]
+        self.began.append(time.monotonic())
+        with self._idle:
+            self.runs += 1
+            self._idle.notify_all()
+        return None
+
+    def _wait_s(self, report: Any) -> float:
+        return 3600.0
+
+
+def test_a_run_waits_for_the_writes_to_pause(tmp_path: Path) -> None:
+    """In the middle of a stream of writes a run held each write up (issue 17): it starts once
+    the server's writes have paused for quiet_s, not while they come."""
+    start = time.monotonic()
+    busy_until = start + 0.6  # writes under way for the first 0.6 s
+
+    def quiet() -> float:
+        now = time.monotonic()
+        return 0.0 if now < busy_until else now - busy_until
+
+    sched = _Counting(tmp_path, quiet=quiet, quiet_s=0.3, max_lag_s=30.0).start()
+    try:
+        assert sched.wait_runs(1, timeout=10)
+    finally:
+        sched.stop()
+    waited = sched.began[0] - start
+    assert 0.85 <= waited < 3.0, waited  # 0.6 s of writes, then 0.3 s of quiet (not the 30 s lag)
+
+
+def test_a_stream_that_never_pauses_still_gets_its_runs_every_max_lag(tmp_path: Path) -> None:
+    start = time.monotonic()
+    sched = _Counting(tmp_path, quiet=lambda: 0.0, quiet_s=0.3, max_lag_s=0.5).start()
+    try:
+        assert sched.wait_runs(1, timeout=10)
+        sched.notify()  # new facts: the next run, again at most max_lag_s later
+        assert sched.wait_runs(2, timeout=10)
+    finally:
+        sched.stop()
+    # writes never paused: each run waited the lag (0.5 s), no more
+    assert 0.45 <= sched.began[0] - start < 3.0
+    assert 0.45 <= sched.began[1] - sched.began[0] < 3.0

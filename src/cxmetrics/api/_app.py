@@ -108,7 +108,8 @@ def create_app(workspace_path: str | os.PathLike[str], *, open_browser: bool = F
             try:
                 from cxmetrics.surveys._scheduler import SurveyScheduler
 
-                app.state.survey_scheduler = SurveyScheduler(app.state.workspace, app.state.refresher.wrote).start()
+                app.state.survey_scheduler = SurveyScheduler(app.state.workspace, app.state.refresher.wrote,
+                                                             quiet=app.state.refresher.quiet_s).start()
             except Exception:  # surveys must not keep the dashboard from starting
                 log.exception("the survey sender could not start")
         if send_reports:  # always started: a schedule added while the server runs needs no restart

@@ -111,6 +111,15 @@ class Refresher:
             self._cond.notify_all()
             return self._requested
 
+    def quiet_s(self) -> float:
+        """How long the writes have paused: seconds since the last write was registered or
+        its facts refreshed; 0 while a write is in progress or its facts are pending. (The
+        survey sender waits for a pause, so as not to hold a stream of writes up.)"""
+        with self._cond:
+            if self._writing or self._requested > self._done:
+                return 0.0
+            return max(time.monotonic() - self._last_write, 0.0)
+
     def wait(self, ticket: int, timeout: float | None = 300.0) -> int:
         """Block until the facts include write `ticket`; returns the hub version then.
         Raises the refresh's error if it failed, TimeoutError after `timeout` seconds."""
