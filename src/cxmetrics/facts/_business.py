@@ -43,7 +43,7 @@ import duckdb
 from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet, ensure_calendar, schedule_sql, with_business_times
 from cxmetrics.calendar._engine import calendar_slice_sql
 from cxmetrics.facts._columns import BUSINESS_FACT_COLUMNS, BUSINESS_TWINS, REPLY_INTERVAL_BH_COLUMNS
-from cxmetrics.facts._sql import event_order, events, keys_match
+from cxmetrics.facts._sql import IN_STATUS, event_order, events, keys_match
 
 log = logging.getLogger("cxmetrics.facts")
 
@@ -52,12 +52,7 @@ TEMP_TABLES = ("_bh_st", "_bh_new", "_bh_replies", "_bh_diff", "_bh_cal")
 _POINTS = ("created_at", "first_reply_at", "first_touch_at", "first_solved_at", "last_solved_at", "handoff_at",
            "reply_after_handoff_at")
 # time in status: twin -> the statuses it sums (as _sql.fact_select's in_status)
-_IN_STATUS = {
-    "requester_wait_bh_s": "('new', 'open', 'on-hold')",
-    "agent_wait_bh_s": "('pending')",
-    "on_hold_bh_s": "('on-hold')",
-    "agent_work_bh_s": "('new', 'open')",
-}
+_IN_STATUS = {f"{name}_bh_s": statuses for name, statuses in IN_STATUS.items()}
 
 
 @dataclass(frozen=True)

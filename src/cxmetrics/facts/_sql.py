@@ -41,6 +41,9 @@ from cxmetrics.facts._columns import FACT_COLUMNS, FCR_REPEAT_DAYS, SHORT_ABANDO
 STREAM = "CASE WHEN e.origin = 'tickets' THEN 'tickets' ELSE 'events' END"
 CALL_KINDS = ("call_queued", "call_answered", "call_abandoned", "call_ended", "hold_start", "hold_end", "wrap_up_end")
 OPEN_STATUSES = "('new', 'open', 'pending', 'on-hold')"
+# time in status: a fact's name without `_s` -> the statuses it sums
+IN_STATUS = {"requester_wait": "('new', 'open', 'on-hold')", "agent_wait": "('pending')", "on_hold": "('on-hold')",
+             "agent_work": "('new', 'open')"}
 DONE_STATUSES = "('solved', 'closed')"
 PUBLIC_MESSAGE = "e.kind = 'message' AND coalesce(e.public, true)"
 # the key of a (ticket, stream) that the window passes partition by and step 1 joins on
@@ -125,9 +128,7 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     def tail(statuses: str, name: str) -> str:
         into, out = f"coalesce(prev_st IN {statuses}, false)", f"(st IN {statuses})"
         return f"sum((CAST({into} AS BIGINT) - CAST({out} AS BIGINT)) * us) FILTER ({into} OR {out}) / 1e6 AS {name}"
-    tails = ",\n            ".join(tail(statuses, name) for statuses, name in (
-        ("('new', 'open', 'on-hold')", "requester_wait_tail_s"), ("('pending')", "agent_wait_tail_s"),
-        ("('on-hold')", "on_hold_tail_s"), ("('new', 'open')", "agent_work_tail_s")))
+    tails = ",\n            ".join(tail(statuses, f"{name}_tail_s") for name, statuses in IN_STATUS.items())
     order_key = "(e.ts, length(e.event_id), e.event_id)"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_agg AS
@@ -394,10 +395,7 @@ def fact_select() -> str:
         "one_touch": solved_only("public_agent_replies = 1"),
         "two_touch": solved_only("public_agent_replies = 2"),
         "multi_touch": solved_only("public_agent_replies >= 3"),
-        "requester_wait_s": in_status("requester_wait_tail_s", "('new', 'open', 'on-hold')"),
-        "agent_wait_s": in_status("agent_wait_tail_s", "('pending')"),
-        "on_hold_s": in_status("on_hold_tail_s", "('on-hold')"),
-        "agent_work_s": in_status("agent_work_tail_s", "('new', 'open')"),
+        **{f"{name}_s": in_status(f"{name}_tail_s", statuses) for name, statuses in IN_STATUS.items()},
         "escalated": "team_changes > 0",
         "bot_contained": bot_contained,
         "frt_after_handoff_s": secs("handoff_at", "reply_after_handoff_at"),

@@ -9,9 +9,8 @@ else at the first run after the delay) as soon as the server's writes pause (`qu
 at most `max_lag_s` after the notice while they keep coming. A run reads and writes the
 store under the write lock, and run after each refresh it held up the write that came next:
 at a million tickets, one client posting batches of 1,000 events and waiting for each got
-3,079-3,101 events/s (a batch's median 318-320 ms) with a run after every refresh, and
-3,701-4,174 (237-263 ms) with the runs waiting for a pause (bench/api_bench.py, alternating
-runs). Each step works on its own cursor of the
+2,845-4,373 events/s with a run after every refresh and 3,182-4,461 with the runs waiting for
+a pause, better in each of six alternating pairs of bench/api_bench.py runs (docs/api.md). Each step works on its own cursor of the
 workspace, whose writes take turns with the server's imports; when it wrote survey_sends
 rows it calls `on_change(tables)` (the refresher: facts refreshed, dashboards told). A
 failed step is logged (the message names the setting to fix; never a token or a password)
