@@ -37,6 +37,10 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("api-demo") / "ws"
     with cxmetrics.open(path, create=True) as ws:
         write_config_files(ws, DemoConfig(tickets=DEMO_TICKETS, seed=7))  # business hours, SLA policies
+        # a write waits for another for up to a minute before its 503 (4 s by default): on a
+        # loaded machine (the suite's other worker) a refresh may hold the workspace longer,
+        # and what these tests check is what the writes store (tests/security checks the 503)
+        ws.configure(write_wait="60")
         for batch in generate(DemoConfig(tickets=DEMO_TICKETS, seed=7)):
             for name in ORDER:
                 if name in batch and batch[name].num_rows:
