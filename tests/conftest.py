@@ -68,4 +68,3 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 def rows(ws: cxmetrics.Workspace, query: str) -> list[tuple]:
     """Result rows as tuples (through Arrow, so time zones need no pytz)."""
     return [tuple(r.values()) for r in ws.sql(query).to_pylist()]
-
