@@ -303,6 +303,67 @@ def test_full_and_incremental_refreshes_agree(ws, tmp_path, caplog):
     assert (state.tickets, state.changed, state.recomputed_all) == (60, 0, True)
 
 
+# rules on the dimensions of a ticket's own row, and no rule: the facts' status pass sums the
+# business time in status itself (BusinessPlan.folded); a rule on team (BERLIN) cannot
+BERLIN_BY_ROW = BERLIN.replace('when = { team = ["Tier 2"] }',
+                               'when = { channel = ["phone"], topic = ["bug", "login"] }')
+BERLIN_NO_RULE = BERLIN[:BERLIN.index("[[schedule_rules]]")]
+
+
+@pytest.mark.parametrize("schedules", [BERLIN_BY_ROW, BERLIN_NO_RULE], ids=["row-rule", "no-rule"])
+def test_the_status_pass_sums_business_time_in_status_as_a_pass_of_their_own_would(ws, tmp_path, monkeypatch,
+                                                                                     schedules):
+    from dataclasses import replace
+
+    from cxmetrics.facts import _business
+
+    (ws.path / SCHEDULES_FILE).write_text(schedules, encoding="utf-8")
+    rng = random.Random(11)
+    lines = synthetic(rng, tickets=300)
+    rng.shuffle(lines)
+    plan = _business.plan
+
+    def no_pass_of_their_own(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the status pass was to sum the business time in status")
+
+    # folded: every refresh (the first full, the next incremental) without status_sums
+    with monkeypatch.context() as m:
+        m.setattr(_business, "status_sums", no_pass_of_their_own)
+        for i in range(0, len(lines), len(lines) // 3 + 1):
+            import_events(ws, tmp_path / f"part{i}.csv", "\n".join(lines[i:i + len(lines) // 3 + 1]))
+            refresh_facts(ws.con)
+    folded = snapshot_bh(ws)
+    # the same tickets with a pass of their own (as under a rule on team): the same twins
+    monkeypatch.setattr(_business, "plan", lambda *a, **k: replace(plan(*a, **k), folded=False))
+    assert refresh_facts(ws.con, full=True) == 300
+    state = last_business_refresh(ws.con)
+    assert (state.tickets, state.changed, state.recomputed_all) == (300, 0, True)
+    assert snapshot_bh(ws) == folded
+    # (and the time in status is not trivially the calendar's: weekends and nights are out)
+    counts = ws.sql("""
+        SELECT count(*) FILTER (WHERE b.requester_wait_bh_s > 0) AS some,
+               count(*) FILTER (WHERE b.requester_wait_bh_s < f.requester_wait_s - 1) AS less,
+               count(*) FILTER (WHERE b.agent_wait_bh_s > 0 OR b.on_hold_bh_s > 0) AS other
+        FROM ticket_facts f JOIN ticket_facts_bh b USING (source, ticket_id)""").to_pylist()[0]
+    assert counts["some"] > 20 and counts["less"] > 20 and counts["other"] > 0, counts
+
+
+def test_the_status_pass_folds_business_time_only_under_rules_on_a_tickets_own_row(ws, tmp_path):
+    from cxmetrics.calendar import ScheduleSet
+    from cxmetrics.facts import _business
+
+    import_events(ws, tmp_path / "events.csv", EVENTS)
+
+    def folded(toml: str) -> bool:
+        return _business.plan(ws.con, ScheduleSet.from_toml(toml), scoped=False).folded
+
+    assert folded(BERLIN_BY_ROW) and folded(BERLIN_NO_RULE)
+    assert not folded(BERLIN)  # team follows the assign events
+    assert not folded(BERLIN.replace("team =", "priority ="))  # as priority the priority events
+    # 24/7: no calendar, the twins are copies
+    assert _business.plan(ws.con, ScheduleSet.all_hours(), scoped=False).copies
+
+
 def test_new_schedules_recompute_every_ticket_on_the_next_refresh(berlin, tmp_path):
     ws = berlin
     before = snapshot_bh(ws)

@@ -83,7 +83,8 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedul
 
 def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     first = _scalar(con, "SELECT count(*) FROM ticket_facts") == 0
-    key = _derive(con, scoped=False)
+    business = _business.plan(con, schedules, scoped=False)
+    key = _derive(con, business)
     con.execute(_sql.repeat_flags(scoped=False))
     con.execute(_sql.open_tickets(scoped=False))
     facts = write_changed(con, "ticket_facts", _sql.fact_rows())
@@ -91,7 +92,7 @@ def _refresh_all(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> int:
     replies = write_changed(con, "reply_intervals", "_fx_replies", one_row=False)
     con.execute(_sql.contacts(scoped=False, key=key))
     contacts = write_changed(con, "contacts", "_fx_contacts", one_row=False)
-    _business.refresh_business(con, schedules, scoped=False, key=key)
+    _business.refresh_business(con, business, key=key)
     sends = _fatigue.refresh(con, new=None) or 0
     tickets = _scalar(con, "SELECT count(*) FROM _fx_tk")
     con.execute("DELETE FROM facts_full_refresh")
@@ -166,7 +167,8 @@ def _rederive(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, n: int, st
     """Derive and write again the facts of the `n` tickets in `_fx_targets` (`stored` of
     them have facts stored)."""
     if n:
-        key = _derive(con, scoped=True)
+        business = _business.plan(con, schedules, scoped=True)
+        key = _derive(con, business)
         con.execute(_sql.repeat_groups())
         con.execute(_sql.repeat_flags(scoped=True, span=_repeat_span(con)))
         # (tickets new to the facts, as most of a live batch's are, have no rows to delete: a
@@ -184,7 +186,7 @@ def _rederive(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet, n: int, st
         if stored:
             con.execute(f"DELETE FROM contacts c USING _fx_targets k WHERE {_sql.keys_match('c', 'k')}")
         con.execute("INSERT INTO contacts BY NAME SELECT * FROM _fx_contacts")
-        _business.refresh_business(con, schedules, scoped=True, key=key, stored=bool(stored))
+        _business.refresh_business(con, business, key=key, stored=bool(stored))
 
 
 def _scope(con: duckdb.DuckDBPyConnection) -> int:
@@ -193,16 +195,18 @@ def _scope(con: duckdb.DuckDBPyConnection) -> int:
     return _scalar(con, "SELECT count(*) FROM _fx_targets")
 
 
-def _derive(con: duckdb.DuckDBPyConnection, *, scoped: bool) -> str:
-    """Steps 1 to 3; returns the key of a (ticket, stream) they used (for the reply intervals)."""
-    key = _sql.HASH_KEY
-    con.execute(_sql.stream_aggregates(scoped, key))
+def _derive(con: duckdb.DuckDBPyConnection, business: _business.BusinessPlan) -> str:
+    """Steps 1 to 3 for the tickets in scope (`business.scoped`; with the business time in
+    status when `business.folded`); returns the key of a (ticket, stream) they used (for the
+    reply intervals)."""
+    scoped, key = business.scoped, _sql.HASH_KEY
+    con.execute(_sql.stream_aggregates(scoped, key, business.status_b()))
     if _scalar(con, "SELECT count(*) - count(DISTINCT _k) FROM _fx_agg"):
         # two (ticket, stream)s share a 64-bit hash (odds about 3 in 10^8 for a million
         # tickets): their events would mix, so key them by their texts instead
         key = _sql.STRUCT_KEY
-        con.execute(_sql.stream_aggregates(scoped, key))
-    con.execute(_sql.ticket_rows(scoped))
+        con.execute(_sql.stream_aggregates(scoped, key, business.status_b()))
+    con.execute(_sql.ticket_rows(scoped, business=business.folded))
     if _scalar(con, "SELECT count(*) FROM _fx_tk WHERE first_touch_at < created_at OR first_reply_at < created_at"):
         con.execute(_sql.early_reply_fixup(scoped))
     return key

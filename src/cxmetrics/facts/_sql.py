@@ -36,6 +36,8 @@ all the rest of an incremental refresh).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cxmetrics.facts._columns import FACT_COLUMNS, FCR_REPEAT_DAYS, SHORT_ABANDON_S
 
 STREAM = "CASE WHEN e.origin = 'tickets' THEN 'tickets' ELSE 'events' END"
@@ -96,7 +98,7 @@ def keys_match(a: str, b: str) -> str:
     return f"{a}.source = {b}.source AND {a}.ticket_id = {b}.ticket_id"
 
 
-def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
+def stream_aggregates(scoped: bool, key: str = HASH_KEY, status_b: Callable[[str], str] | None = None) -> str:
     """Step 1: `_fx_agg`, one row per (source, ticket_id, stream), with its key `_k`.
 
     What needs no order is one GROUP BY over all the events (`p`). What does is
@@ -110,7 +112,15 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     messages of the tickets concerned (`f`). A ticket whose first message is a public
     agent message (an agent-created ticket's opening comment, when `created_by` says so
     and it is stamped at creation: step 2) gets its first reply and touch after that message by a join over the
-    messages of only those tickets (`o`)."""
+    messages of only those tickets (`o`).
+
+    `status_b` (business time folded into this pass, `_business.BusinessPlan`): wraps the
+    status events (`_k, source, ticket_id, ts, event_id, status_to, status_from, actor_id`)
+    into the same rows without source and ticket_id, plus `b_us`, B(ts) in whole
+    microseconds under the ticket's schedule. Then `s` also sums the business microseconds
+    spent in each status (`{name}_bh_s_tail`, telescoped as the calendar tails) and keeps B of
+    the first status event (`first_status_b`), which `_business.ticket_twins` reads from
+    `_fx_tk` instead of a pass of its own over the status events (`_business.status_sums`)."""
     ev = events(scoped)
     calls = ", ".join(f"'{k}'" for k in CALL_KINDS)
     agent_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'agent'"
@@ -125,10 +135,21 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     # the events of t * ([the status before is in S] - [the event's status is in S]) (the
     # last event's status is done, never in S). So no window carries the time of the event
     # before, nor of the last solve (at 300k, this pass 0.69-0.74 s with both, 0.66 without).
-    def tail(statuses: str, name: str) -> str:
+    def tail(statuses: str, value: str) -> str:
         into, out = f"coalesce(prev_st IN {statuses}, false)", f"(st IN {statuses})"
-        return f"sum((CAST({into} AS BIGINT) - CAST({out} AS BIGINT)) * us) FILTER ({into} OR {out}) / 1e6 AS {name}"
-    tails = ",\n            ".join(tail(statuses, f"{name}_tail_s") for name, statuses in IN_STATUS.items())
+        return f"sum((CAST({into} AS BIGINT) - CAST({out} AS BIGINT)) * {value}) FILTER ({into} OR {out})"
+    sums = {f"{name}_tail_s": f"{tail(statuses, 'us')} / 1e6" for name, statuses in IN_STATUS.items()}
+    # the status events `s` orders: with B of each (`status_b`) when business time is folded in
+    columns = "e.ts, e.event_id, e.status_to, e.status_from, e.actor_id"
+    status = f"FROM {ev} e WHERE e.ticket_id IS NOT NULL AND e.kind = 'status' AND e.status_to IS NOT NULL"
+    if status_b is None:
+        status_events = f"SELECT {key} AS _k, {columns} {status}"
+    else:
+        status_events = status_b(f"SELECT {key} AS _k, e.source, e.ticket_id, {columns} {status}")
+        sums["first_status_b"] = "arg_min(b_us, rn)"
+        sums.update({f"{name}_bh_s_tail": tail(statuses, "b_us") for name, statuses in IN_STATUS.items()})
+    s_sums = ",\n            ".join(f"{expr} AS {name}" for name, expr in sums.items())
+    s_columns = ", ".join(f"s.{name}" for name in sums)
     order_key = "(e.ts, length(e.event_id), e.event_id)"
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_agg AS
@@ -168,7 +189,7 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
             arg_max(st, rn) AS last_status,
             min(ts) AS first_status_at,
             count(*) FILTER (st IN {OPEN_STATUSES} AND coalesce(prev_st, status_from) IN {DONE_STATUSES}) AS reopens,
-            {tails}
+            {s_sums}
         FROM (
             SELECT *,
                 -- a solve: a move to solved (or straight to closed) from a status that was not
@@ -176,12 +197,11 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
                 st IN {DONE_STATUSES} AND coalesce(prev_st, '') NOT IN {DONE_STATUSES} AS solve,
                 epoch_us(ts) AS us
             FROM (
-                SELECT {key} AS _k, e.ts, e.status_to AS st, e.status_from, e.actor_id,
+                SELECT e._k, e.ts, e.status_to AS st, e.status_from, e.actor_id{'' if status_b is None else ', e.b_us'},
                     row_number() OVER w AS rn,
                     lag(e.status_to) OVER w AS prev_st
-                FROM {ev} e
-                WHERE e.ticket_id IS NOT NULL AND e.kind = 'status' AND e.status_to IS NOT NULL
-                {win}
+                FROM ({status_events}) e
+                WINDOW w AS (PARTITION BY e._k ORDER BY {event_order('e')})
             )
         )
         GROUP BY _k
@@ -249,7 +269,7 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
         p.handoff_at, f.reply_after_handoff_at,
         s.first_solved_at, s.last_solved_at, s.solver_id, s.last_status, s.first_status_at,
         coalesce(s.reopens, 0) AS reopens,
-        s.requester_wait_tail_s, s.agent_wait_tail_s, s.on_hold_tail_s, s.agent_work_tail_s,
+        {s_columns},
         r.last_assignee, r.last_team, r.last_priority,
         coalesce(r.assignee_changes, 0) AS assignee_changes,
         coalesce(r.team_changes, 0) AS team_changes,
@@ -264,10 +284,17 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY) -> str:
     """
 
 
-def ticket_rows(scoped: bool) -> str:
-    """Step 2: `_fx_tk`, one row per ticket: its stream's aggregates and its tickets row."""
+# what `s` adds to `_fx_agg` and so to `_fx_tk` when business time is folded in (`stream_aggregates`)
+FOLDED_BUSINESS = ("first_status_b", *(f"{name}_bh_s_tail" for name in IN_STATUS))
+
+
+def ticket_rows(scoped: bool, *, business: bool = False) -> str:
+    """Step 2: `_fx_tk`, one row per ticket: its stream's aggregates and its tickets row
+    (and its stream's business sums, `FOLDED_BUSINESS`, with `business`: `stream_aggregates`
+    was given `status_b`)."""
     # a flat-only ticket (or one without events) keeps what its source counted
     flat = "a.stream IS DISTINCT FROM 'events'"
+    folded = "".join(f" a.{name}," for name in FOLDED_BUSINESS) if business else ""
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_tk AS
     WITH a AS (  -- the 'events' stream if there is one, counting the rows of both streams (two
@@ -309,7 +336,7 @@ def ticket_rows(scoped: bool) -> str:
             coalesce(a.initial_status, 'new') AS initial_status,
             greatest({secs('coalesce(t.created_at, a.created_event_at, a.first_event_at)', 'a.first_status_at')}, 0)
                 AS initial_s,
-            a.requester_wait_tail_s, a.agent_wait_tail_s, a.on_hold_tail_s, a.agent_work_tail_s,
+            a.requester_wait_tail_s, a.agent_wait_tail_s, a.on_hold_tail_s, a.agent_work_tail_s,{folded}
             coalesce(a.assignee_changes, 0) AS assignee_changes,
             coalesce(a.team_changes, 0) AS team_changes,
             coalesce(a.bot_involved, false) AS bot_involved,
