@@ -83,6 +83,33 @@ def test_a_private_opening_comment_leaves_the_first_public_comment_a_reply(ws, t
     assert pick(ws, "T1", "public_agent_replies", "two_touch", "frt_s") == (2, True, 1800.0)
 
 
+def test_the_first_of_messages_at_the_same_instant_is_by_event_order(ws, tmp_path):
+    # The agent opens each ticket at 08:00 with a public comment and a private note stamped the
+    # same instant; the customer writes at 09:00 and the agent at 10:00. Which came first is the
+    # event order (a shorter id first: N9 before N10, although "N10" < "N9" as text).
+    # T1: the public comment (N9) first: the opening comment, no reply; the first reply is 10:00
+    #     (frt 2 h) and the only one.
+    # T2: the private note (M9) first: no opening comment (Zendesk shifts only "if the first
+    #     comment is public"), so the public comment at 08:00 is the first reply (frt 0), and
+    #     10:00 the second.
+    load(ws, tmp_path, """
+        A1,T1,3/08:00,created,agent,A1,,new,C1,billing,,,agent,email,
+        N9,T1,3/08:00,message,agent,A1,,,,,,,,,
+        N10,T1,3/08:00,message,agent,A1,false,,,,,,,,
+        A3,T1,3/09:00,message,customer,C1,,,,,,,,,
+        A4,T1,3/10:00,message,agent,A1,,,,,,,,,
+        A5,T1,3/11:00,status,agent,A1,,solved,,,,,,,
+        B1,T2,3/08:00,created,agent,A1,,new,C2,billing,,,agent,email,
+        M9,T2,3/08:00,message,agent,A1,false,,,,,,,,
+        M10,T2,3/08:00,message,agent,A1,,,,,,,,,
+        B3,T2,3/09:00,message,customer,C2,,,,,,,,,
+        B4,T2,3/10:00,message,agent,A1,,,,,,,,,
+        B5,T2,3/11:00,status,agent,A1,,solved,,,,,,,
+    """)
+    assert pick(ws, "T1", "public_agent_replies", "one_touch", "frt_s") == (1, True, 7200.0)
+    assert pick(ws, "T2", "public_agent_replies", "two_touch", "frt_s") == (2, True, 0.0)
+
+
 def test_a_customer_created_ticket_is_unchanged(ws, tmp_path):
     # T1: customer writes 08:00, agent 08:30 (frt 1800), customer 09:00, agent 10:00 (next
     # reply 3600), solved 11:00: 2 replies, two-touch
