@@ -122,7 +122,9 @@ class BusinessPlan:
     folded: bool = False
 
     def status_b(self) -> Callable[[str], str] | None:
-        """For `_sql.stream_aggregates`: the status events with B of each, when folded."""
+        """For `_sql.stream_aggregates`: the status events with B of each, when folded. Every
+        status event's ts lies in the calendar's span (or slice), which `plan` took over the
+        events in scope, so each finds its row: no status event is lost to the lookup's join."""
         if not self.folded:
             return None
         schedules, scoped, calendar = self.schedules, self.scoped, self.calendar
