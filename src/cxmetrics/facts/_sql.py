@@ -128,7 +128,9 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY, status_b: Callable[[str
     calls = ", ".join(f"'{k}'" for k in CALL_KINDS)
     agent_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'agent'"
     bot_msg = f"{PUBLIC_MESSAGE} AND e.actor_type = 'bot'"
-    win = f"WINDOW w AS (PARTITION BY {key} ORDER BY {event_order('e')})"
+    # (each window pass partitions by `_k` computed once per event in a subquery: at 300k, the
+    # status pass 0.83 -> 0.71 s against the key written in both its select list and its window)
+    win = f"WINDOW w AS (PARTITION BY e._k ORDER BY {event_order('e')})"
     tie_key = "(length(e.event_id), e.event_id)"
     # Time in status, summed in whole microseconds (exact: the same events always give the same
     # bits; seconds summed as DOUBLEs came out in the engine's order of addition, which varies
@@ -220,12 +222,13 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY, status_b: Callable[[str
             count(*) FILTER (kind = 'assign' AND assignee_id <> prev_assignee) AS assignee_changes,
             count(*) FILTER (kind = 'assign' AND team <> prev_team) AS team_changes
         FROM (
-            SELECT {key} AS _k, e.kind, e.status_to, e.actor_type, e.assignee_id, e.team, e.priority,
+            SELECT e._k, e.kind, e.status_to, e.actor_type, e.assignee_id, e.team, e.priority,
                 row_number() OVER w AS rn,
                 lag(CASE WHEN e.kind <> 'priority' THEN e.assignee_id END IGNORE NULLS) OVER w AS prev_assignee,
                 lag(CASE WHEN e.kind <> 'priority' THEN e.team END IGNORE NULLS) OVER w AS prev_team
-            FROM {ev} e
-            WHERE e.ticket_id IS NOT NULL AND e.kind IN ('created', 'assign', 'priority')
+            FROM (SELECT {key} AS _k, e.ts, e.event_id, e.kind, e.status_to, e.actor_type, e.assignee_id, e.team,
+                         e.priority
+                  FROM {ev} e WHERE e.ticket_id IS NOT NULL AND e.kind IN ('created', 'assign', 'priority')) e
             {win}
         )
         GROUP BY _k
@@ -234,9 +237,9 @@ def stream_aggregates(scoped: bool, key: str = HASH_KEY, status_b: Callable[[str
             sum(coalesce(duration_s, CASE WHEN prev_kind = 'hold_start' THEN {secs('prev_ts', 'ts')} END))
                 FILTER (kind = 'hold_end') AS hold_s
         FROM (
-            SELECT {key} AS _k, e.kind, e.ts, e.duration_s, lag(e.kind) OVER w AS prev_kind, lag(e.ts) OVER w AS prev_ts
-            FROM {ev} e
-            WHERE e.ticket_id IS NOT NULL AND e.kind IN ('hold_start', 'hold_end')
+            SELECT e._k, e.kind, e.ts, e.duration_s, lag(e.kind) OVER w AS prev_kind, lag(e.ts) OVER w AS prev_ts
+            FROM (SELECT {key} AS _k, e.ts, e.event_id, e.kind, e.duration_s
+                  FROM {ev} e WHERE e.ticket_id IS NOT NULL AND e.kind IN ('hold_start', 'hold_end')) e
             {win}
         )
         GROUP BY _k
@@ -647,13 +650,13 @@ def contacts(scoped: bool, key: str = HASH_KEY) -> str:
     return f"""
     CREATE OR REPLACE TEMP TABLE _fx_contacts AS
     WITH ce AS (
-        SELECT {key} AS _k, e.ts, e.kind, e.actor_id, e.duration_s,
+        SELECT e._k, e.ts, e.kind, e.actor_id, e.duration_s,
             greatest(count(*) FILTER (e.kind = 'call_queued') OVER (
-                PARTITION BY {key} ORDER BY {event_order('e')} ROWS UNBOUNDED PRECEDING), 1) AS call_no,
-            lag(e.kind) OVER (PARTITION BY {key}, {holds} ORDER BY {event_order('e')}) AS prev_kind,
-            lag(e.ts) OVER (PARTITION BY {key}, {holds} ORDER BY {event_order('e')}) AS prev_ts
-        FROM {events(scoped)} e
-        WHERE e.ticket_id IS NOT NULL AND e.kind IN ({calls})
+                PARTITION BY e._k ORDER BY {event_order('e')} ROWS UNBOUNDED PRECEDING), 1) AS call_no,
+            lag(e.kind) OVER (PARTITION BY e._k, {holds} ORDER BY {event_order('e')}) AS prev_kind,
+            lag(e.ts) OVER (PARTITION BY e._k, {holds} ORDER BY {event_order('e')}) AS prev_ts
+        FROM (SELECT {key} AS _k, e.ts, e.event_id, e.kind, e.actor_id, e.duration_s
+              FROM {events(scoped)} e WHERE e.ticket_id IS NOT NULL AND e.kind IN ({calls})) e
     ), c AS (
         SELECT _k, call_no,
             min(ts) AS first_at,
