@@ -48,6 +48,7 @@ from cxmetrics.calendar import SCHEDULES_FILE, ScheduleSet, ensure_calendar, sch
 from cxmetrics.calendar._engine import calendar_slice_sql
 from cxmetrics.facts._columns import BUSINESS_FACT_COLUMNS, BUSINESS_TWINS, REPLY_INTERVAL_BH_COLUMNS
 from cxmetrics.facts._sql import FOLDED_BUSINESS, IN_STATUS, event_order, events, keys_match, scope
+from cxmetrics.store._cluster import insertion_order
 
 log = logging.getLogger("cxmetrics.facts")
 
@@ -195,9 +196,10 @@ def refresh_business(con: duckdb.DuckDBPyConnection, plan: BusinessPlan, *, key:
     # only the tickets whose twins changed are rewritten; when most did, whole tables
     wholesale = not scoped and 2 * changed > stored_rows
     for table, new in (("ticket_facts_bh", "_bh_new"), ("reply_intervals_bh", "_bh_replies")):
-        if wholesale:
+        if wholesale:  # in ticket order, as _write.write_changed writes a whole table (store._cluster)
             con.execute(f"DELETE FROM {table}")
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}")
+            with insertion_order(con, True):
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new} ORDER BY source, ticket_id")
         elif fresh:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}")
         elif changed:

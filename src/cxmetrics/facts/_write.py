@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cxmetrics.store._cluster import insertion_order
+
 _CHANGED = "_fx_changed"
 
 
@@ -33,8 +35,12 @@ def write_changed(con: duckdb.DuckDBPyConnection, table: str, rows: str, *,
     if not rows.lstrip().upper().startswith(("SELECT", "WITH", "(")):
         rows = f"SELECT * FROM {rows}"
     stored = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    # a whole table written in ticket order, so that a later refresh's look-up of a few tickets
+    # skips the rest (store._cluster; derived rows come in no order)
+    ordered = f"SELECT * FROM ({rows}) ORDER BY {', '.join(key)}" if "ticket_id" in key else rows
     if not stored:
-        inserted = con.execute(f"INSERT INTO {table} BY NAME {rows}").fetchall()[0][0]
+        with insertion_order(con, ordered is not rows):
+            inserted = con.execute(f"INSERT INTO {table} BY NAME {ordered}").fetchall()[0][0]
         if one_row:
             return int(inserted)
         keys = ", ".join(key)
@@ -68,7 +74,8 @@ def write_changed(con: duckdb.DuckDBPyConnection, table: str, rows: str, *,
         changed = con.execute(f"SELECT count(*) FROM {_CHANGED}").fetchall()[0][0]
         if 2 * changed > stored:
             con.execute(f"DELETE FROM {table}")
-            con.execute(f"INSERT INTO {table} BY NAME {rows}")
+            with insertion_order(con, ordered is not rows):
+                con.execute(f"INSERT INTO {table} BY NAME {ordered}")
         elif changed:
             con.execute(f"DELETE FROM {table} t USING {_CHANGED} c WHERE {match('t', 'c')}")
             con.execute(f"INSERT INTO {table} BY NAME SELECT n.* FROM ({rows}) n SEMI JOIN {_CHANGED} c "

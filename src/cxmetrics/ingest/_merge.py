@@ -15,6 +15,7 @@ import duckdb
 
 from cxmetrics.ingest._columns import ident
 from cxmetrics.model import Table
+from cxmetrics.store._cluster import insertion_order, order_by
 
 
 def store_columns(table: Table) -> list[str]:
@@ -102,10 +103,13 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
         con.execute(f"CREATE OR REPLACE TEMP VIEW _final AS SELECT *, {action} AS _action FROM _seq")
     if con.execute("SELECT count(*) FROM _final WHERE _action = 'update'").fetchall()[0][0]:
         con.execute(f"DELETE FROM {table.write_name} t USING _final v WHERE v._action = 'update' AND {join}")
-    con.execute(f"""
-        INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
-        SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _final WHERE _action <> 'none'
-    """, [import_id])
+    # (a large write in ticket order, unless it is already: store._cluster)
+    order = order_by(con, "SELECT * FROM _final WHERE _action <> 'none'", cols, position="_ord")
+    with insertion_order(con, bool(order)):
+        con.execute(f"""
+            INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
+            SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _final WHERE _action <> 'none'{order}
+        """, [import_id])
     return MergeCounts(inserted, updated, unchanged)
 
 
@@ -135,8 +139,10 @@ def _insert_all(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import
         CREATE OR REPLACE TEMP VIEW _final AS
         SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, 'insert' AS _action FROM ({valid}) v
     """)
-    con.execute(f"INSERT INTO {table.write_name} ({cols}, _hash, _import_id) SELECT {cols}, _hash, ? FROM _final",
-                [import_id])
+    order = order_by(con, valid, store_columns(table), position="_ord")
+    with insertion_order(con, bool(order)):
+        con.execute(f"INSERT INTO {table.write_name} ({cols}, _hash, _import_id) "
+                    f"SELECT {cols}, _hash, ? FROM _final{order}", [import_id])
     return MergeCounts(rows, 0, 0)
 
 
@@ -144,10 +150,12 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, imp
     """Insert the rows of `rows_sql` (store columns but bookkeeping) as they are: for
     implied rows whose earlier versions were deleted just before."""
     cols = ", ".join(ident(c) for c in store_columns(table))
-    con.execute(f"""
-        INSERT INTO {table.write_name} ({cols}, _hash, _import_id)
-        SELECT {cols}, {hash_sql(table, 'n')}, ? FROM ({rows_sql}) n
-    """, [import_id])
+    order = order_by(con, rows_sql, store_columns(table))
+    with insertion_order(con, bool(order)):
+        con.execute(f"""
+            INSERT INTO {table.write_name} ({cols}, _hash, _import_id)
+            SELECT {cols}, {hash_sql(table, 'n')}, ? FROM ({rows_sql}) n{order}
+        """, [import_id])
 
 
 def upsert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, import_id: str) -> int:
@@ -166,10 +174,12 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, imp
         WHERE t._hash IS NULL OR t._hash <> n._hash
     """)
     con.execute(f"DELETE FROM {table.write_name} t USING _implied n WHERE {key}")
-    written = con.execute(f"""
-        INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
-        SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _implied
-    """, [import_id]).fetchall()[0][0]
+    order = order_by(con, "SELECT * FROM _implied", cols)
+    with insertion_order(con, bool(order)):
+        written = con.execute(f"""
+            INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
+            SELECT {", ".join(ident(c) for c in cols)}, _hash, ? FROM _implied{order}
+        """, [import_id]).fetchall()[0][0]
     con.execute("DROP TABLE _implied")
     return written
 
