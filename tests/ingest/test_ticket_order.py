@@ -87,3 +87,31 @@ def test_a_file_in_ticket_order_block_by_block_is_written_as_it_comes(tmp_path: 
     assert _cluster.order_by(con, "SELECT * FROM r LIMIT 50", columns) == ""
     # no ticket_id: nothing to order by
     assert _cluster.order_by(con, "SELECT pos, source FROM r", ["source"], position="pos") == ""
+
+
+def test_the_last_row_of_a_key_in_a_large_file_wins(tmp_path: Path) -> None:
+    """Rows apply in file order, so the last row of a key is the one stored. The stage keeps
+    the file's order only if nothing in it reorders rows: a status checked against its eight
+    values became a join there (the optimizer's rewrite of long IN lists), which let later rows
+    of a 200,000-row file land before earlier ones about one import in three; with 60 keys
+    repeated at spread positions, some came out wrong in every import (checked before the fix)."""
+    early = [i * 3_000 for i in range(60)]  # rows whose keys come back later in the file
+    con = duckdb.connect()
+    path = tmp_path / "t.parquet"
+    last = 200_000 - 60  # the last 60 rows repeat the keys of rows 0, 3000, 6000...
+    con.execute(f"""
+        COPY (
+            SELECT 'T' || lpad((CASE WHEN i >= {last} THEN (i - {last}) * 3000 ELSE i END)::VARCHAR, 7, '0') AS ticket_id,
+                   '2026-01-01T00:00:00Z' AS created_at,
+                   CASE WHEN i >= {last} THEN 'open' ELSE 'solved' END AS status
+            FROM range(200000) t(i) ORDER BY i
+        ) TO '{path}' (FORMAT PARQUET, ROW_GROUP_SIZE 5000)""")
+    for n in range(2):
+        with cxmetrics.open(tmp_path / f"ws{n}", create=True) as ws:
+            s = ws.import_file("tickets", path)
+            assert (s.read, s.inserted, s.updated, s.unchanged) == (200_000, 199_940, 60, 0)
+            rows = dict(ws.con.execute("SELECT ticket_id, status FROM tickets").fetchall())
+            assert len(rows) == 199_940
+            repeated = {f"T{e:07d}" for e in early}
+            assert {t: rows[t] for t in repeated} == {t: "open" for t in repeated}  # the later rows
+            assert rows["T0000001"] == "solved"
