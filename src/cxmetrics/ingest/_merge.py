@@ -104,7 +104,8 @@ def merge(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import_id: s
     if con.execute("SELECT count(*) FROM _final WHERE _action = 'update'").fetchall()[0][0]:
         con.execute(f"DELETE FROM {table.write_name} t USING _final v WHERE v._action = 'update' AND {join}")
     # (a large write in ticket order, unless it is already: store._cluster)
-    order = order_by(con, "SELECT * FROM _final WHERE _action <> 'none'", cols, position="_ord")
+    order = order_by(con, "SELECT * FROM _final WHERE _action <> 'none'", cols, position="_ord",
+                     count=inserted + updated)
     with insertion_order(con, bool(order)):
         con.execute(f"""
             INSERT INTO {table.write_name} ({", ".join(ident(c) for c in cols)}, _hash, _import_id)
@@ -139,7 +140,7 @@ def _insert_all(con: duckdb.DuckDBPyConnection, table: Table, valid: str, import
         CREATE OR REPLACE TEMP VIEW _final AS
         SELECT v.*, {hash_sql(table, 'v', extra)} AS _hash, 'insert' AS _action FROM ({valid}) v
     """)
-    order = order_by(con, valid, store_columns(table), position="_ord")
+    order = order_by(con, valid, store_columns(table), position="_ord", count=rows)
     with insertion_order(con, bool(order)):
         con.execute(f"INSERT INTO {table.write_name} ({cols}, _hash, _import_id) "
                     f"SELECT {cols}, _hash, ? FROM _final{order}", [import_id])
@@ -150,12 +151,10 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, imp
     """Insert the rows of `rows_sql` (store columns but bookkeeping) as they are: for
     implied rows whose earlier versions were deleted just before."""
     cols = ", ".join(ident(c) for c in store_columns(table))
-    order = order_by(con, rows_sql, store_columns(table))
-    with insertion_order(con, bool(order)):
-        con.execute(f"""
-            INSERT INTO {table.write_name} ({cols}, _hash, _import_id)
-            SELECT {cols}, {hash_sql(table, 'n')}, ? FROM ({rows_sql}) n{order}
-        """, [import_id])
+    con.execute(f"""
+        INSERT INTO {table.write_name} ({cols}, _hash, _import_id)
+        SELECT {cols}, {hash_sql(table, 'n')}, ? FROM ({rows_sql}) n
+    """, [import_id])
 
 
 def upsert_rows(con: duckdb.DuckDBPyConnection, table: Table, rows_sql: str, import_id: str) -> int:

@@ -34,7 +34,7 @@ _SHARED = 2
 
 
 def order_by(con: duckdb.DuckDBPyConnection, rows: str, columns: Sequence[str], *,
-             position: str | None = None) -> str:
+             position: str | None = None, count: int | None = None) -> str:
     """The ORDER BY clause (`" ORDER BY source, ticket_id"`) for writing the rows of query
     `rows` (whose columns are `columns`) in ticket order, or "" when there is no need: they
     have no ticket_id, fit in one row group, or are in ticket order block by block already.
@@ -43,13 +43,14 @@ def order_by(con: duckdb.DuckDBPyConnection, rows: str, columns: Sequence[str], 
     file's row number); the rows are then in order when the ticket range of most of its blocks
     of ROW_GROUP_ROWS overlaps those of at most two others, or of a third of them (with three
     blocks or fewer, always: a scan reads them all either way). None: rows that come in no such order (a GROUP BY's),
-    which are ordered whenever they fill more than a row group."""
+    which are ordered whenever they fill more than a row group. `count`, when the caller knows
+    how many rows there are, spares small writes (a live batch's) any query."""
     keys = [k for k in _KEYS if k in columns]
-    if "ticket_id" not in keys:
+    if "ticket_id" not in keys or (count is not None and count <= ROW_GROUP_ROWS):
         return ""
     clause = " ORDER BY " + ", ".join(keys)
     if position is None:
-        n = con.execute(f"SELECT count(*) FROM ({rows})").fetchall()[0][0]
+        n = count if count is not None else con.execute(f"SELECT count(*) FROM ({rows})").fetchall()[0][0]
         return clause if n > ROW_GROUP_ROWS else ""
     source = ("min(source)", "max(source)") if "source" in keys else ("NULL", "NULL")
     blocks = con.execute(f"""
