@@ -196,10 +196,12 @@ def refresh_business(con: duckdb.DuckDBPyConnection, plan: BusinessPlan, *, key:
     # only the tickets whose twins changed are rewritten; when most did, whole tables
     wholesale = not scoped and 2 * changed > stored_rows
     for table, new in (("ticket_facts_bh", "_bh_new"), ("reply_intervals_bh", "_bh_replies")):
-        if wholesale:  # in ticket order, as _write.write_changed writes a whole table (store._cluster)
+        if wholesale:  # one row per ticket in ticket order, as _write.write_changed writes them
             con.execute(f"DELETE FROM {table}")
-            with insertion_order(con, True):
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new} ORDER BY source, ticket_id")
+            one_row = table == "ticket_facts_bh"
+            with insertion_order(con, one_row):
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}"
+                            + (" ORDER BY source, ticket_id" if one_row else ""))
         elif fresh:
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {new}")
         elif changed:

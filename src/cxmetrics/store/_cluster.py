@@ -15,7 +15,8 @@ So a write of more than a row group's rows is ordered by (source, ticket_id) whe
 not in that order already, block by block (`order_by`): an import of a file in ticket order
 pays one pass over two columns to find that out; one in time order with ids that have none is
 sorted (a one-off cost: at 300k tickets with hashed ids, 4.3M events imported in 15.6 s instead
-of 9.7 s; the live batches after it, 311 -> 200 ms of refresh each). Rows written later (a stream of live batches)
+of 9.7 s; the live batches after it, 311 -> 200 ms of refresh each). A refresh writes the facts
+of one row per ticket whole in ticket order too (`facts._write.write_changed`). Rows written later (a stream of live batches)
 land in the table's last row groups, in arrival order; only those few are read whole.
 """
 
