@@ -37,7 +37,7 @@ import duckdb
 from cxmetrics.calendar import ScheduleSet
 from cxmetrics.facts import _business, _fatigue, _sql
 from cxmetrics.facts._write import write_changed
-from cxmetrics.store import rollback
+from cxmetrics.store import engine_settings, optimizers_off, rollback
 from cxmetrics.store._reflected import new_rows, note_imports
 
 _JOIN_FILTER_MAX = 20_000
@@ -69,7 +69,7 @@ def refresh_facts(con: duckdb.DuckDBPyConnection, *, full: bool = False, schedul
     # of the other side as a list, so only matching rows are read whole: measured 2x
     # faster than the default min/max range for up to 10k tickets in scope, no gain at 100k)
     settings = {"preserve_insertion_order": "false", "dynamic_or_filter_threshold": str(_JOIN_FILTER_MAX)}
-    with _settings(con, **settings), _transaction(con):
+    with engine_settings(con, **settings), _transaction(con):
         if not full and _scalar(con, "SELECT count(*) FROM facts_state") == 0:
             full = True  # never refreshed: every row is new, and the full path is faster
         if not full and _business.stale(con, schedules):
@@ -151,7 +151,7 @@ def _refresh_changed(con: duckdb.DuckDBPyConnection, schedules: ScheduleSet) -> 
         _add_tickets_that_lost_rows(con)
         n = _scope(con)
         stored = n
-    with _written_join_order(con) if 0 < n <= _WRITTEN_ORDER_MAX else nullcontext():
+    with optimizers_off(con, "join_order") if 0 < n <= _WRITTEN_ORDER_MAX else nullcontext():
         _rederive(con, schedules, n, stored)
     # the sends' ordinals: new sends, and the customer-less sends of the tickets just refreshed
     _fatigue.refresh(con, new=new)
@@ -284,25 +284,3 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         rollback(con)
         raise
     con.execute("COMMIT")
-
-
-@contextmanager
-def _written_join_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Joins in the order written for the block (see `_WRITTEN_ORDER_MAX`)."""
-    old = str(_scalar(con, "SELECT current_setting('disabled_optimizers')"))
-    names = [n.strip() for n in old.split(",") if n.strip()]
-    with _settings(con, disabled_optimizers=repr(",".join([*names, "join_order"]))):
-        yield
-
-
-@contextmanager
-def _settings(con: duckdb.DuckDBPyConnection, **values: str) -> Iterator[None]:
-    """Set engine settings for the block and put the old values back."""
-    old = {k: _scalar(con, f"SELECT current_setting('{k}')") for k in values}
-    for k, v in values.items():
-        con.execute(f"SET {k} = {v}")
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            con.execute(f"SET {k} = {str(v).lower() if isinstance(v, bool) else repr(v)}")

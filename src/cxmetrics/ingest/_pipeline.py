@@ -10,8 +10,6 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +36,7 @@ from cxmetrics.ingest._merge import merge, store_columns
 from cxmetrics.ingest._progress import progress
 from cxmetrics.ingest._prepare import ReadLimits
 from cxmetrics.ingest._readers import Reject, Source
-from cxmetrics.store import rollback
+from cxmetrics.store import optimizers_off, rollback
 
 DEFAULT_SOURCE = "default"
 _SHARED_TRIM_ROWS = 20_000  # rows from which the stage trims each text column once (stage_sql)
@@ -280,7 +278,13 @@ def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fi
         # The stage is a temp table built outside the store's transaction: its rowids
         # are then the rows' 0-based positions in the file, and it vanishes with the
         # process. Everything that touches the store happens in one transaction.
-        with progress(con, f"reading {file_label}", enabled=show_progress), _in_lists_kept(con):
+        # (`x IN (a, b, ...)` stays a test of each row: the optimizer otherwise turns a list of
+        # more than a few values, a status checked against its eight, into a join with them,
+        # and a join does not keep the rows in the order they came, while the stage's rows must
+        # stay in the file's order: the last row of a key wins, a rejected row's line is its
+        # position. With it, a 200,000-row file whose later rows repeat earlier keys kept the
+        # earlier row about one import in three.)
+        with progress(con, f"reading {file_label}", enabled=show_progress), optimizers_off(con, "in_clause"):
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage_sql(kind, source, raw, feeds, mapping, src_name)}")
             except duckdb.InvalidInputException:
@@ -337,26 +341,6 @@ def _run(con: duckdb.DuckDBPyConnection, kind: ImportKind, source: Source, *, fi
         con.execute("SET preserve_insertion_order = true")
         con.execute(f"SET TimeZone = {lit(timezone_name)}")
     return summary
-
-
-@contextmanager
-def _in_lists_kept(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Within the block, `x IN (a, b, ...)` stays a test of each row: the engine's optimizer
-    otherwise turns a list of more than a few values (a status checked against its eight) into
-    a join with them, and a join does not keep the rows in the order they came, while the
-    stage's rows must stay in the file's order (the last row of a key wins; a rejected row's
-    line is its position). With it, a 200,000-row file whose later rows repeat earlier keys
-    kept the earlier row about one import in three."""
-    old = str(con.execute("SELECT current_setting('disabled_optimizers')").fetchall()[0][0])
-    names = [n.strip() for n in old.split(",") if n.strip()]
-    if "in_clause" in names:
-        yield
-        return
-    con.execute(f"SET disabled_optimizers = {lit(','.join([*names, 'in_clause']))}")
-    try:
-        yield
-    finally:
-        con.execute(f"SET disabled_optimizers = {lit(old)}")
 
 
 def _quarantine_stage(con: duckdb.DuckDBPyConnection, source: Source, rejects: list[Reject],

@@ -23,9 +23,11 @@ land in the table's last row groups, in arrival order; only those few are read w
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import duckdb
+
+from cxmetrics.store import engine_settings
 
 #: rows per row group of the store (DuckDB's default): what one min/max statistic covers
 ROW_GROUP_ROWS = 122_880
@@ -75,12 +77,5 @@ def order_by(con: duckdb.DuckDBPyConnection, rows: str, columns: Sequence[str], 
 def insertion_order(con: duckdb.DuckDBPyConnection, kept: bool) -> Iterator[None]:
     """Within the block, writes store their rows in the order of their query (`kept`),
     else as the engine's threads finish them; the setting is put back after."""
-    if not kept:
+    with engine_settings(con, preserve_insertion_order="true") if kept else nullcontext():
         yield
-        return
-    old = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {str(old).lower()}")
