@@ -495,3 +495,17 @@ def test_a_refresh_in_small_chunks_writes_the_same_facts(scored, monkeypatch):
     cxmetrics.text.refresh(scored, full=True)
     assert max(calls) == 2 and len(calls) >= 6  # 11 messages alone are 6 chunks
     assert facts() == whole
+
+
+@pytest.mark.parametrize("n, sizes", [(3, [3]), (4, [3, 1]), (7, [3, 3, 1]), (0, [])])
+def test_in_chunks_gives_every_row_once_in_order(n: int, sizes: list[int]) -> None:
+    """Rows that fit in one chunk come from one query, more in chunks of at most `rows`: either
+    way each row once, in the order asked for (here: descending); no rows, no chunk."""
+    import duckdb
+
+    from cxmetrics.text._store import in_chunks
+
+    con = duckdb.connect()
+    chunks = list(in_chunks(con, f"SELECT i, 'x' || i AS s FROM range({n}) r(i)", "i DESC", rows=3))
+    assert [c.num_rows for c in chunks] == sizes
+    assert [v for c in chunks for v in c.column("i").to_pylist()] == list(range(n - 1, -1, -1))

@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from cxmetrics.text._store import SCOPE, active_model, resolving_replies_sql, solved_sql
+from cxmetrics.text._store import SCOPE, active_model_id, resolving_replies_sql, solved_sql
 from cxmetrics.text.consistency import MIN_ANSWERS, compare_answers
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
         import sklearn  # noqa: F401  (comparing needs it; the base install leaves it out: skip, write nothing)
     except ImportError:
         return 0
-    model = active_model(con, "topics")
-    model_id = model.model_id if model is not None else None
+    model_id = active_model_id(con, "topics")
     sql, params = _topics_sql(model_id)
     # rows of another topic source (a topic model made or replaced since): every topic changed
     if con.execute("SELECT EXISTS (SELECT 1 FROM resolution_answers WHERE topic_model IS DISTINCT FROM ?)",
@@ -120,44 +119,41 @@ def _compare_new(con: duckdb.DuckDBPyConnection, model_id: str | None) -> int:
     # topic model the row says which; without one, the ticket's own topic is read for the topics
     # concerned)
     if model_id is not None:
+        # (tested on the stored integer, not on its text: a third less for a topic of 200,000 answers)
         kept, params = ("SELECT a.*, CAST(a.topic_id AS VARCHAR) AS topic_key FROM resolution_answers a "
-                        "WHERE a.topic_model = ? AND CAST(a.topic_id AS VARCHAR) IN (SELECT topic_key FROM _cx_new)",
+                        "WHERE a.topic_model = ? AND a.topic_id IN (SELECT topic_id FROM _cx_new)",
                         [model_id])
     else:
         kept, params = ("""SELECT a.*, t.topic AS topic_key FROM resolution_answers a
                            JOIN ticket_facts t ON t.source = a.source AND t.ticket_id = a.ticket_id
                            WHERE a.topic_model IS NULL AND t.topic IN (SELECT topic_key FROM _cx_new)""", [])
+    # one row per topic with new answers, from its kept rows: how many, its usual answer (the
+    # same on every row, else the topic is recomputed whole) and the similarities of the others,
+    # whose median and spread say what stands apart. (Grouped by the engine: at a million tickets
+    # a live batch's topic keeps ~160,000 answers, and collecting their similarities per topic in
+    # Python cost 0.17 s of a 0.45 s text pass.)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_kept AS
-        SELECT a.topic_key, a.similarity, a.usual_source, a.usual_event_id,
-               a.source = a.usual_source AND a.event_id = a.usual_event_id AS is_usual
+        SELECT topic_key, count(*) AS n, count(DISTINCT (usual_source, usual_event_id)) AS usuals,
+               any_value(usual_source) AS usual_source, any_value(usual_event_id) AS usual_event_id,
+               list(similarity) FILTER (NOT (source = usual_source AND event_id = usual_event_id)
+                                        AND similarity IS NOT NULL) AS others
         FROM ({kept}) a
-        ANTI JOIN {SCOPE} k ON k.source = a.source AND k.ticket_id = a.ticket_id""", params)
-    eligible = con.execute(f"""
-        WITH kept AS (
-            SELECT topic_key, count(*) AS n, count(DISTINCT (usual_source, usual_event_id)) AS usuals,
-                   any_value(usual_source) AS usual_source, any_value(usual_event_id) AS usual_event_id
-            FROM _cx_kept GROUP BY topic_key
-        ), new AS (SELECT topic_key, count(*) AS n FROM _cx_new GROUP BY topic_key)
-        SELECT k.topic_key, u.body
-        FROM kept k JOIN new n ON n.topic_key = k.topic_key
+        ANTI JOIN {SCOPE} k ON k.source = a.source AND k.ticket_id = a.ticket_id
+        GROUP BY topic_key""", params)
+    eligible = con.sql(f"""
+        WITH new AS (SELECT topic_key, count(*) AS n FROM _cx_new GROUP BY topic_key)
+        SELECT k.topic_key, u.body, k.usual_source, k.usual_event_id, k.others
+        FROM _cx_kept k JOIN new n ON n.topic_key = k.topic_key
         JOIN events u ON u.source = k.usual_source AND u.event_id = k.usual_event_id
         WHERE k.usuals = 1 AND k.n >= {MIN_ANSWERS} AND n.n <= greatest(1, {_NEW_SHARE} * k.n)
           AND nullif(trim(u.body), '') IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM _cx_new x WHERE x.source = k.usual_source AND x.event_id = k.usual_event_id)
-    """).fetchall()
-    usual_of = dict(eligible)
+    """).to_arrow_table()
     con.execute("CREATE OR REPLACE TEMP TABLE _cx_done (source VARCHAR, ticket_id VARCHAR)")
     written = 0
-    if usual_of:
+    if eligible.num_rows:  # one row per topic
         new = con.sql("SELECT * FROM _cx_new ORDER BY topic_key, ts, source, event_id").to_arrow_table()
-        kept = con.sql("SELECT topic_key, similarity FROM _cx_kept WHERE NOT is_usual AND similarity IS NOT NULL"
-                       ).to_arrow_table()
-        others: dict[Any, list[float]] = {}
-        for key, sim in zip(kept.column("topic_key").to_pylist(), kept.column("similarity").to_pylist(), strict=True):
-            others.setdefault(key, []).append(sim)
-        usual_ids = dict(con.execute("""SELECT topic_key, any_value(usual_source || chr(0) || usual_event_id)
-                                        FROM _cx_kept GROUP BY topic_key""").fetchall())
         keys = new.column("topic_key").to_pylist()
         bodies = new.column("body").to_pylist()
         rows: list[int] = []
@@ -165,15 +161,18 @@ def _compare_new(con: duckdb.DuckDBPyConnection, model_id: str | None) -> int:
         apart: list[bool] = []
         usual_source: list[str] = []
         usual_event: list[str] = []
-        for key in usual_of:
+        for t, key in enumerate(eligible.column("topic_key").to_pylist()):
+            kept_sims = eligible.column("others")[t]
+            # (no NULL in the list, so a view of its values: the first copy through
+            # to_numpy(zero_copy_only=False) in a process cost 0.3 s, pyarrow loading its converters)
+            others = kept_sims.values.to_numpy() if kept_sims.is_valid else np.empty(0)
             idx = [i for i, k in enumerate(keys) if k == key]
-            sims, flags = compare_with_usual(usual_of[key], [bodies[i] for i in idx], others.get(key, []))
-            src, _, event = usual_ids[key].partition(chr(0))
+            sims, flags = compare_with_usual(eligible.column("body")[t].as_py(), [bodies[i] for i in idx], others)
             rows += idx
             similarity += sims.tolist()
             apart += flags.tolist()
-            usual_source += [src] * len(idx)
-            usual_event += [event] * len(idx)
+            usual_source += [eligible.column("usual_source")[t].as_py()] * len(idx)
+            usual_event += [eligible.column("usual_event_id")[t].as_py()] * len(idx)
         picked = new.take(pa.array(rows, type=pa.int64()))
         out = pa.table({
             "source": picked.column("source"), "ticket_id": picked.column("ticket_id"),
@@ -288,10 +287,10 @@ class TopicSource:
 
 
 def topic_source(con: duckdb.DuckDBPyConnection) -> TopicSource:
-    model = active_model(con, "topics")
-    if model is None:
+    model_id = active_model_id(con, "topics")
+    if model_id is None:
         return TopicSource("help desk", "topic", None)
-    return TopicSource("discovered", "discovered_topic", model.model_id)
+    return TopicSource("discovered", "discovered_topic", model_id)
 
 
 Instant = date | datetime | str | None

@@ -9,14 +9,13 @@ a refresh, the same text gets the same topic.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from cxmetrics.errors import UserError
-from cxmetrics.text._store import SCOPE, StoredModel, active_model, ticket_texts_sql
+from cxmetrics.text._store import SCOPE, active_model, ticket_texts_sql
 from cxmetrics.text.topics import Topics
 
 if TYPE_CHECKING:
@@ -24,20 +23,27 @@ if TYPE_CHECKING:
 
 KIND = "topics"  # text_models.kind of a topic model
 
-# the last model loaded, by id and a hash of its bytes: every import runs this step, and
-# reading a model (tens of thousands of terms) each time would cost more than assigning
-_loaded: dict[tuple[str, str], Topics] = {}
+# the last model loaded, by id, creation time and size: every import runs this step, and reading
+# a model (tens of thousands of terms, megabytes) each time would cost more than assigning. A
+# model's bytes are never rewritten (a new model is a new row), so the three name them; the
+# payload is read only when they change (reading and hashing 4 MB at every live import cost 15 ms)
+_loaded: dict[tuple[str, str, int], Topics] = {}
 
 
-def load(stored: StoredModel) -> Topics:
-    """The topic model kept in the workspace, ready to `assign` (needs scikit-learn)."""
-    payload = stored.payload or b""
-    key = (stored.model_id, hashlib.blake2b(payload, digest_size=16).hexdigest())
+def load(con: duckdb.DuckDBPyConnection) -> tuple[str, Topics] | None:
+    """(id, model) of the topic model kept in the workspace, ready to `assign` (needs
+    scikit-learn); None without one."""
+    rows = con.execute(f"SELECT model_id, created_at::VARCHAR, octet_length(payload) FROM text_models "
+                       f"WHERE kind = '{KIND}' AND active ORDER BY created_at DESC LIMIT 1").fetchall()
+    if not rows or rows[0][2] is None:
+        return None
+    key = (str(rows[0][0]), str(rows[0][1]), int(rows[0][2]))
     if key not in _loaded:
-        model = Topics.from_bytes(payload)
+        stored = active_model(con, KIND)
+        model = Topics.from_bytes((stored.payload if stored is not None else None) or b"")
         _loaded.clear()
         _loaded[key] = model
-    return _loaded[key]
+    return key[0], _loaded[key]
 
 
 def scope_texts(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -91,11 +97,11 @@ def refresh(con: duckdb.DuckDBPyConnection, ws: Workspace, *, full: bool) -> int
     """The step: the tickets in scope into the active model's topics (none kept: nothing to do;
     scikit-learn missing, or a model this version cannot read: skipped, nothing written, so
     that queries still run and `topics discover --refit` can replace the model)."""
-    stored = active_model(con, KIND)
-    if stored is None or stored.payload is None:
-        return 0
     try:
-        model = load(stored)
+        loaded = load(con)
     except UserError:  # MissingDependencyError included
         return 0
-    return write_topics(con, stored.model_id, assignments(model, scope_texts(con)))
+    if loaded is None:
+        return 0
+    model_id, model = loaded
+    return write_topics(con, model_id, assignments(model, scope_texts(con)))

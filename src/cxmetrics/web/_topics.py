@@ -24,7 +24,7 @@ from cxmetrics._workspace import Workspace, translate_errors
 from cxmetrics.api._drill import drill_query
 from cxmetrics.metrics._registry import registry
 from cxmetrics.metrics._stats import proportion_change
-from cxmetrics.text._store import CUSTOMER_MESSAGE, active_model
+from cxmetrics.text._store import CUSTOMER_MESSAGE, active_model_id
 from cxmetrics.web import _exports
 from cxmetrics.web import _format as fmt
 from cxmetrics.web._charts import sparkline
@@ -49,8 +49,8 @@ TEXT_COMMAND = "cxmetrics text refresh"
 def topic_model(ws: Workspace) -> dict[str, Any] | None:
     """The active topic model and its topics, keyed by the `discovered_topic` value its
     tickets carry (the topic's unique name); None when no model with topics exists."""
-    model = active_model(ws.con, "topics")
-    if model is None:
+    model_id = active_model_id(ws.con, "topics")
+    if model_id is None:
         return None
     rows = ws.sql(
         """SELECT t.topic_id, t.name, t.words, t.size, t.example, t.example_ticket, t.example_source,
@@ -60,13 +60,13 @@ def topic_model(ws: Workspace) -> dict[str, Any] | None:
                       WHERE topic_model = ? AND discovered_topic IS NOT NULL GROUP BY topic_id) x
              ON x.topic_id = t.topic_id
            WHERE t.model_id = ? ORDER BY t.topic_id""",
-        [model.model_id, model.model_id],
+        [model_id, model_id],
     ).to_pylist()
     if not rows:
         return None
     created = ws.sql("SELECT strftime(created_at, '%d %b %Y') AS d FROM text_models WHERE model_id = ?",
-                     [model.model_id]).to_pylist()[0]["d"]
-    return {"model_id": model.model_id, "created": created, "k": len(rows),
+                     [model_id]).to_pylist()[0]["d"]
+    return {"model_id": model_id, "created": created, "k": len(rows),
             "topics": {r["label"]: r for r in rows}}
 
 
