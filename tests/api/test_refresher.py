@@ -276,3 +276,115 @@ def test_quiet_is_zero_while_a_write_is_under_way_or_its_facts_pending_then_coun
         assert 0.15 <= after < 1.0, after  # the pause since its facts came in
     finally:
         refresher.close()
+
+
+class EngineText(FakeWorkspace):
+    """A text part that runs on a real engine connection: in one transaction, a write, a pause
+    between statements (an interrupt then is lost: the next statement clears it) and a query of
+    `text_s` or more; rolled back on any error, as the text refresh's transaction is."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        import duckdb
+
+        self.con = duckdb.connect()
+        self.con.execute("CREATE TABLE text_rows (part INTEGER)")
+        self.parts = 0
+
+    def _refresh_text_part(self) -> bool:
+        self.parts += 1
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("INSERT INTO text_rows VALUES (?)", [self.parts])
+            time.sleep(0.05)  # scoring texts in Python, between two statements
+            end = time.monotonic() + self.text_s
+            while time.monotonic() < end:  # the engine's work, a statement at a time
+                self.con.execute("SELECT count(*) FROM range(20000000) r(i) WHERE i % 7 = 3").fetchall()
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.calls.append((time.monotonic(), True))
+        return False
+
+    def stored_parts(self) -> list[int]:
+        return [r[0] for r in self.con.execute("SELECT part FROM text_rows ORDER BY part").fetchall()]
+
+
+def _text_part_started(ws: EngineText) -> None:
+    deadline = time.monotonic() + 5
+    while ws.parts == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.02)
+
+
+def test_a_write_stops_a_text_part_under_way_which_is_taken_again_at_the_next_pause() -> None:
+    """Writes a few tenths of a second apart (webhooks) found a text part under way in most gaps
+    and waited for it. While the text facts are less than text_delay_s behind, a write stops the
+    part instead: its transaction is rolled back (nothing of it stays), the write is answered in
+    the time of its own refresh, and the part is taken whole at the next pause."""
+    ws = EngineText(refresh_s=0.05, text_s=2.0, changed=3)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.1, text_delay_s=30,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    _text_part_started(ws)  # the pause: a 2 s text part has begun
+    t0 = time.monotonic()
+    with refresher.writing():
+        ticket = refresher.wrote(["events"])
+    refresher.wait(ticket, timeout=10)
+    assert time.monotonic() - t0 < 0.5  # its own refresh (0.05 s) and the stop, not the part's 2 s
+    assert refresher.text_parts_stopped == 1 and refresher.text_refreshes == 0
+    assert ws.stored_parts() == []  # the stopped part's write was rolled back
+    deadline = time.monotonic() + 10
+    while refresher.text_refreshes == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert refresher.text_refreshes == 1 and ws.stored_parts() == [2]  # the next pause took it whole
+    refresher.close()
+
+
+def test_a_text_part_long_behind_is_not_stopped_so_the_text_facts_catch_up() -> None:
+    """Past text_delay_s behind, a write waits for the part under way, as before: a stream that
+    never pauses for long must not keep the text facts from ever catching up."""
+    ws = EngineText(refresh_s=0.05, text_s=0.6, changed=3)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.1, text_delay_s=0.05,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    _text_part_started(ws)  # begun 0.1 s after a refresh: already more than 0.05 s behind
+    t0 = time.monotonic()
+    with refresher.writing():
+        ticket = refresher.wrote(["events"])
+    refresher.wait(ticket, timeout=10)
+    assert time.monotonic() - t0 >= 0.4  # it waited for the rest of the part
+    assert refresher.text_parts_stopped == 0 and ws.stored_parts()[:1] == [1]
+    refresher.close()
+
+
+class StuckText(FakeWorkspace):
+    """A text part that runs no statement for `text_s` (it waits for the write lock behind a long
+    upload, say): an interrupt cannot stop it."""
+
+    class _Con:
+        def interrupt(self) -> None:
+            pass
+
+    con = _Con()
+
+
+def test_a_write_waits_for_a_text_part_it_cannot_stop_at_most_a_second_before_going_on() -> None:
+    """The write does not hang on such a part: after STOP_WAIT_S it goes on to wait for the write
+    lock as any write does (refused with 503 past the write_wait setting), not for as long as
+    the part lasts."""
+    from cxmetrics.api._refresher import STOP_WAIT_S
+
+    ws = StuckText(refresh_s=0.02, text_s=3.0, changed=3)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=30,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    deadline = time.monotonic() + 5
+    while refresher._text_con is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # the 3 s part has begun
+    t0 = time.monotonic()
+    with refresher.writing():
+        entered = time.monotonic() - t0
+    assert STOP_WAIT_S - 0.05 <= entered < STOP_WAIT_S + 0.5
+    refresher.close()

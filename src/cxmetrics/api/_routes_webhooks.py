@@ -47,10 +47,17 @@ async def post_webhook(
     body = await request.body()  # capped at 1 MB while it streams in (api/_limits.py)
     headers = {k.lower(): v for k, v in request.headers.items()}
 
+    refresher = request.app.state.refresher
+
     def run() -> Received:
         prepared = prepare(ws, vendor, headers, body)  # verified and converted, outside the write lock
-        with write_turn(ws):  # one write at a time; 503 rather than hang behind a long import
-            return commit(ws, prepared)
+        # (as POST /events: the next refresh waits for this write, which a text part makes way for)
+        with refresher.writing():
+            with write_turn(ws):  # one write at a time; 503 rather than hang behind a long import
+                received = commit(ws, prepared)
+            if received.changed_tables:  # facts refreshed and the hub told, as after POST /events
+                refresher.wrote(received.changed_tables)
+            return received
 
     try:
         received = await run_in_threadpool(run)
@@ -58,7 +65,4 @@ async def post_webhook(
         # the reason, never the secret or the body (a refused delivery may be anyone's)
         log.info("webhook %s refused: %s %s", vendor, exc.status, exc.code or "")
         raise ApiError(exc.status, str(exc), code=exc.code, headers=exc.headers) from None
-    changed = received.changed_tables
-    if changed:
-        request.app.state.refresher.wrote(changed)  # facts refreshed and the hub told, as after POST /events
     return JSON(received.to_dict())
