@@ -388,3 +388,32 @@ def test_a_write_waits_for_a_text_part_it_cannot_stop_at_most_a_second_before_go
         entered = time.monotonic() - t0
     assert STOP_WAIT_S - 0.05 <= entered < STOP_WAIT_S + 0.5
     refresher.close()
+
+
+class StuckThenFailingText(StuckText):
+    """A text part that a write cannot stop (as StuckText) and that then fails on its own."""
+
+    def _refresh_text_part(self) -> bool:
+        time.sleep(self.text_s)
+        raise RuntimeError("the text step failed")
+
+
+def test_a_part_that_fails_after_a_write_gave_up_stopping_it_counts_as_failed_not_stopped() -> None:
+    """A write that gave up stopping a part left its stop asked for; the part's own failure
+    afterwards was then taken for the stop: not logged, not counted, retried at the very next
+    pause instead of text_delay_s later. Only the engine's interrupt is a stop."""
+    ws = StuckThenFailingText(refresh_s=0.02, text_s=1.5, changed=3)
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=30,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    deadline = time.monotonic() + 5
+    while refresher._text_con is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # the 1.5 s part has begun
+    with refresher.writing():  # gives up stopping it after STOP_WAIT_S
+        pass
+    deadline = time.monotonic() + 5
+    while refresher._text_retry_at == 0.0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert refresher.text_parts_stopped == 0
+    assert refresher._text_retry_at > time.monotonic() + 20  # failed: tried again text_delay_s later
+    refresher.close()

@@ -61,6 +61,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import duckdb
+
 log = logging.getLogger("cxmetrics.api")
 
 #: The write-ahead log's size at which a commit checkpoints (DuckDB's `checkpoint_threshold`)
@@ -68,6 +70,19 @@ log = logging.getLogger("cxmetrics.api")
 CHECKPOINT_THRESHOLD = "256MiB"
 #: The longest a write waits for a text part it stops to end (`Refresher.writing`).
 STOP_WAIT_S = 1.0
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` is, or was raised from, the engine's interrupt (the workspace turns
+    engine errors into StoreError, the interrupt its cause)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain:
+        if isinstance(seen, duckdb.InterruptException):
+            return True
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class Refresher:
@@ -290,9 +305,12 @@ class Refresher:
                         self._text_stop = False
                     try:
                         more = cur._refresh_text_part()
-                    except BaseException:
+                    except BaseException as exc:
                         with self._cond:
-                            if not self._text_stop:
+                            # a stop is the engine's interrupt, asked for by a write: any other
+                            # failure is one (a write that gave up stopping the part leaves its
+                            # ask standing)
+                            if not (self._text_stop and _interrupted(exc)):
                                 raise
                         self.text_parts_stopped += 1  # rolled back, taken again at the next pause
                         log.debug("a text part made way for a write")
