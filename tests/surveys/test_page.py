@@ -285,3 +285,32 @@ def test_a_form_body_over_16_kb_is_refused(client: App) -> None:
                            headers={"content-type": "application/x-www-form-urlencoded"}, follow_redirects=False)
     assert r.status_code == 413 and "too large" in r.text
     assert client.answers() == []
+
+
+def test_an_answer_is_written_inside_the_refreshers_writing_so_a_text_part_makes_way(client: App) -> None:
+    """As POST /events: the answer's write and its `wrote` go inside `refresher.writing()`,
+    which stops a text part under way (api/_refresher.py) instead of letting the respondent
+    wait for it behind the write lock."""
+    refresher = client.app.state.refresher
+    seen: list[str] = []
+    writing, wrote = refresher.writing, refresher.wrote
+
+    class Recorded:
+        def __enter__(self) -> None:
+            seen.append("writing")
+            self._inner = writing()
+            self._inner.__enter__()
+
+        def __exit__(self, *exc: Any) -> None:
+            self._inner.__exit__(*exc)
+            seen.append("done")
+
+    refresher.writing = Recorded
+    refresher.wrote = lambda tables: (seen.append(f"wrote {','.join(tables)}"), wrote(tables))[1]
+    try:
+        token = client.token("S2")
+        assert client.post(token, score=5, version=0).status_code == 303
+    finally:
+        del refresher.writing, refresher.wrote
+    assert seen == ["writing", "wrote surveys", "done"]
+    assert [a["score"] for a in client.answers()] == [5.0]

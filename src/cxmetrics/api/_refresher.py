@@ -33,7 +33,10 @@ difference the part it waited for; with parts stopped, 0.25 s and 0.36 s (agains
 back to back in that hour). A part is stopped at its next statement: a write waits for the
 Python work under way between two (scoring texts: 50-90 ms for 250 tickets; loading the topic
 model, the first part after a start: about a second). Past `text_delay_s` behind, a part is no
-longer stopped, so the text facts catch up even under a stream that never pauses.
+longer stopped, so the text facts catch up even under a stream that never pauses. The writes
+that stop a part: `POST /events`, webhooks, survey answers and embed links (small writes someone
+waits for); not uploads, whose import takes longer than any part, nor the survey sender's runs,
+which would otherwise keep a text pass from ever finishing.
 (The SLA clocks also follow the facts rather than hold the write up.)
 
 The store's write-ahead log is written into the database file (a checkpoint) when the

@@ -18,6 +18,7 @@ Every `/s/` response carries the headers of `PAGE_HEADERS` (`SurveyHeaders`), er
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -324,10 +325,14 @@ def embed_entry(request: Request, survey: str, ticket_id: str, ws: Any = Depends
     if refused is not None:
         return refused
     lang = language(request, cfg)
+    refresher = getattr(request.app.state, "refresher", None)
     try:
-        with write_turn(ws):
-            token, created = embed_token(ws, survey[:64], ticket_id[:200], request.query_params.get("r", "")[:320],
-                                         now=datetime.now(UTC), config=cfg)
+        with _writing(refresher):
+            with write_turn(ws):
+                token, created = embed_token(ws, survey[:64], ticket_id[:200],
+                                             request.query_params.get("r", "")[:320], now=datetime.now(UTC), config=cfg)
+            if created and refresher is not None:
+                refresher.wrote(["survey_sends"])  # the response rate's denominator moved
     except EmbedError as exc:
         return error_page(request, cfg, 404, "errors.embed_title", text(lang, f"errors.embed_{exc.reason}"), lang=lang)
     except ApiError as exc:  # the write turn did not come in time
@@ -336,10 +341,6 @@ def embed_entry(request: Request, survey: str, ticket_id: str, ws: Any = Depends
     except CxError as exc:  # the send could not be made (the ticket changed meanwhile...)
         log.warning("embed link %s/%s: %s", survey[:64], ticket_id[:200], exc)
         return error_page(request, cfg, 404, "errors.embed_title", text(lang, "errors.embed_ticket"), lang=lang)
-    if created:
-        refresher = getattr(request.app.state, "refresher", None)
-        if refresher is not None:
-            refresher.wrote(["survey_sends"])  # the response rate's denominator moved
     score = request.query_params.get("score", "")
     query = {k: v for k, v in (("score", score), ("lang", request.query_params.get("lang", "")))
              if v and len(v) <= 5 and v.isalnum()}
@@ -397,12 +398,23 @@ async def _read_form(request: Request) -> dict[str, str] | None:
     return {k: v[0] for k, v in fields.items() if v}
 
 
+def _writing(refresher: Any) -> AbstractContextManager[Any]:
+    """Around an answer's write and its `wrote`, as around POST /events: a text part under way
+    is stopped rather than waited for (`api._refresher.Refresher.writing`); nothing without a
+    refresher."""
+    return refresher.writing() if refresher is not None else nullcontext()
+
+
 def _answer(request: Request, ws: Any, cfg: SurveysConfig, token: str, form: dict[str, str]) -> Response:
     # only the token names the send: ids posted in other fields (ticket, send) are never read
+    refresher = getattr(request.app.state, "refresher", None)
     try:
-        with write_turn(ws):
-            v = record(ws, token, score=form.get("score"), comment=form.get("comment"),
-                       version=form.get("version", ""), config=cfg)
+        with _writing(refresher):  # a text part under way makes way for the answer
+            with write_turn(ws):
+                v = record(ws, token, score=form.get("score"), comment=form.get("comment"),
+                           version=form.get("version", ""), config=cfg)
+            if refresher is not None:
+                refresher.wrote(["surveys"])  # dashboards update without a reload
     except TokenError as exc:
         return token_error(request, cfg, exc)
     except AnswerError as exc:
@@ -427,8 +439,5 @@ def _answer(request: Request, ws: Any, cfg: SurveysConfig, token: str, form: dic
         lang = language(request, cfg)
         return error_page(request, cfg, 503, "errors.title", text(lang, "errors.busy"), lang=lang,
                           headers={"Retry-After": "5"})
-    refresher = getattr(request.app.state, "refresher", None)
-    if refresher is not None:
-        refresher.wrote(["surveys"])  # dashboards update without a reload
     query = f"?{urlencode({'lang': request.query_params['lang']})}" if request.query_params.get("lang") else ""
     return RedirectResponse(f"/s/{token}{query}", status_code=303)
