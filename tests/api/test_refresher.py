@@ -370,19 +370,25 @@ class StuckText(FakeWorkspace):
     con = _Con()
 
 
+def _with_a_stuck_part_begun(ws: StuckText) -> Refresher:
+    """A refresher over `ws` (text facts under text_delay_s behind: its parts may be stopped),
+    once the text part that follows a first write has begun."""
+    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=30,
+                          text_layer=FakeWorkspace.text_on)
+    refresher.wait(refresher.wrote(["events"]), timeout=10)
+    deadline = time.monotonic() + 5
+    while refresher._text_con is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return refresher
+
+
 def test_a_write_waits_for_a_text_part_it_cannot_stop_at_most_a_second_before_going_on() -> None:
     """The write does not hang on such a part: after STOP_WAIT_S it goes on to wait for the write
     lock as any write does (refused with 503 past the write_wait setting), not for as long as
     the part lasts."""
     from cxmetrics.api._refresher import STOP_WAIT_S
 
-    ws = StuckText(refresh_s=0.02, text_s=3.0, changed=3)
-    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=30,
-                          text_layer=FakeWorkspace.text_on)
-    refresher.wait(refresher.wrote(["events"]), timeout=10)
-    deadline = time.monotonic() + 5
-    while refresher._text_con is None and time.monotonic() < deadline:
-        time.sleep(0.005)  # the 3 s part has begun
+    refresher = _with_a_stuck_part_begun(StuckText(refresh_s=0.02, text_s=3.0, changed=3))
     t0 = time.monotonic()
     with refresher.writing():
         entered = time.monotonic() - t0
@@ -402,13 +408,7 @@ def test_a_part_that_fails_after_a_write_gave_up_stopping_it_counts_as_failed_no
     """A write that gave up stopping a part left its stop asked for; the part's own failure
     afterwards was then taken for the stop: not logged, not counted, retried at the very next
     pause instead of text_delay_s later. Only the engine's interrupt is a stop."""
-    ws = StuckThenFailingText(refresh_s=0.02, text_s=1.5, changed=3)
-    refresher = Refresher(ws, lambda tables: 1, max_delay_s=0.3, text_idle_s=0.05, text_delay_s=30,
-                          text_layer=FakeWorkspace.text_on)
-    refresher.wait(refresher.wrote(["events"]), timeout=10)
-    deadline = time.monotonic() + 5
-    while refresher._text_con is None and time.monotonic() < deadline:
-        time.sleep(0.005)  # the 1.5 s part has begun
+    refresher = _with_a_stuck_part_begun(StuckThenFailingText(refresh_s=0.02, text_s=1.5, changed=3))
     with refresher.writing():  # gives up stopping it after STOP_WAIT_S
         pass
     deadline = time.monotonic() + 5
